@@ -1,0 +1,57 @@
+using System.Buffers.Binary;
+using Teredo.Net;
+
+namespace Teredo.Wire;
+
+/// <summary>
+/// The Internet checksum (RFC 1071) with the IPv4 and IPv6 pseudo-headers. Sums are kept as unfolded
+/// 64-bit accumulators so that pieces (pseudo-header, header, payload) can be added in any order and
+/// folded once at the end.
+/// </summary>
+public static class Checksum
+{
+    /// <summary>Adds <paramref name="data"/> as big-endian 16-bit words; an odd last byte is padded with zero.</summary>
+    public static ulong Add(ulong sum, ReadOnlySpan<byte> data)
+    {
+        // 32-bit big-endian words sum to the same one's-complement result as 16-bit words, in half the steps.
+        int i = 0;
+        for (; i + 4 <= data.Length; i += 4)
+            sum += BinaryPrimitives.ReadUInt32BigEndian(data.Slice(i));
+        if (i + 2 <= data.Length)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(data.Slice(i));
+            i += 2;
+        }
+        if (i < data.Length)
+            sum += (uint)data[i] << 8;
+        return sum;
+    }
+
+    /// <summary>Folds an accumulator to 16 bits and complements it: the value to put in a checksum field.</summary>
+    public static ushort Finish(ulong sum)
+    {
+        while (sum >> 16 != 0)
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        return (ushort)~sum;
+    }
+
+    public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Add(0, data));
+
+    /// <summary>The IPv6 pseudo-header of RFC 8200 §8.1 (upper-layer length is 32 bits).</summary>
+    public static ulong Ipv6PseudoHeader(Ipv6Address source, Ipv6Address destination, uint upperLayerLength, byte nextHeader)
+    {
+        ulong sum = 0;
+        sum += AddWords(source.Value);
+        sum += AddWords(destination.Value);
+        sum += upperLayerLength;
+        sum += nextHeader;
+        return sum;
+    }
+
+    /// <summary>The IPv4 pseudo-header of RFC 768 (source, destination, zero, protocol, UDP length).</summary>
+    public static ulong Ipv4PseudoHeader(Ipv4Address source, Ipv4Address destination, byte protocol, ushort length)
+        => (ulong)source.Value + destination.Value + protocol + length;
+
+    private static ulong AddWords(UInt128 v) =>
+        (ulong)(uint)(v >> 96) + (uint)(v >> 64) + (uint)(v >> 32) + (uint)v;
+}
