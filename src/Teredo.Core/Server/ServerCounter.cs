@@ -1,0 +1,56 @@
+namespace Teredo.Server;
+
+/// <summary>Every way a datagram leaves the server engine: one counter each, so that they add up.</summary>
+public enum ServerCounter
+{
+    Received,
+    // Accepted outcomes
+    RouterAdvertisementSent,
+    ForwardedToClient,
+    ForwardedToIpv6,
+    EchoReplySent,
+    // Drops, in the order §5.3.1 and §5.3.2 check them
+    DropMalformed,
+    DropNotBubbleOrIcmpv6,
+    DropSourceNotGlobal,
+    DropRouterSolicitationInvalid,
+    DropAuthenticationMissing,
+    DropAuthenticationFailed,
+    DropSourceMismatch,
+    DropDestinationNotGlobal,
+    DropDestinationMappedNotGlobal,
+    DropIpv6ForwardingDisabled,
+    DropIpv6NotIcmpv6,
+    DropHopLimitExceeded,
+    DropUnhandledLocal,
+    DropRateLimited,
+}
+
+/// <summary>
+/// Counters of one engine instance, a plain array indexed by <see cref="ServerCounter"/> so that counting
+/// costs one increment; the host sums instances for its status view.
+/// </summary>
+public sealed class ServerCounters
+{
+    private readonly long[] _values = new long[Enum.GetValues<ServerCounter>().Length];
+
+    public long this[ServerCounter counter] => Volatile.Read(ref _values[(int)counter]);
+
+    internal void Increment(ServerCounter counter) => _values[(int)counter]++;
+
+    public static IReadOnlyList<ServerCounter> All { get; } = Enum.GetValues<ServerCounter>();
+
+    /// <summary>Every received datagram ends in exactly one outcome; this is their sum.</summary>
+    public long Outcomes
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var c in All)
+                if (c != ServerCounter.Received) sum += this[c];
+            return sum;
+        }
+    }
+
+    public static bool IsDrop(ServerCounter counter) => counter >= ServerCounter.DropMalformed;
+}

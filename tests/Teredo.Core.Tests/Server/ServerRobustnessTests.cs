@@ -1,0 +1,65 @@
+using FsCheck.Xunit;
+using Teredo.Net;
+using Teredo.Server;
+using Teredo.Wire;
+
+namespace Teredo.Tests.Server;
+
+/// <summary>Garbage never crashes the server, every datagram lands in exactly one counter, and it keeps answering RS.</summary>
+public class ServerRobustnessTests
+{
+    private static readonly byte[][] Seeds =
+    [
+        CapturedPackets.TeredoPayload(CapturedPackets.RouterSolicitation),
+        CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement),
+        CapturedPackets.TeredoPayload(CapturedPackets.IndirectBubble),
+        CapturedPackets.TeredoPayload(CapturedPackets.ConnectivityTestEcho),
+    ];
+
+    [Fact]
+    public void A_million_random_and_mutated_datagrams()
+    {
+        var engine = new TeredoServerEngine(new ServerOptions { Primary = new Ipv4Address(198, 18, 200, 1), Ipv6Forwarding = true });
+        var random = new Random(4380);
+        var output = new byte[70000];
+        var buffer = new byte[1500];
+        const int count = 1_000_000;
+        for (int i = 0; i < count; i++)
+        {
+            int length;
+            if (i % 4 == 0)
+            {
+                length = random.Next(0, 200);
+                random.NextBytes(buffer.AsSpan(0, length));
+            }
+            else
+            {
+                var seed = Seeds[random.Next(Seeds.Length)];
+                seed.CopyTo(buffer, 0);
+                length = seed.Length;
+                for (int flips = random.Next(1, 4); flips > 0; flips--)
+                    buffer[random.Next(length)] ^= (byte)random.Next(1, 256);
+                if (random.Next(8) == 0) length = random.Next(length);
+            }
+            var source = new Ipv4Endpoint(new Ipv4Address((uint)random.Next()), (ushort)random.Next(65536));
+            var result = engine.Process(i, (ServerAddress)(i & 1), source, buffer.AsSpan(0, length), output);
+            Assert.True(result.Length <= output.Length);
+        }
+        Assert.Equal(count, engine.Counters[ServerCounter.Received]);
+        Assert.Equal(count, engine.Counters.Outcomes);
+
+        var client = new Ipv4Endpoint(new Ipv4Address(198, 18, 200, 10), 40016);
+        var answer = engine.Process(count, ServerAddress.Primary, client, Seeds[0], output);
+        Assert.Equal(ServerOutputKind.Udp, answer.Kind);
+        Assert.Equal(CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement), output[..answer.Length]);
+    }
+
+    [Property(MaxTest = 1000)]
+    public bool Any_bytes_from_any_source_end_in_one_counter(byte[] payload, uint address, ushort port, bool secondary)
+    {
+        var engine = new TeredoServerEngine(new ServerOptions { Primary = new Ipv4Address(198, 18, 200, 1), Ipv6Forwarding = true });
+        engine.Process(0, secondary ? ServerAddress.Secondary : ServerAddress.Primary,
+            new Ipv4Endpoint(new Ipv4Address(address), port), payload ?? [], new byte[70000]);
+        return engine.Counters.Outcomes == 1;
+    }
+}
