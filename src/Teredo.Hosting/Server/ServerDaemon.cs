@@ -79,42 +79,71 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         return Task.CompletedTask;
     }
 
+    /// <summary>Slot size for received datagrams: Teredo packets fit in the 1280-byte MTU plus encapsulations;
+    /// anything longer is truncated by the kernel and then fails the length check as malformed.</summary>
+    private const int SlotSize = 2048;
+    private const int BatchSize = 64;
+
     private void Run(Worker w)
     {
-        var input = new byte[65536];
-        var output = new byte[65536 + TeredoServerEngine.OutputHeadroom];
-        var from = Ipv4SocketAddress.Create();
-        var to = Ipv4SocketAddress.Create();
+        using var rx = new UdpBatch(BatchSize, SlotSize);
+        using var txPrimary = new UdpBatch(BatchSize, SlotSize + TeredoServerEngine.OutputHeadroom);
+        using var txSecondary = new UdpBatch(BatchSize, SlotSize + TeredoServerEngine.OutputHeadroom);
+        var output = new byte[SlotSize + TeredoServerEngine.OutputHeadroom];
         var to6 = Ipv6SocketAddress.Create();
+        UdpBatch.SetReceiveTimeout(w.Receive.Socket, TimeSpan.FromMilliseconds(250));
         while (!_stopping)
         {
             int n;
-            try { n = w.Receive.Receive(input, from); }
+            try { n = rx.Receive(w.Receive.Socket); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 if (_stopping) return;
-                // ICMP port unreachable from an earlier send surfaces here as ConnectionReset; keep going.
+                // An ICMP error for an earlier send surfaces as ECONNREFUSED on the next receive; keep going.
                 continue;
             }
-            var source = Ipv4SocketAddress.Read(from);
-            var result = w.Engine.Process(Environment.TickCount64, w.Via, source, input.AsSpan(0, n), output);
-            try
+            long now = Environment.TickCount64;
+            for (int i = 0; i < n; i++)
             {
+                var result = w.Engine.Process(now, w.Via, rx.Source(i), rx.Received(i), output);
                 switch (result.Kind)
                 {
                     case ServerOutputKind.Udp:
-                        (result.From == ServerAddress.Primary ? w.Primary : w.Secondary).Send(output.AsSpan(0, result.Length), result.To, to);
+                        var tx = result.From == ServerAddress.Primary ? txPrimary : txSecondary;
+                        output.AsSpan(0, result.Length).CopyTo(tx.Next());
+                        tx.Commit(result.Length, result.To);
+                        if (tx.IsFull) Flush(w, tx, result.From);
                         break;
                     case ServerOutputKind.NativeIpv6:
-                        Ipv6Packet.TryParse(output.AsSpan(0, result.Length), out var packet);
-                        _raw!.Send(output.AsSpan(0, result.Length), packet.Destination, to6);
+                        try
+                        {
+                            Ipv6Packet.TryParse(output.AsSpan(0, result.Length), out var packet);
+                            _raw!.Send(output.AsSpan(0, result.Length), packet.Destination, to6);
+                        }
+                        catch (SocketException)
+                        {
+                            Interlocked.Increment(ref w.SendErrors);
+                        }
                         break;
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                Interlocked.Increment(ref w.SendErrors);
-            }
+            Flush(w, txPrimary, ServerAddress.Primary);
+            Flush(w, txSecondary, ServerAddress.Secondary);
+        }
+    }
+
+    private static void Flush(Worker w, UdpBatch tx, ServerAddress from)
+    {
+        if (tx.Count == 0) return;
+        int wanted = tx.Count;
+        try
+        {
+            int sent = tx.Send((from == ServerAddress.Primary ? w.Primary : w.Secondary).Socket);
+            if (sent < wanted) Interlocked.Add(ref w.SendErrors, wanted - sent);
+        }
+        catch (ObjectDisposedException)
+        {
+            tx.Clear();
         }
     }
 

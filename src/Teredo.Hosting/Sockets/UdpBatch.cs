@@ -1,0 +1,146 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Teredo.Net;
+
+namespace Teredo.Hosting.Sockets;
+
+/// <summary>
+/// A set of datagram slots in native memory for recvmmsg/sendmmsg: one system call moves up to
+/// <see cref="Capacity"/> datagrams, which is where a UDP daemon's time goes. Allocated once per thread;
+/// nothing is allocated per packet. Not thread-safe.
+/// </summary>
+public sealed unsafe class UdpBatch : IDisposable
+{
+    private const ushort AfInet = 2;
+
+    private readonly byte* _buffers;
+    private readonly LibC.IoVec* _iov;
+    private readonly LibC.SockAddrIn* _addresses;
+    private readonly LibC.MMsgHdr* _messages;
+    private readonly int _slotSize;
+
+    public UdpBatch(int capacity, int slotSize)
+    {
+        Capacity = capacity;
+        _slotSize = slotSize;
+        _buffers = (byte*)NativeMemory.AlignedAlloc((nuint)(capacity * slotSize), 64);
+        _iov = (LibC.IoVec*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(LibC.IoVec)));
+        _addresses = (LibC.SockAddrIn*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(LibC.SockAddrIn)));
+        _messages = (LibC.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(LibC.MMsgHdr)));
+        for (int i = 0; i < capacity; i++)
+        {
+            _iov[i].Base = _buffers + i * slotSize;
+            _iov[i].Length = (nuint)slotSize;
+            _messages[i].Header.Iov = &_iov[i];
+            _messages[i].Header.IovLength = 1;
+            _messages[i].Header.Name = &_addresses[i];
+        }
+    }
+
+    public int Capacity { get; }
+    public int SlotSize => _slotSize;
+    /// <summary>Slots filled for the next <see cref="Send"/>.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The whole buffer of slot <paramref name="i"/>.</summary>
+    public Span<byte> Slot(int i) => new(_buffers + i * _slotSize, _slotSize);
+
+    /// <summary>The datagram received into slot <paramref name="i"/>.</summary>
+    public Span<byte> Received(int i) => new(_buffers + i * _slotSize, (int)_messages[i].Length);
+
+    public Ipv4Endpoint Source(int i) =>
+        new(new Ipv4Address(BinaryPrimitives.ReverseEndianness(_addresses[i].Address)), BinaryPrimitives.ReverseEndianness(_addresses[i].Port));
+
+    /// <summary>
+    /// Waits for at least one datagram (or the socket's receive timeout) and takes as many as are
+    /// queued, up to the capacity. Returns the count; 0 on timeout or interruption.
+    /// </summary>
+    public int Receive(Socket socket)
+    {
+        for (int i = 0; i < Capacity; i++)
+        {
+            _iov[i].Length = (nuint)_slotSize;
+            _messages[i].Header.NameLength = (uint)sizeof(LibC.SockAddrIn);
+            _messages[i].Header.Flags = 0;
+        }
+        int n = LibC.recvmmsg((int)socket.SafeHandle.DangerousGetHandle(), _messages, (uint)Capacity, LibC.MsgWaitForOne, null);
+        if (n >= 0) return n;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno is LibC.Eagain or LibC.Eintr) return 0;
+        throw new SocketException(errno);
+    }
+
+    /// <summary>Marks the first <paramref name="count"/> slots committed again, as they were: for load generators that resend one batch.</summary>
+    public void Recommit(int count) => Count = count;
+
+    /// <summary>Starts a new batch of outgoing datagrams.</summary>
+    public void Clear() => Count = 0;
+
+    /// <summary>The next free slot to write a datagram into; commit it with <see cref="Commit"/>.</summary>
+    public Span<byte> Next() => Slot(Count);
+
+    public bool IsFull => Count == Capacity;
+
+    public void Commit(int length, Ipv4Endpoint destination)
+    {
+        int i = Count++;
+        _iov[i].Length = (nuint)length;
+        _addresses[i] = new LibC.SockAddrIn
+        {
+            Family = AfInet,
+            Port = BinaryPrimitives.ReverseEndianness(destination.Port),
+            Address = BinaryPrimitives.ReverseEndianness(destination.Address.Value),
+        };
+        _messages[i].Header.NameLength = (uint)sizeof(LibC.SockAddrIn);
+    }
+
+    /// <summary>Sends the committed datagrams; returns how many the kernel took (the rest are dropped, as UDP may).</summary>
+    public int Send(Socket socket)
+    {
+        int sent = 0, dropped = 0;
+        while (sent < Count)
+        {
+            int n = LibC.sendmmsg((int)socket.SafeHandle.DangerousGetHandle(), _messages + sent, (uint)(Count - sent), 0);
+            if (n <= 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == LibC.Eintr) continue;
+                // ECONNREFUSED from an earlier ICMP error or a full buffer: skip the datagram at fault.
+                sent++;
+                dropped++;
+                continue;
+            }
+            sent += n;
+        }
+        Count = 0;
+        return sent - dropped;
+    }
+
+    /// <summary>Sets SO_RCVTIMEO so blocking receives return periodically and threads can notice shutdown.</summary>
+    public static void SetReceiveTimeout(Socket socket, TimeSpan timeout)
+    {
+        var tv = new LibC.TimeVal { Seconds = (long)timeout.TotalSeconds, Microseconds = timeout.Milliseconds * 1000L };
+        socket.SetRawSocketOption(LibC.SolSocket, LibC.SoRcvTimeo, new ReadOnlySpan<byte>(&tv, sizeof(LibC.TimeVal)));
+    }
+
+    private bool _freed;
+
+    public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    ~UdpBatch() => Free();
+
+    private void Free()
+    {
+        if (_freed) return;
+        _freed = true;
+        NativeMemory.AlignedFree(_buffers);
+        NativeMemory.Free(_iov);
+        NativeMemory.Free(_addresses);
+        NativeMemory.Free(_messages);
+    }
+}
