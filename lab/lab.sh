@@ -1,0 +1,813 @@
+#!/usr/bin/env bash
+# Teredo network-namespace lab.  `teredo lab ARGS` execs this script with the same ARGS.
+# Everything it makes is named tlab-* (namespaces) and lives under $TLAB_STATE (default /run/tlab).
+# Address plan and node list: lab/README.md.  Miredo/miredo-server are run as black-box peers only.
+set -euo pipefail
+
+STATE=${TLAB_STATE:-/run/tlab}
+PFX=tlab-
+
+# ---------------------------------------------------------------------------------------------
+# Topologies: ordered node lists (a node's dependencies come before it).
+# ---------------------------------------------------------------------------------------------
+declare -A TOPO=(
+  [basic]="core srv relay host6 host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+  [teredo]="core srv relay host6 natprc clprc"
+  [nat]="core srv host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+)
+declare -A TOPO_DESC=(
+  [basic]="everything: Teredo server, relay, native v4/v6 hosts, four NAT kinds with a client each"
+  [teredo]="Teredo server, relay, native IPv6 host, one client behind a port-restricted NAT (demo subset)"
+  [nat]="the NATs and their clients, plus srv and host4 as outside peers (NAT-behaviour checks)"
+)
+
+# Public / native addresses (also in lab/README.md).
+SRV_V4A=198.18.0.10 SRV_V4B=198.18.0.11 SRV_V6=2001:db8:1::10
+RELAY_V4=198.18.0.20 RELAY_V6=2001:db8:1::20
+HOST6_V6=2001:db8:1::100 HOST4_V4=198.18.0.100
+V4_PLEN=15 V6_PLEN=64
+# NAT node -> "kind wan_addr lan_net_prefix client"; natdbl1's WAN is natdbl2's LAN.
+declare -A NAT=(
+  [natfc]="fullcone 198.18.1.1 10.1.0 clfc"
+  [natprc]="portrestricted 198.18.2.1 10.2.0 clprc"
+  [natsym]="symmetric 198.18.3.1 10.3.0 clsym"
+  [natdbl2]="portrestricted 198.18.4.1 10.4.0 natdbl1"
+  [natdbl1]="portrestricted 10.4.0.2 10.5.0 cldbl"
+)
+declare -A NAT_DESC=(
+  [fullcone]="full cone (static 1:1 DNAT+SNAT)"
+  [portrestricted]="port-restricted cone (MASQUERADE)"
+  [symmetric]="symmetric (MASQUERADE --random-fully)"
+)
+
+die() { echo "lab: $*" >&2; exit 1; }
+say() { echo "lab: $*" >&2; }
+ns() { echo "$PFX${1#"$PFX"}"; }                # node name -> namespace name
+node_of() { echo "${1#"$PFX"}"; }
+inns() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
+ns_exists() { [ -e "/run/netns/$(ns "$1")" ]; }
+
+require_root() {
+  if [ "$(id -u)" -ne 0 ]; then echo "the lab needs root" >&2; exit 3; fi
+}
+require_netns() {
+  local probe="${PFX}probe-$$" err
+  if ! err=$(ip netns add "$probe" 2>&1); then
+    echo "network namespaces unavailable: ${err:-ip netns add failed}" >&2; exit 3
+  fi
+  ip netns del "$probe" 2>/dev/null || true
+}
+
+usage() {
+  cat <<'EOF'
+usage: lab.sh COMMAND ...
+  up NAME                         build topology NAME (basic | teredo | nat); sweeps stale lab state first
+  down [NAME]                     tear NAME down (no NAME: everything the lab made)
+  list                            running topologies, nodes, addresses and lab processes
+  exec NODE -- CMD...             run CMD inside NODE's namespace
+  demo                            Teredo demo (server, relay, client behind a port-restricted NAT)
+  nat-flush NODE                  conntrack -F in a NAT node (simulates a mapping change)
+  nat-check CLIENT                probe the NAT in front of CLIENT (mapping + filtering) and classify it
+  impair NODE IFACE [loss PCT] [delay MS] | impair NODE IFACE clear
+  iperf FROM TO_ADDR [tcp|udp] [SECONDS]   iperf3 over the path and over a plain path, with the ratio
+  miredo-server NODE [--primary IPV4] [--secondary IPV4] [--chroot]
+  miredo-relay  NODE [--bind IPV4] [--port N] [--ifname IF] [--chroot]
+  miredo-client NODE [--server IPV4] [--port N] [--ifname IF] [--chroot]
+  miredo-stop NODE [server|relay|client]   stop the Miredo peer(s) started in NODE
+  stop NODE [NAME]                stop lab processes in NODE (all, or the one with pidfile NAME)
+  wait-qualified NODE [TIMEOUT]   wait until NODE's Teredo interface has a 2001:0: address; print it
+Nodes are given without the tlab- prefix (it is accepted too).  State: /run/tlab (TLAB_STATE).
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# Process tracking: $STATE/<node>/<name>.pid holds "PID STARTTIME" (starttime guards PID reuse).
+# ---------------------------------------------------------------------------------------------
+proc_start() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null || true; }
+# running = exists and is not a zombie (our daemons are reparented to PID 1, which may reap late)
+running() { local s; s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ -n "$s" ] && [ "$s" != Z ]; }
+
+# start_bg NODE NAME CMD... : start CMD in NODE's namespace, detached, logs to $STATE/NODE/NAME.log
+start_bg() {
+  local node=$1 name=$2; shift 2
+  local d="$STATE/$node"; mkdir -p "$d"
+  setsid ip netns exec "$(ns "$node")" "$@" </dev/null >"$d/$name.log" 2>&1 &
+  local pid=$!
+  echo "$pid $(proc_start "$pid")" >"$d/$name.pid"
+}
+
+pid_alive() {   # pidfile -> prints pid if the recorded process is still the same and alive
+  local f=$1 pid st
+  [ -f "$f" ] || return 1
+  read -r pid st <"$f" || return 1
+  [ -n "${pid:-}" ] && running "$pid" || return 1
+  [ -z "${st:-}" ] || [ "$(proc_start "$pid")" = "$st" ] || return 1
+  echo "$pid"
+}
+
+stop_pidfile() {
+  local f=$1 pid i
+  if pid=$(pid_alive "$f"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do running "$pid" || break; sleep 0.05; done
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$f"
+}
+
+stop_node_procs() {   # every tracked process of a node, then whatever is left in its namespace
+  local node=$1 f p round sig
+  for f in "$STATE/$node"/*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done
+  ns_exists "$node" || return 0
+  for round in 1 2 3 4 5 6; do
+    p=$(ip netns pids "$(ns "$node")" 2>/dev/null | tr '\n' ' ' || true)
+    [ -n "${p// /}" ] || return 0
+    sig=TERM; [ "$round" -ge 4 ] && sig=KILL
+    # shellcheck disable=SC2086
+    kill -"$sig" $p 2>/dev/null || true
+    sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+# ---------------------------------------------------------------------------------------------
+mk_ns() {
+  local node=$1 n; n=$(ns "$node")
+  ip netns add "$n"
+  mkdir -p "$STATE/$node"
+  ip -n "$n" link set lo up
+  inns "$node" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+    net.ipv6.conf.all.autoconf=0 net.ipv6.conf.default.autoconf=0 \
+    net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
+}
+
+# veth A:IFA <-> B:IFB, created directly inside the namespaces (nothing ever sits in the root namespace)
+mk_veth() {
+  ip -n "$(ns "$1")" link add "$2" type veth peer name "$4" netns "$(ns "$3")"
+  ip -n "$(ns "$1")" link set "$2" up
+  ip -n "$(ns "$3")" link set "$4" up
+}
+
+# attach NODE to the core v4 (or v6) bridge as interface IF
+attach() {
+  local node=$1 fam=$2 ifn=$3
+  mk_veth "$node" "$ifn" core "$node-$fam"
+  ip -n "$(ns core)" link set "$node-$fam" master "br$fam"
+}
+
+addr() { ip -n "$(ns "$1")" addr add "$2" dev "$3"; }
+
+build_core() {
+  mk_ns core
+  local br
+  for br in br4 br6; do
+    ip -n "$(ns core)" link add "$br" type bridge stp_state 0 mcast_snooping 0
+    ip -n "$(ns core)" link set "$br" up
+  done
+}
+
+build_host() {   # srv relay host6 host4
+  local node=$1
+  mk_ns "$node"
+  case $node in
+    srv)
+      attach srv 4 eth4; addr srv "$SRV_V4A/$V4_PLEN" eth4; addr srv "$SRV_V4B/$V4_PLEN" eth4
+      attach srv 6 eth6; addr srv "$SRV_V6/$V6_PLEN" eth6 ;;
+    relay)
+      attach relay 4 eth4; addr relay "$RELAY_V4/$V4_PLEN" eth4
+      attach relay 6 eth6; addr relay "$RELAY_V6/$V6_PLEN" eth6
+      inns relay sysctl -qw net.ipv6.conf.all.forwarding=1 ;;
+    host6)
+      attach host6 6 eth6; addr host6 "$HOST6_V6/$V6_PLEN" eth6
+      ip -n "$(ns host6)" -6 route add 2001::/32 via "$RELAY_V6" ;;
+    host4)
+      attach host4 4 eth4; addr host4 "$HOST4_V4/$V4_PLEN" eth4
+      # a tiny web server and echo target for later NAT64 work
+      start_bg host4 http socat TCP4-LISTEN:80,reuseaddr,fork \
+        SYSTEM:"printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello from host4\\r\\n'"
+      start_bg host4 echo-tcp socat TCP4-LISTEN:7,reuseaddr,fork PIPE
+      start_bg host4 echo-udp socat UDP4-RECVFROM:7,reuseaddr,fork PIPE ;;
+  esac
+}
+
+build_nat() {
+  local node=$1 kind wan lan client
+  read -r kind wan lan client <<<"${NAT[$node]}"
+  ns_exists "$node" || mk_ns "$node"     # natdbl1 already exists as natdbl2's LAN host
+  inns "$node" sysctl -qw net.ipv4.ip_forward=1
+  if [ "$node" = natdbl1 ]; then
+    : # WAN link (wan0) was made by natdbl2 as its LAN
+  else
+    attach "$node" 4 wan0; addr "$node" "$wan/$V4_PLEN" wan0
+  fi
+  echo "$kind" >"$STATE/$node/nat-kind"
+  # LAN side and the node behind it
+  mk_ns "$client"
+  if [ "$client" = natdbl1 ]; then
+    mk_veth "$node" lan0 natdbl1 wan0
+  else
+    mk_veth "$node" lan0 "$client" eth0
+  fi
+  addr "$node" "$lan.1/24" lan0
+  local cif=eth0; [ "$client" = natdbl1 ] && cif=wan0
+  addr "$client" "$lan.2/24" "$cif"
+  ip -n "$(ns "$client")" route add default via "$lan.1"
+  echo "$node" >"$STATE/$client/nat"
+  local ipt=(ip netns exec "$(ns "$node")" iptables)
+  case $kind in
+    fullcone)
+      "${ipt[@]}" -t nat -A PREROUTING -i wan0 -d "$wan" -j DNAT --to-destination "$lan.2"
+      "${ipt[@]}" -t nat -A POSTROUTING -o wan0 -s "$lan.2" -j SNAT --to-source "$wan" ;;
+    portrestricted)
+      "${ipt[@]}" -t nat -A POSTROUTING -o wan0 -j MASQUERADE ;;
+    symmetric)
+      "${ipt[@]}" -t nat -A POSTROUTING -o wan0 -j MASQUERADE --random-fully ;;
+  esac
+}
+
+build_node() {
+  local node=$1
+  if [ -n "${NAT[$node]:-}" ]; then
+    [ -f "$STATE/$node/nat-kind" ] || build_nat "$node"; return 0
+  fi
+  if ns_exists "$node"; then return 0; fi   # clients are made with their NAT
+  case $node in
+    core) build_core ;;
+    srv|relay|host6|host4) build_host "$node" ;;
+    natfc|natprc|natsym|natdbl2|natdbl1) build_nat "$node" ;;
+    clfc|clprc|clsym|cldbl) die "$node must follow its NAT in the topology" ;;
+    *) die "unknown node $node" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# up / down / list
+# ---------------------------------------------------------------------------------------------
+sweep_all() {   # remove everything the lab ever made (also the leftovers of a killed run)
+  local n node f
+  # tracked processes first (their namespace may already be gone)
+  if [ -d "$STATE" ]; then
+    for f in "$STATE"/*/*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done
+  fi
+  for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX" || true); do
+    node=$(node_of "$n")
+    stop_node_procs "$node"
+    ip netns del "$n" 2>/dev/null || true
+  done
+  # links in the root namespace (the lab never leaves any there, but a killed run might have)
+  for n in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^(tl-|$PFX)" || true); do
+    ip link del "$n" 2>/dev/null || true
+  done
+  rm -rf "$STATE"
+}
+
+cmd_up() {
+  local name=${1:-}
+  [ -n "$name" ] || die "usage: lab.sh up NAME   (topologies: ${!TOPO[*]})"
+  [ -n "${TOPO[$name]:-}" ] || die "unknown topology '$name' (topologies: ${!TOPO[*]})"
+  require_netns
+  sweep_all
+  mkdir -p "$STATE/.topo"
+  echo "${TOPO[$name]}" >"$STATE/.topo/$name"
+  local node
+  trap 'echo "lab: up $name failed; removing what was built" >&2; sweep_all' ERR
+  for node in ${TOPO[$name]}; do build_node "$node"; done
+  trap - ERR
+  # wait until the v6 hosts can talk (no DAD, but the bridge ports need a moment)
+  say "topology '$name' is up (${TOPO_DESC[$name]}): ${TOPO[$name]}"
+}
+
+cmd_down() {
+  local name=${1:-}
+  if [ -z "$name" ]; then sweep_all; say "down: everything removed"; return 0; fi
+  if [ ! -f "$STATE/.topo/$name" ]; then say "down: topology '$name' is not running"; return 0; fi
+  local node
+  for node in $(cat "$STATE/.topo/$name"); do
+    stop_node_procs "$node"
+    ip netns del "$(ns "$node")" 2>/dev/null || true
+    rm -rf "${STATE:?}/$node"
+  done
+  rm -f "$STATE/.topo/$name"
+  rmdir "$STATE/.topo" "$STATE" 2>/dev/null || true
+  say "down: topology '$name' removed"
+}
+
+cmd_list() {
+  local t node any=0 f name pid
+  for t in "$STATE"/.topo/*; do
+    [ -e "$t" ] || continue
+    any=1
+    echo "topology $(basename "$t"): ${TOPO_DESC[$(basename "$t")]:-}"
+    for node in $(cat "$t"); do
+      if ! ns_exists "$node"; then printf '  %-8s (namespace missing)\n' "$node"; continue; fi
+      local extra=""
+      [ -f "$STATE/$node/nat-kind" ] && extra=" [nat: $(cat "$STATE/$node/nat-kind")]"
+      [ -f "$STATE/$node/nat" ] && extra="$extra [behind $(cat "$STATE/$node/nat")]"
+      printf '  %-8s %s%s\n' "$node" "$(ns "$node")" "$extra"
+      ip -n "$(ns "$node")" -o addr show 2>/dev/null | awk '$2!="lo" && $4 !~ /^fe80/ {printf "      %-8s %s\n", $2, $4}'
+      for f in "$STATE/$node"/*.pid; do
+        [ -e "$f" ] || continue
+        name=$(basename "$f" .pid)
+        if pid=$(pid_alive "$f"); then printf '      process %-12s pid %s\n' "$name" "$pid"; fi
+      done
+    done
+  done
+  local stray
+  stray=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX" || true)
+  if [ $any -eq 0 ]; then
+    if [ -n "$stray" ]; then echo "no topology recorded, but namespaces exist: $(echo $stray)"; else echo "no topology running"; fi
+  fi
+}
+
+cmd_exec() {
+  local node=${1:-}; shift || true
+  [ -n "$node" ] || die "usage: lab.sh exec NODE -- CMD..."
+  [ "${1:-}" = "--" ] && shift
+  [ $# -gt 0 ] || die "usage: lab.sh exec NODE -- CMD..."
+  ns_exists "$node" || die "no such node: $(node_of "$node")"
+  exec ip netns exec "$(ns "$node")" "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# NAT helpers
+# ---------------------------------------------------------------------------------------------
+cmd_nat_flush() {
+  local node=$(node_of "${1:?usage: lab.sh nat-flush NODE}")
+  ns_exists "$node" || die "no such node: $node"
+  [ -f "$STATE/$node/nat-kind" ] || say "warning: $node is not a NAT node"
+  inns "$node" conntrack -F 2>&1 | sed 's/^/lab: /' >&2 || true
+  say "conntrack table of $node flushed"
+}
+
+# UDP probe helpers (socat).  A receiver records "peeraddr:peerport payload" per datagram.
+udp_recorder() {  # NODE NAME PORT FILE
+  start_bg "$1" "$2" socat -u "UDP4-RECVFROM:$3,reuseaddr,fork" \
+    SYSTEM:"read -r l; echo \"\$SOCAT_PEERADDR:\$SOCAT_PEERPORT \$l\" >>$4"
+}
+udp_send() {     # NODE SRCPORT DST DPORT PAYLOAD
+  echo "$5" | inns "$1" timeout 3 socat -u - "UDP4-SENDTO:$3:$4,sourceport=$2,reuseaddr" 2>/dev/null || true
+}
+wait_udp_listen() {   # NODE PORT
+  local i
+  for i in $(seq 50); do
+    inns "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q . && return 0; sleep 0.05
+  done
+  return 1
+}
+
+cmd_nat_check() {
+  local client=$(node_of "${1:?usage: lab.sh nat-check CLIENT}")
+  ns_exists "$client" || die "no such node: $client"
+  [ -f "$STATE/$client/nat" ] || die "$client is not behind a lab NAT"
+  ns_exists host4 && ns_exists srv || die "nat-check needs host4 and srv (topology basic or nat)"
+  local nat kind d="$STATE/$client/natcheck"
+  nat=$(cat "$STATE/$client/nat"); kind=$(cat "$STATE/$nat/nat-kind")
+  rm -rf "$d"; mkdir -p "$d"
+  local p q i
+  for i in $(seq 20); do   # two consecutive ports nothing in the client's namespace uses
+    p=$((40000 + RANDOM % 10000)); q=$((p + 1))
+    inns "$client" ss -Huan "( sport = :$p or sport = :$q )" 2>/dev/null | grep -q . || break
+  done
+  # receivers on the two outside hosts
+  udp_recorder host4 nc-h4 7101 "$d/host4.txt"
+  udp_recorder srv nc-srv 7101 "$d/srv.txt"
+  udp_recorder host4 nc-h4b 7102 "$d/host4b.txt"
+  wait_udp_listen host4 7101; wait_udp_listen srv 7101; wait_udp_listen host4 7102
+  # phase A (mapping): same client port P to two different destinations
+  udp_send "$client" "$p" "$HOST4_V4" 7101 mapA
+  udp_send "$client" "$p" "$SRV_V4A" 7101 mapB
+  # phase B (filtering): client port Q talks to host4:7102 only, then listens
+  udp_send "$client" "$q" "$HOST4_V4" 7102 filt
+  for i in $(seq 40); do [ -s "$d/host4.txt" ] && [ -s "$d/srv.txt" ] && [ -s "$d/host4b.txt" ] && break; sleep 0.05; done
+  stop_pidfile "$STATE/host4/nc-h4.pid"; stop_pidfile "$STATE/srv/nc-srv.pid"; stop_pidfile "$STATE/host4/nc-h4b.pid"
+  local e1 e2 eq
+  e1=$(awk 'NR==1{print $1}' "$d/host4.txt" 2>/dev/null || true)
+  e2=$(awk 'NR==1{print $1}' "$d/srv.txt" 2>/dev/null || true)
+  eq=$(awk 'NR==1{print $1}' "$d/host4b.txt" 2>/dev/null || true)
+  [ -n "$e1" ] && [ -n "$e2" ] && [ -n "$eq" ] || die "nat-check: probes did not arrive (host4: '${e1}', srv: '${e2}', host4/7102: '${eq}')"
+  start_bg "$client" nc-cl socat -u "UDP4-RECV:$q,reuseaddr" "OPEN:$d/client.txt,creat,append"
+  wait_udp_listen "$client" "$q"
+  local eqa=${eq%:*} eqp=${eq##*:}
+  udp_send srv 7101 "$eqa" "$eqp" third-host          # never contacted from Q
+  udp_send host4 7103 "$eqa" "$eqp" same-host-other-port
+  udp_send host4 7102 "$eqa" "$eqp" same-endpoint     # the flow's own peer (sanity check)
+  for i in $(seq 20); do grep -q same-endpoint "$d/client.txt" 2>/dev/null && break; sleep 0.05; done
+  sleep 0.2
+  stop_pidfile "$STATE/$client/nc-cl.pid"
+  local third=no other=no same=no
+  grep -q third-host "$d/client.txt" 2>/dev/null && third=yes
+  grep -q same-host-other-port "$d/client.txt" 2>/dev/null && other=yes
+  grep -q same-endpoint "$d/client.txt" 2>/dev/null && same=yes
+  local mapping=independent verdict
+  [ "$e1" = "$e2" ] || mapping=dependent
+  if [ "$same" != yes ]; then verdict=inconclusive
+  elif [ "$mapping" = dependent ]; then verdict=symmetric
+  elif [ "$third" = yes ]; then verdict=full-cone
+  elif [ "$other" = yes ]; then verdict=restricted-cone
+  else verdict=port-restricted-cone
+  fi
+  echo "client=$client nat=$nat configured=$kind"
+  echo "local_port=$p mapped_to_host4=$e1 mapped_to_srv=$e2 mapping=$mapping"
+  echo "filter_port=$q mapped=$eq third_host_reached=$third same_host_other_port_reached=$other same_endpoint_reached=$same"
+  local hop=$nat
+  while [ -n "$hop" ]; do   # every NAT on the way out (natdbl1, then natdbl2)
+    echo "conntrack($hop):"
+    inns "$hop" conntrack -L -p udp 2>/dev/null | grep -E "port=($p|$q) " | sed 's/^/  /' || true
+    hop=$(cat "$STATE/$hop/nat" 2>/dev/null || true)
+  done
+  echo "verdict=$verdict"
+}
+
+# ---------------------------------------------------------------------------------------------
+# impair (tc netem; without sch_netem, loss falls back to iptables statistic)
+# ---------------------------------------------------------------------------------------------
+cmd_impair() {
+  local node=$(node_of "${1:?usage: lab.sh impair NODE IFACE [loss PCT] [delay MS] | clear}") ifn=${2:?IFACE missing}
+  shift 2
+  ns_exists "$node" || die "no such node: $node"
+  ip -n "$(ns "$node")" link show "$ifn" >/dev/null 2>&1 || die "no interface $ifn in $node"
+  local loss="" delay="" chain="TLAB_IMP_$ifn"
+  if [ "${1:-}" = clear ]; then
+    ip -n "$(ns "$node")" link show "$ifn" >/dev/null
+    inns "$node" tc qdisc del dev "$ifn" root 2>/dev/null || true
+    local t
+    for t in iptables ip6tables; do
+      inns "$node" $t -t mangle -D POSTROUTING -o "$ifn" -j "$chain" 2>/dev/null || true
+      inns "$node" $t -t mangle -F "$chain" 2>/dev/null || true
+      inns "$node" $t -t mangle -X "$chain" 2>/dev/null || true
+    done
+    say "impairment on $node/$ifn cleared"; return 0
+  fi
+  while [ $# -gt 0 ]; do
+    case $1 in
+      loss) loss=${2:?loss PCT}; shift 2 ;;
+      delay) delay=${2:?delay MS}; shift 2 ;;
+      *) die "impair: unexpected '$1' (want: loss PCT, delay MS, or clear)" ;;
+    esac
+  done
+  [ -n "$loss$delay" ] || die "impair: give loss PCT and/or delay MS"
+  [[ -z "$loss" || "$loss" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "impair: loss must be a percentage"
+  [[ -z "$delay" || "$delay" =~ ^[0-9]+$ ]] || die "impair: delay must be whole milliseconds"
+  local args=()
+  [ -n "$delay" ] && args+=(delay "${delay}ms")
+  [ -n "$loss" ] && args+=(loss "${loss}%")
+  local err
+  if err=$(inns "$node" tc qdisc replace dev "$ifn" root netem "${args[@]}" 2>&1); then
+    say "netem on $node/$ifn: ${args[*]}"; return 0
+  fi
+  if [ -n "$delay" ]; then
+    echo "lab: impair: tc netem failed ($err); delay needs the sch_netem kernel module, which this kernel lacks" >&2
+    exit 4
+  fi
+  # loss only: drop a random share of the packets leaving IFACE
+  local prob t
+  prob=$(awk -v l="$loss" 'BEGIN{printf "%.4f", l/100}')
+  for t in iptables ip6tables; do
+    inns "$node" $t -t mangle -N "$chain" 2>/dev/null || inns "$node" $t -t mangle -F "$chain"
+    inns "$node" $t -t mangle -A "$chain" -m statistic --mode random --probability "$prob" -j DROP
+    inns "$node" $t -t mangle -C POSTROUTING -o "$ifn" -j "$chain" 2>/dev/null \
+      || inns "$node" $t -t mangle -A POSTROUTING -o "$ifn" -j "$chain"
+  done
+  say "no sch_netem in this kernel: loss ${loss}% on $node/$ifn egress emulated with iptables statistic"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Miredo reference peers (black boxes).  Each instance: own config, pidfile, log, chroot (opt).
+# ---------------------------------------------------------------------------------------------
+MIREDO_USER=${TLAB_MIREDO_USER:-miredo}
+
+make_chroot() {   # an empty jail, plus libgcc_s (pthread_cancel dlopen()s it at shutdown)
+  local jail=$1 lib
+  mkdir -p "$jail"
+  lib=$(ldconfig -p 2>/dev/null | awk '/libgcc_s\.so\.1 .*x86-64/{print $NF; exit}')
+  [ -n "$lib" ] || lib=$(ls /lib/*/libgcc_s.so.1 2>/dev/null | head -1)
+  if [ -n "$lib" ]; then mkdir -p "$jail$(dirname "$lib")"; cp -f "$lib" "$jail$lib"; fi
+}
+
+miredo_common_opts() {   # parses --chroot into the global array MOPTS
+  MOPTS=(-u "$MIREDO_USER")
+  if [ "$use_chroot" = 1 ]; then make_chroot "$d/chroot"; MOPTS+=(-t "$d/chroot"); fi
+}
+
+wait_log() {  # FILE REGEX TIMEOUT_TENTHS
+  local i
+  for i in $(seq "$3"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+cmd_miredo_server() {
+  local node=$(node_of "${1:?usage: lab.sh miredo-server NODE [--primary IPV4] [--secondary IPV4] [--chroot]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local primary="" secondary="" use_chroot=0 d="$STATE/$node"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --primary) primary=$2; shift 2 ;; --secondary) secondary=$2; shift 2 ;;
+      --chroot) use_chroot=1; shift ;; *) die "miredo-server: unknown option $1" ;;
+    esac
+  done
+  if [ -z "$primary" ]; then
+    if [ "$node" = srv ]; then primary=$SRV_V4A
+    else primary=$(ip -n "$(ns "$node")" -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1); fi
+  fi
+  stop_pidfile "$d/miredo-server.pid"
+  mkdir -p "$d"
+  {
+    echo "# generated by lab.sh for node $node"
+    echo "ServerBindAddress $primary"
+    [ -n "$secondary" ] && echo "ServerBindAddress2 $secondary"
+    echo "SyslogFacility user"
+  } >"$d/miredo-server.conf"
+  miredo_common_opts
+  start_bg "$node" miredo-server miredo-server -f -c "$d/miredo-server.conf" -p "$d/miredo-server.daemon-pid" "${MOPTS[@]}"
+  sleep 0.3
+  pid_alive "$d/miredo-server.pid" >/dev/null || die "miredo-server failed to start: $(tail -3 "$d/miredo-server.log")"
+  say "miredo-server running in $node on $primary/${secondary:-next address}:3544 (log $d/miredo-server.log)"
+}
+
+cmd_miredo_relay() {
+  local node=$(node_of "${1:?usage: lab.sh miredo-relay NODE [--bind IPV4] [--port N] [--ifname IF] [--chroot]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local bind="" port="" ifname=teredo use_chroot=0 d="$STATE/$node"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --bind) bind=$2; shift 2 ;; --port) port=$2; shift 2 ;; --ifname) ifname=$2; shift 2 ;;
+      --chroot) use_chroot=1; shift ;; *) die "miredo-relay: unknown option $1" ;;
+    esac
+  done
+  [ -n "$bind" ] || { [ "$node" = relay ] && bind=$RELAY_V4; }
+  stop_pidfile "$d/miredo-relay.pid"
+  mkdir -p "$d"
+  {
+    echo "# generated by lab.sh for node $node: Teredo relay with a public IPv4 address"
+    echo "RelayType cone"
+    echo "InterfaceName $ifname"
+    [ -n "$bind" ] && echo "BindAddress $bind"
+    [ -n "$port" ] && echo "BindPort $port"
+    echo "SyslogFacility user"
+  } >"$d/miredo-relay.conf"
+  inns "$node" sysctl -qw net.ipv6.conf.all.forwarding=1
+  miredo_common_opts
+  start_bg "$node" miredo-relay miredo -f -c "$d/miredo-relay.conf" -p "$d/miredo-relay.daemon-pid" "${MOPTS[@]}"
+  local i
+  for i in $(seq 50); do
+    ip -n "$(ns "$node")" -6 route show 2001::/32 2>/dev/null | grep -q "dev $ifname" && break; sleep 0.1
+  done
+  pid_alive "$d/miredo-relay.pid" >/dev/null || die "miredo relay failed to start: $(tail -3 "$d/miredo-relay.log")"
+  ip -n "$(ns "$node")" -6 route show 2001::/32 | grep -q "dev $ifname" \
+    || die "miredo relay: no 2001::/32 route on $ifname: $(tail -3 "$d/miredo-relay.log")"
+  say "miredo relay running in $node (2001::/32 dev $ifname, bound ${bind:-any}:${port:-auto}; log $d/miredo-relay.log)"
+}
+
+cmd_miredo_client() {
+  local node=$(node_of "${1:?usage: lab.sh miredo-client NODE [--server IPV4] [--port N] [--ifname IF] [--chroot]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local server=$SRV_V4A port="" ifname=teredo use_chroot=0 d="$STATE/$node"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --server) server=$2; shift 2 ;; --port) port=$2; shift 2 ;; --ifname) ifname=$2; shift 2 ;;
+      --chroot) use_chroot=1; shift ;; *) die "miredo-client: unknown option $1" ;;
+    esac
+  done
+  stop_pidfile "$d/miredo-client.pid"
+  mkdir -p "$d"
+  {
+    echo "# generated by lab.sh for node $node: Teredo client"
+    echo "RelayType client"
+    echo "InterfaceName $ifname"
+    echo "ServerAddress $server"
+    [ -n "$port" ] && echo "BindPort $port"
+    echo "SyslogFacility user"
+  } >"$d/miredo-client.conf"
+  echo "$ifname" >"$d/teredo-ifname"
+  miredo_common_opts
+  start_bg "$node" miredo-client miredo -f -c "$d/miredo-client.conf" -p "$d/miredo-client.daemon-pid" "${MOPTS[@]}"
+  sleep 0.2
+  pid_alive "$d/miredo-client.pid" >/dev/null || die "miredo client failed to start: $(tail -3 "$d/miredo-client.log")"
+  say "miredo client running in $node, server $server (log $d/miredo-client.log)"
+}
+
+cmd_miredo_stop() {
+  local node=$(node_of "${1:?usage: lab.sh miredo-stop NODE [server|relay|client]}") which=${2:-}
+  local w
+  for w in server relay client; do
+    [ -z "$which" ] || [ "$which" = "$w" ] || continue
+    stop_pidfile "$STATE/$node/miredo-$w.pid"
+  done
+  say "miredo ${which:-peers} stopped in $node"
+}
+
+cmd_stop() {
+  local node=$(node_of "${1:?usage: lab.sh stop NODE [NAME]}") name=${2:-} f
+  if [ -n "$name" ]; then stop_pidfile "$STATE/$node/$name.pid"
+  else for f in "$STATE/$node"/*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done; fi
+}
+
+teredo_addr() {   # NODE -> the 2001:0: address of its Teredo interface (empty if none)
+  local node=$1 ifn=teredo
+  [ -f "$STATE/$node/teredo-ifname" ] && ifn=$(cat "$STATE/$node/teredo-ifname")
+  ip -n "$(ns "$node")" -6 -o addr show dev "$ifn" scope global 2>/dev/null \
+    | awk '{print $4}' | cut -d/ -f1 | grep -m1 '^2001:0:' || true
+}
+
+cmd_wait_qualified() {
+  local node=$(node_of "${1:?usage: lab.sh wait-qualified NODE [TIMEOUT]}") timeout=${2:-30}
+  ns_exists "$node" || die "no such node: $node"
+  local end=$(( $(date +%s%N) + timeout * 1000000000 )) a
+  while :; do
+    a=$(teredo_addr "$node")
+    if [ -n "$a" ]; then echo "$a"; return 0; fi
+    [ "$(date +%s%N)" -lt "$end" ] || break
+    sleep 0.1
+  done
+  echo "lab: $node not qualified after ${timeout}s" >&2
+  [ -f "$STATE/$node/miredo-client.log" ] && tail -5 "$STATE/$node/miredo-client.log" | sed 's/^/lab:   /' >&2
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# iperf harness
+# ---------------------------------------------------------------------------------------------
+node_with_addr() {   # ADDR -> node holding it
+  local n a=$1
+  for n in $(ip netns list | awk '{print $1}' | grep "^$PFX"); do
+    if ip -n "$n" -o addr show 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | grep -qxF "$a"; then
+      node_of "$n"; return 0
+    fi
+  done
+  return 1
+}
+
+route_dev() { ip -n "$(ns "$1")" route get "$2" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1; }
+
+plain_target() {   # FROM TO_NODE TO_ADDR -> an address reachable from FROM without a Teredo tunnel
+  local from=$1 to=$2 toaddr=$3 c dev
+  local cands=()
+  cands+=($(ip -n "$(ns "$to")" -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | grep -v '^2001:0:' || true))
+  cands+=("$RELAY_V6" "$RELAY_V4" "$HOST4_V4" "$SRV_V4A")
+  for c in "${cands[@]}"; do
+    [ "$c" != "$toaddr" ] || continue
+    node_with_addr "$c" >/dev/null || continue
+    [ "$(node_with_addr "$c")" != "$from" ] || continue
+    dev=$(route_dev "$from" "$c"); [ -n "$dev" ] || continue
+    [[ "$dev" == teredo* ]] && continue
+    [ -f "$STATE/$from/teredo-ifname" ] && [ "$dev" = "$(cat "$STATE/$from/teredo-ifname")" ] && continue
+    if [[ $c == *:* ]]; then inns "$from" ping -6 -c1 -W1 "$c" >/dev/null 2>&1 || continue
+    else inns "$from" ping -4 -c1 -W1 "$c" >/dev/null 2>&1 || continue; fi
+    echo "$c"; return 0
+  done
+  return 1
+}
+
+IPERF_PORT=5201
+iperf_run() {   # FROM TO_ADDR PROTO SECS -> prints "mbps pps" (pps only for udp)
+  local from=$1 addr=$2 proto=$3 secs=$4 to out
+  to=$(node_with_addr "$addr") || die "iperf: no lab node holds $addr"
+  stop_pidfile "$STATE/$to/iperf3-server.pid"
+  start_bg "$to" iperf3-server iperf3 -s -1 -p "$IPERF_PORT"
+  for _ in $(seq 50); do inns "$to" ss -Hltn "sport = :$IPERF_PORT" 2>/dev/null | grep -q . && break; sleep 0.1; done
+  local args=(-c "$addr" -p "$IPERF_PORT" -t "$secs" -J --connect-timeout 3000)
+  [ "$proto" = udp ] && args+=(-u -b "${TLAB_UDP_RATE:-0}" -l "${TLAB_UDP_LEN:-1200}")
+  if ! out=$(inns "$from" timeout -k 2 $((secs + 20)) iperf3 "${args[@]}" 2>&1); then
+    stop_pidfile "$STATE/$to/iperf3-server.pid"
+    echo "iperf3 failed: $(echo "$out" | jq -r '.error? // empty' 2>/dev/null || echo "$out" | tail -1)" >&2
+    return 1
+  fi
+  stop_pidfile "$STATE/$to/iperf3-server.pid"
+  if [ "$proto" = udp ]; then
+    # receiver side: datagrams that arrived = packets - lost_packets
+    echo "$out" | jq -r '(.end.sum_received // .end.sum) as $r
+      | [ ($r.bits_per_second/1e6), (($r.packets - $r.lost_packets) / $r.seconds), $r.lost_percent ]
+      | map(tostring) | join(" ")'
+  else
+    echo "$out" | jq -r '[(.end.sum_received.bits_per_second/1e6)] | map(tostring) | join(" ")'
+  fi
+}
+
+cmd_iperf() {
+  local from=$(node_of "${1:?usage: lab.sh iperf FROM TO_ADDR [tcp|udp] [SECONDS]}") addr=${2:?TO_ADDR missing}
+  local proto=${3:-tcp} secs=${4:-5}
+  [[ $proto == tcp || $proto == udp ]] || die "iperf: protocol must be tcp or udp"
+  [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] && [ "$secs" -le 60 ] || die "iperf: seconds must be 1..60"
+  ns_exists "$from" || die "no such node: $from"
+  local to plain; to=$(node_with_addr "$addr") || die "iperf: no lab node holds $addr"
+  plain=${TLAB_PLAIN_ADDR:-$(plain_target "$from" "$to" "$addr" || true)}
+  local dev; dev=$(route_dev "$from" "$addr")
+  echo "iperf3 $proto ${secs}s: $from -> $addr ($to, via $dev)"
+  local r1 r2
+  r1=$(iperf_run "$from" "$addr" "$proto" "$secs") || die "iperf over the requested path failed"
+  if [ -n "$plain" ]; then
+    echo "plain path: $from -> $plain ($(node_with_addr "$plain"), via $(route_dev "$from" "$plain"))"
+    r2=$(iperf_run "$from" "$plain" "$proto" "$secs") || die "iperf over the plain path failed"
+  else
+    r2=""; echo "plain path: none found from $from (set TLAB_PLAIN_ADDR)"
+  fi
+  awk -v proto="$proto" -v a="$r1" -v b="$r2" 'BEGIN{
+    split(a, x, " "); split(b, y, " ");
+    if (proto == "udp") {
+      printf "%-10s %12s %12s %8s\n", "path", "Mbit/s", "pkt/s", "loss%";
+      printf "%-10s %12.1f %12.0f %8.2f\n", "requested", x[1], x[2], x[3];
+      if (b != "") printf "%-10s %12.1f %12.0f %8.2f\n", "plain", y[1], y[2], y[3];
+    } else {
+      printf "%-10s %12s\n", "path", "Mbit/s";
+      printf "%-10s %12.1f\n", "requested", x[1];
+      if (b != "") printf "%-10s %12.1f\n", "plain", y[1];
+    }
+    if (b != "" && y[1] > 0) printf "ratio requested/plain: %.3f (Mbit/s)%s\n", x[1]/y[1],
+      (proto == "udp" && y[2] > 0) ? sprintf(", %.3f (pkt/s)", x[2]/y[2]) : "";
+  }'
+}
+
+# ---------------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------------
+ping_stats() {   # ping output on stdin -> "loss% avg_ms" ("100 -" when nothing came back)
+  awk '/packet loss/ { for (i = 1; i <= NF; i++) if ($i ~ /%$/) { l = $i; sub(/%/, "", l) } }
+       /^rtt|^round-trip/ { split($4, r, "/"); avg = r[2] }
+       END { printf "%s %s\n", (l == "" ? 100 : l), (avg == "" ? "-" : avg) }'
+}
+
+relay_counters() { ip -n "$(ns relay)" -s -j link show teredo 2>/dev/null | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"' 2>/dev/null || echo "0 0"; }
+counter_delta() { local a b; read -r a b <<<"$1"; local c d; read -r c d <<<"$2"; echo "$((c - a)) packets decapsulated (rx), $((d - b)) encapsulated (tx)"; }
+
+cmd_demo() {
+  require_netns
+  local t_start; t_start=$(date +%s%N)
+  trap 'trap - EXIT INT TERM; echo; echo "== tearing down"; sweep_all; echo "lab: namespaces left: $(ip netns list | grep -c "^$PFX" || true)"' EXIT
+  trap 'exit 130' INT TERM
+  echo "== building topology 'teredo' (${TOPO[teredo]})"
+  cmd_up teredo 2>&1 | sed 's/^lab: /   /'
+  echo "== starting Miredo peers"
+  cmd_miredo_server srv 2>&1 | sed 's/^lab: /   /'
+  cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
+  local t0 t1 addr
+  t0=$(date +%s%N)
+  cmd_miredo_client clprc 2>&1 | sed 's/^lab: /   /'
+  echo "== waiting for the client behind natprc to qualify"
+  addr=$(cmd_wait_qualified clprc 30) || exit 1
+  t1=$(date +%s%N)
+  local qual_ms=$(( (t1 - t0) / 1000000 ))
+  printf '   qualified in %d.%03d s: %s\n' $((qual_ms / 1000)) $((qual_ms % 1000)) "$addr"
+  if [ -n "${TEREDO_DECODE:-}" ]; then
+    echo "== decoding with: $TEREDO_DECODE $addr"
+    sh -c "$TEREDO_DECODE \"\$1\"" teredo-decode "$addr" 2>&1 | sed 's/^/   /' || echo "   (decoder failed)"
+  else
+    echo "== TEREDO_DECODE not set: skipping decode"
+  fi
+  local flags cone
+  flags=$(echo "$addr" | awk -F: '{print $5}')
+  cone=$(( (16#${flags:-0} & 0x8000) ? 1 : 0 ))
+  echo "== NAT: natprc is ${NAT_DESC[portrestricted]}, WAN 198.18.2.1; address cone flag = $cone ($( [ $cone = 1 ] && echo cone || echo not cone ))"
+  echo "== ping host6 ($HOST6_V6) from clprc through the Miredo relay"
+  local p1 p2 s1 s2 c0 c1 c2
+  c0=$(relay_counters)
+  p1=$(inns clprc timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$HOST6_V6" 2>&1 || true)
+  echo "$p1" | grep -E 'bytes from|packet loss|rtt' | sed 's/^/   /'
+  c1=$(relay_counters)
+  echo "   relay teredo interface: $(counter_delta "$c0" "$c1")"
+  echo "== ping clprc ($addr) from host6"
+  p2=$(inns host6 timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$addr" 2>&1 || true)
+  echo "$p2" | grep -E 'bytes from|packet loss|rtt' | sed 's/^/   /'
+  c2=$(relay_counters)
+  echo "   relay teredo interface: $(counter_delta "$c1" "$c2")"
+  s1=$(echo "$p1" | ping_stats); s2=$(echo "$p2" | ping_stats)
+  echo
+  echo "== summary"
+  printf '   %-26s %s\n' "qualification time" "$(printf '%d.%03d s' $((qual_ms / 1000)) $((qual_ms % 1000)))"
+  printf '   %-26s %s\n' "client Teredo address" "$addr"
+  printf '   %-26s %s\n' "NAT" "natprc: ${NAT_DESC[portrestricted]}"
+  printf '   %-26s loss %s%%, avg RTT %s ms\n' "clprc -> host6 (5 pings)" ${s1}
+  printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clprc (5 pings)" ${s2}
+  local total=$(( ($(date +%s%N) - t_start) / 1000000 ))
+  printf '   %-26s %d.%03d s\n' "demo time before teardown" $((total / 1000)) $((total % 1000))
+}
+
+# ---------------------------------------------------------------------------------------------
+main() {
+  local cmd=${1:-}
+  case $cmd in
+    "") usage >&2; exit 2 ;;
+    -h|--help|help) usage; return 0 ;;
+  esac
+  shift
+  require_root
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    list) cmd_list ;;
+    exec) cmd_exec "$@" ;;
+    demo) cmd_demo ;;
+    nat-flush) cmd_nat_flush "$@" ;;
+    nat-check) cmd_nat_check "$@" ;;
+    impair) cmd_impair "$@" ;;
+    iperf) cmd_iperf "$@" ;;
+    miredo-server) cmd_miredo_server "$@" ;;
+    miredo-relay) cmd_miredo_relay "$@" ;;
+    miredo-client) cmd_miredo_client "$@" ;;
+    miredo-stop) cmd_miredo_stop "$@" ;;
+    stop) cmd_stop "$@" ;;
+    wait-qualified) cmd_wait_qualified "$@" ;;
+    *) echo "lab: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
+  esac
+}
+main "$@"
