@@ -1,0 +1,253 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Teredo.Addressing;
+using Teredo.Common;
+using Teredo.Net;
+using Teredo.Peers;
+using Teredo.Wire;
+
+namespace Teredo.Relay;
+
+/// <summary>
+/// The Teredo relay of RFC 4380 §5.4 as a sans-I/O engine. IPv6 packets for Teredo clients come in from
+/// the TUN side and leave over UDP; Teredo packets come in over UDP and leave on the TUN side. Output
+/// goes to an <see cref="IPacketSink"/>; timers run when the host calls <see cref="OnTimer"/>.
+///
+/// Beyond the RFC it accepts, as Miredo's relay does, a bubble that answers its own indirect bubble
+/// even when the UDP source differs from the mapping embedded in the sender's Teredo address: the
+/// indirect bubble's link-local source carries a keyed per-destination nonce, and a reply addressed to
+/// that nonce proves it saw our bubble. The relay then learns the real mapping. The P2P NAT64 network
+/// (DESIGN.md §B.2) relies on this: its IPv4 peers answer from a socket that is not the embedded one.
+/// </summary>
+public sealed class TeredoRelayEngine
+{
+    private readonly RelayOptions _options;
+    private readonly PeerList _peers;
+
+    public TeredoRelayEngine(RelayOptions options)
+    {
+        _options = options;
+        _peers = new PeerList(options.PeerCapacity, options.MaxQueuedPerPeer, options.MaxQueuedBytes);
+    }
+
+    public RelayCounters Counters { get; } = new();
+    public PeerList Peers => _peers;
+    public RelayOptions Options => _options;
+
+    /// <summary>An IPv6 packet the kernel routed into the relay's interface.</summary>
+    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketSink sink)
+    {
+        Counters.Increment(RelayCounter.TunReceived);
+        if (!Ipv6Packet.TryParse(packet, out var ip) || ip.TotalLength != packet.Length)
+        {
+            Counters.Increment(RelayCounter.TunDropMalformed);
+            return;
+        }
+        var destination = ip.Destination;
+        if (!TeredoAddress.IsTeredo(destination, _options.ServicePrefix))
+        {
+            Counters.Increment(RelayCounter.TunDropNotTeredo);
+            return;
+        }
+        var teredo = new TeredoAddress(destination);
+        if (!teredo.HasGlobalAddresses)
+        {
+            Counters.Increment(RelayCounter.TunDropMappedNotGlobal);
+            return;
+        }
+
+        var peer = _peers.Find(destination);
+        // Case 1: a trusted, still valid entry.
+        if (peer is { Trusted: true } && nowMs - peer.LastReceiveMs < _options.TrustLifetimeMs)
+        {
+            SendUdp(sink, peer.Mapped, packet);
+            peer.LastTransmitMs = nowMs;
+            _peers.Touch(peer);
+            Counters.Increment(RelayCounter.SentToTrustedPeer);
+            return;
+        }
+        // Case 2: a cone peer is reachable at its embedded mapping without a bubble.
+        if (teredo.Flags.IsCone && !_options.IgnoreConeBit && (peer is null || peer.Mapped == teredo.Mapped))
+        {
+            peer ??= _peers.GetOrAdd(destination, nowMs, out _);
+            peer.Mapped = teredo.Mapped;
+            peer.Trusted = true;
+            peer.LastReceiveMs = nowMs;
+            peer.LastTransmitMs = nowMs;
+            _peers.Touch(peer);
+            SendUdp(sink, peer.Mapped, packet);
+            Counters.Increment(RelayCounter.SentToConePeer);
+            return;
+        }
+        // Case 3: queue and knock through the peer's server.
+        peer ??= NewPeer(destination, teredo, nowMs);
+        _peers.Touch(peer);
+        if (_peers.TryEnqueue(peer, packet)) Counters.Increment(RelayCounter.Queued);
+        else Counters.Increment(RelayCounter.TunDropQueueFull);
+        if (peer.Pending is false)
+        {
+            // A stale trusted entry keeps its learned mapping for the direct bubble.
+            peer.Trusted = false;
+            peer.BubblesSent = 0;
+            _peers.SetPending(peer, true);
+            SendBubbles(peer, teredo, nowMs, sink);
+        }
+    }
+
+    private Peer NewPeer(Ipv6Address destination, TeredoAddress teredo, long nowMs)
+    {
+        var peer = _peers.GetOrAdd(destination, nowMs, out _);
+        peer.Mapped = teredo.Mapped;
+        return peer;
+    }
+
+    /// <summary>A UDP datagram received on the relay's Teredo port.</summary>
+    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketSink sink)
+    {
+        Counters.Increment(RelayCounter.UdpReceived);
+        if (TeredoDatagram.TryParse(payload, out var datagram) != TeredoParseError.None)
+        {
+            Counters.Increment(RelayCounter.UdpDropMalformed);
+            return;
+        }
+        var ip = datagram.Ipv6;
+        var src = ip.Source;
+        if (!TeredoAddress.IsTeredo(src, _options.ServicePrefix))
+        {
+            Counters.Increment(RelayCounter.UdpDropSourceNotTeredo);
+            return;
+        }
+        var teredo = new TeredoAddress(src);
+        var peer = _peers.Find(src);
+        // A peer's Mapped is its embedded mapping or one it already proved, so either match is proof.
+        bool proven = teredo.Mapped == source || (peer is not null && peer.Mapped == source);
+        if (!proven)
+        {
+            // The Miredo-compatible exception: an answer to our own nonce-bearing indirect bubble.
+            if (peer is not null && ip.Destination.IsLinkLocal && ip.Destination == NonceAddress(src))
+            {
+                Counters.Increment(RelayCounter.MismatchAcceptedByNonce);
+            }
+            else
+            {
+                Counters.Increment(RelayCounter.UdpDropMappingMismatch);
+                return;
+            }
+        }
+
+        peer ??= _peers.GetOrAdd(src, nowMs, out _);
+        peer.Mapped = source;
+        peer.Trusted = true;
+        peer.LastReceiveMs = nowMs;
+        peer.BubblesSent = 0;
+        _peers.SetPending(peer, false);
+        _peers.Touch(peer);
+        while (_peers.TryDequeue(peer, out var queued))
+        {
+            SendUdp(sink, peer.Mapped, queued.Bytes);
+            PeerList.Release(queued);
+            peer.LastTransmitMs = nowMs;
+            Counters.Increment(RelayCounter.QueueReleased);
+        }
+
+        if (ip.IsBubble)
+        {
+            Counters.Increment(RelayCounter.BubblesReceived);
+            return;
+        }
+        if (!Serves(ip.Destination))
+        {
+            Counters.Increment(RelayCounter.UdpDropDestinationNotServed);
+            return;
+        }
+        var buffer = sink.Reserve(ip.TotalLength);
+        ip.Bytes.CopyTo(buffer);
+        sink.Commit(PacketRoute.Tun, default, ip.TotalLength);
+        Counters.Increment(RelayCounter.ForwardedToTun);
+    }
+
+    /// <summary>Bubble retransmissions and give-ups; call every few hundred milliseconds.</summary>
+    public void OnTimer(long nowMs, IPacketSink sink)
+    {
+        var pending = _peers.Pending;
+        for (int i = pending.Count - 1; i >= 0; i--)
+        {
+            var peer = pending[i];
+            if (nowMs < peer.NextBubbleMs) continue;
+            if (peer.BubblesSent > _options.BubbleRetries)
+            {
+                GiveUp(peer, sink);
+                continue;
+            }
+            SendBubbles(peer, new TeredoAddress(peer.Address), nowMs, sink);
+        }
+    }
+
+    private void SendBubbles(Peer peer, TeredoAddress teredo, long nowMs, IPacketSink sink)
+    {
+        var server = new Ipv4Endpoint(teredo.Server, TeredoAddress.Port);
+        var buffer = sink.Reserve(Bubble.Length);
+        Bubble.Emit(buffer, NonceAddress(peer.Address), peer.Address);
+        sink.Commit(PacketRoute.Udp, server, Bubble.Length);
+        Counters.Increment(RelayCounter.IndirectBubblesSent);
+        if (_options.BehindNat)
+        {
+            buffer = sink.Reserve(Bubble.Length);
+            Bubble.Emit(buffer, NonceAddress(peer.Address), peer.Address);
+            sink.Commit(PacketRoute.Udp, peer.Mapped, Bubble.Length);
+            Counters.Increment(RelayCounter.DirectBubblesSent);
+        }
+        peer.BubblesSent++;
+        peer.NextBubbleMs = nowMs + _options.BubbleIntervalMs;
+    }
+
+    private void GiveUp(Peer peer, IPacketSink sink)
+    {
+        Counters.Increment(RelayCounter.PeersGivenUp);
+        while (_peers.TryDequeue(peer, out var queued))
+        {
+            if (_options.OwnAddress is { } own && Ipv6Packet.TryParse(queued.Bytes, out var original) && !original.Source.IsMulticast
+                && !original.Source.IsUnspecified && !IsIcmpError(original))
+            {
+                var buffer = sink.Reserve(Icmpv6DestinationUnreachable.MaxPacketLength);
+                int n = Icmpv6DestinationUnreachable.Emit(buffer, own, original.Source, UnreachableCode.AddressUnreachable, queued.Bytes);
+                sink.Commit(PacketRoute.Tun, default, n);
+                Counters.Increment(RelayCounter.UnreachableSent);
+            }
+            else
+            {
+                Counters.Increment(RelayCounter.QueuedDroppedOnGiveUp);
+            }
+            PeerList.Release(queued);
+        }
+        _peers.Remove(peer);
+    }
+
+    /// <summary>RFC 4443 §2.4: never answer an ICMPv6 error with another.</summary>
+    private static bool IsIcmpError(Ipv6Packet packet) =>
+        Icmpv6Packet.TryParse(packet, out var icmp) && icmp.Type < 128;
+
+    private bool Serves(Ipv6Address destination)
+    {
+        if (destination.IsLinkLocal || destination.IsMulticast || destination.IsUnspecified || destination.IsLoopback) return false;
+        if (_options.ServedAddresses is { } served) return served.Contains(destination);
+        return !TeredoAddress.IsTeredo(destination, _options.ServicePrefix);
+    }
+
+    /// <summary>fe80::/64 with 64 bits of HMAC-SHA256(key, destination): unguessable, and the same for every bubble to one peer.</summary>
+    public Ipv6Address NonceAddress(Ipv6Address destination)
+    {
+        Span<byte> input = stackalloc byte[16];
+        Span<byte> mac = stackalloc byte[32];
+        destination.Write(input);
+        HMACSHA256.HashData(_options.NonceKey, input, mac);
+        return new Ipv6Address(0xFE80_0000_0000_0000, BinaryPrimitives.ReadUInt64BigEndian(mac));
+    }
+
+    private static void SendUdp(IPacketSink sink, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
+    {
+        var buffer = sink.Reserve(packet.Length);
+        packet.CopyTo(buffer);
+        sink.Commit(PacketRoute.Udp, to, packet.Length);
+    }
+}
