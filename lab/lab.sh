@@ -76,6 +76,8 @@ usage: lab.sh COMMAND ...
   miredo-stop NODE [server|relay|client]   stop the Miredo peer(s) started in NODE
   stop NODE [NAME]                stop lab processes in NODE (all, or the one with pidfile NAME)
   wait-qualified NODE [TIMEOUT]   wait until NODE's Teredo interface has a 2001:0: address; print it
+  start NODE NAME -- CMD...       run CMD in NODE as a tracked lab process (log and pidfile NAME)
+  teredo-server NODE [--primary IPV4] [OPTIONS]   this project's server in place of miredo-server
 Nodes are given without the tlab- prefix (it is accepted too).  State: /run/tlab (TLAB_STATE).
 EOF
 }
@@ -603,6 +605,39 @@ cmd_stop() {
   else for f in "$STATE/$node"/*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done; fi
 }
 
+cmd_start() {   # NODE NAME -- CMD...: any long-running process, tracked like the Miredo peers
+  local node=$(node_of "${1:?usage: lab.sh start NODE NAME -- CMD...}") name=${2:?usage: lab.sh start NODE NAME -- CMD...}
+  shift 2
+  [ "${1:-}" = "--" ] && shift
+  [ $# -gt 0 ] || die "start: no command given"
+  ns_exists "$node" || die "no such node: $node"
+  stop_pidfile "$STATE/$node/$name.pid"
+  start_bg "$node" "$name" "$@"
+  say "$name running in $node (log $STATE/$node/$name.log)"
+}
+
+# teredo_bin: the project's CLI; `teredo lab` exports TEREDO_BIN as the command that runs itself.
+teredo_bin() { [ -n "${TEREDO_BIN:-}" ] || die "TEREDO_BIN is not set (run this through 'teredo lab')"; echo "$TEREDO_BIN"; }
+
+cmd_teredo_server() {   # NODE [--primary IPV4] [teredo server options...]: our server in place of miredo-server
+  local node=$(node_of "${1:?usage: lab.sh teredo-server NODE [--primary IPV4] [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local primary="" d="$STATE/$node" extra=() i
+  while [ $# -gt 0 ]; do
+    case $1 in --primary) primary=$2; shift 2 ;; *) extra+=("$1"); shift ;; esac
+  done
+  [ -n "$primary" ] || { [ "$node" = srv ] && primary=$SRV_V4A; }
+  [ -n "$primary" ] || primary=$(ip -n "$(ns "$node")" -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)
+  mkdir -p "$d"
+  stop_pidfile "$d/teredo-server.pid"
+  rm -f "$d/teredo-server.sock"
+  # shellcheck disable=SC2046
+  start_bg "$node" teredo-server $(teredo_bin) server --primary "$primary" --control "$d/teredo-server.sock" "${extra[@]}"
+  for i in $(seq 100); do [ -S "$d/teredo-server.sock" ] && break; pid_alive "$d/teredo-server.pid" >/dev/null || break; sleep 0.05; done
+  [ -S "$d/teredo-server.sock" ] || die "teredo server failed to start: $(tail -3 "$d/teredo-server.log")"
+  say "teredo server running in $node on $primary and the next address (log $d/teredo-server.log, status: teredo status --control $d/teredo-server.sock)"
+}
+
 teredo_addr() {   # NODE -> the 2001:0: address of its Teredo interface (empty if none)
   local node=$1 ifn=teredo
   [ -f "$STATE/$node/teredo-ifname" ] && ifn=$(cat "$STATE/$node/teredo-ifname")
@@ -737,8 +772,15 @@ cmd_demo() {
   trap 'exit 130' INT TERM
   echo "== building topology 'teredo' (${TOPO[teredo]})"
   cmd_up teredo 2>&1 | sed 's/^lab: /   /'
-  echo "== starting Miredo peers"
-  cmd_miredo_server srv 2>&1 | sed 's/^lab: /   /'
+  local server_kind=miredo-server
+  if [ -n "${TEREDO_BIN:-}" ]; then
+    server_kind="teredo server (ours)"
+    echo "== starting peers: teredo server (ours), Miredo relay, Miredo client"
+    cmd_teredo_server srv 2>&1 | sed 's/^lab: /   /'
+  else
+    echo "== starting Miredo peers (TEREDO_BIN not set: miredo-server in the server role)"
+    cmd_miredo_server srv 2>&1 | sed 's/^lab: /   /'
+  fi
   cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
   local t0 t1 addr
   t0=$(date +%s%N)
@@ -773,6 +815,8 @@ cmd_demo() {
   s1=$(echo "$p1" | ping_stats); s2=$(echo "$p2" | ping_stats)
   echo
   echo "== summary"
+  printf '   %-26s %s\n' "server" "$server_kind on srv (198.18.0.10/.11)"
+  printf '   %-26s %s\n' "relay / client" "Miredo relay on relay, Miredo client on clprc"
   printf '   %-26s %s\n' "qualification time" "$(printf '%d.%03d s' $((qual_ms / 1000)) $((qual_ms % 1000)))"
   printf '   %-26s %s\n' "client Teredo address" "$addr"
   printf '   %-26s %s\n' "NAT" "natprc: ${NAT_DESC[portrestricted]}"
@@ -806,6 +850,8 @@ main() {
     miredo-client) cmd_miredo_client "$@" ;;
     miredo-stop) cmd_miredo_stop "$@" ;;
     stop) cmd_stop "$@" ;;
+    start) cmd_start "$@" ;;
+    teredo-server) cmd_teredo_server "$@" ;;
     wait-qualified) cmd_wait_qualified "$@" ;;
     *) echo "lab: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
   esac

@@ -71,6 +71,7 @@ public static class LabCommand
         start.ArgumentList.Add(ScriptPath);
         foreach (string a in arguments) start.ArgumentList.Add(a);
         start.Environment["TEREDO_DECODE"] = SelfCommand("decode");
+        start.Environment["TEREDO_BIN"] = SelfCommand("");
         using var process = Process.Start(start)!;
         // Ctrl-C reaches the script through the terminal's process group; wait so its trap can tear down.
         Console.CancelKeyPress += (_, e) => e.Cancel = true;
@@ -82,8 +83,8 @@ public static class LabCommand
     private static string SelfCommand(string verb)
     {
         string process = Environment.ProcessPath ?? "teredo";
-        return Path.GetFileNameWithoutExtension(process) == "dotnet"
+        return (Path.GetFileNameWithoutExtension(process) == "dotnet"
             ? $"{process} {typeof(LabCommand).Assembly.Location} {verb}"
-            : $"{process} {verb}";
+            : $"{process} {verb}").TrimEnd();
     }
 }

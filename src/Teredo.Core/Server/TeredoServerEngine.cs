@@ -85,12 +85,13 @@ public sealed class TeredoServerEngine
         if (dst == Ipv6Address.AllRouters || dst == _primaryLinkLocal || dst == _secondaryLinkLocal)
             return HandleLocal(via, source, ip, isIcmp, icmp, output, out result);
         if (!IsGlobalScope(dst)) return ServerCounter.DropDestinationNotGlobal;
-        if (ip.HopLimit <= 1) return ServerCounter.DropHopLimitExceeded;
 
         if (!dstTeredo)
         {
             if (!_options.Ipv6Forwarding) return ServerCounter.DropIpv6ForwardingDisabled;
             if (!isIcmp) return ServerCounter.DropIpv6NotIcmpv6;
+            // Toward native IPv6 the server acts as an IPv6 router, so the hop limit counts.
+            if (ip.HopLimit <= 1) return ServerCounter.DropHopLimitExceeded;
             if (!_forwardLimiter.TryTake(source.Address, nowMs)) return ServerCounter.DropRateLimited;
             ip.Bytes.CopyTo(output);
             Ipv6Packet.SetHopLimit(output, (byte)(ip.HopLimit - 1));
@@ -105,8 +106,9 @@ public sealed class TeredoServerEngine
         // The origin indication tells our own client who is knocking (§5.3.1), so it can answer with a direct bubble.
         if (target.Server == _options.Primary)
             offset = TeredoOriginIndication.Emit(output, source);
+        // Between Teredo clients the server re-encapsulates on the same link and leaves the hop limit
+        // alone: Miredo sends its bubbles with hop limit 0.
         ip.Bytes.CopyTo(output.Slice(offset));
-        Ipv6Packet.SetHopLimit(output.Slice(offset), (byte)(ip.HopLimit - 1));
         result = new ServerOutput(ServerOutputKind.Udp, ServerAddress.Primary, target.Mapped, offset + ip.TotalLength);
         return ServerCounter.ForwardedToClient;
     }

@@ -71,6 +71,9 @@ public sealed unsafe class UdpBatch : IDisposable
         throw new SocketException(errno);
     }
 
+    /// <summary>The datagram committed into slot <paramref name="i"/> for sending.</summary>
+    public ReadOnlySpan<byte> Committed(int i) => new(_buffers + i * _slotSize, (int)_iov[i].Length);
+
     /// <summary>Marks the first <paramref name="count"/> slots committed again, as they were: for load generators that resend one batch.</summary>
     public void Recommit(int count) => Count = count;
 

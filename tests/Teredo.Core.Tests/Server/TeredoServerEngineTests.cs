@@ -35,10 +35,10 @@ public class TeredoServerEngineTests
         return p;
     }
 
-    private static byte[] Echo(Ipv6Address src, Ipv6Address dst, int dataLength)
+    private static byte[] Echo(Ipv6Address src, Ipv6Address dst, int dataLength, byte hop = 64)
     {
         var p = new byte[48 + dataLength];
-        Icmpv6Echo.Emit(p, src, dst, true, 1, 1, new byte[dataLength]);
+        Icmpv6Echo.Emit(p, src, dst, true, 1, 1, new byte[dataLength], hop);
         return p;
     }
 
@@ -126,7 +126,15 @@ public class TeredoServerEngineTests
         Assert.True(d.HasOrigin);
         Assert.Equal(Client, d.Origin);
         Assert.True(d.Ipv6.IsBubble);
-        Assert.Equal(63, d.Ipv6.HopLimit);
+        Assert.Equal(64, d.Ipv6.HopLimit);
+    }
+
+    [Fact]
+    public void Miredos_hop_limit_0_bubbles_are_forwarded()
+    {
+        var engine = Engine();
+        var output = Send(engine, Client, Packet(TeredoOf(Client), TeredoOf(OtherClient), IpProtocol.NoNextHeader, 0, hop: 0));
+        Assert.Equal(ServerOutputKind.Udp, output.Kind);
     }
 
     [Fact]
@@ -162,7 +170,7 @@ public class TeredoServerEngineTests
     [InlineData("hop-limit")]
     public void Drops_what_section_5_3_1_says_to_drop(string kind)
     {
-        var engine = Engine();
+        var engine = Engine(new ServerOptions { Primary = Primary, Ipv6Forwarding = kind == "hop-limit" });
         var (from, packet, counter) = kind switch
         {
             "data" => (Client, Packet(TeredoOf(Client), TeredoOf(OtherClient), IpProtocol.Udp, 8), ServerCounter.DropNotBubbleOrIcmpv6),
@@ -171,7 +179,7 @@ public class TeredoServerEngineTests
             "mapped-private" => (Client, Packet(TeredoOf(Client), TeredoOf(new Ipv4Endpoint(new Ipv4Address(192, 168, 1, 1), 5)), IpProtocol.NoNextHeader, 0), ServerCounter.DropDestinationMappedNotGlobal),
             "link-local-destination" => (Client, Packet(TeredoOf(Client), Ipv6Address.Parse("fe80::1"), IpProtocol.NoNextHeader, 0), ServerCounter.DropDestinationNotGlobal),
             "native-off" => (Client, Echo(TeredoOf(Client), Ipv6Address.Parse("2001:db8:1::100"), 8), ServerCounter.DropIpv6ForwardingDisabled),
-            _ => (Client, Packet(TeredoOf(Client), TeredoOf(OtherClient), IpProtocol.NoNextHeader, 0, hop: 1), ServerCounter.DropHopLimitExceeded),
+            _ => (Client, Echo(TeredoOf(Client), Ipv6Address.Parse("2001:db8:1::100"), 8, hop: 1), ServerCounter.DropHopLimitExceeded),
         };
         Assert.Equal(ServerOutputKind.None, Send(engine, from, packet).Kind);
         Assert.Equal(1, engine.Counters[counter]);

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using Teredo.Addressing;
+using Teredo.Net;
+using Teredo.Relay;
+
+namespace Teredo.Hosting.Configuration;
+
+public sealed record RelayHostSettings
+{
+    public required RelayOptions Engine { get; init; }
+    public string InterfaceName { get; init; } = "teredo";
+    public int Mtu { get; init; } = 1280;
+    public Ipv4Address BindAddress { get; init; } = Ipv4Address.Any;
+    /// <summary>0: the kernel picks (Miredo's default too).</summary>
+    public ushort BindPort { get; init; }
+    public bool HostSpecific { get; init; }
+    public string ControlSocket { get; init; } = "/run/teredo/relay.sock";
+}
+
+/// <summary>
+/// Reads miredo.conf(5) in relay modes (RelayType relay, cone or restricted) unchanged, plus this
+/// project's directives (docs/relay.md). Client modes belong to <c>teredo client</c>.
+/// </summary>
+public static class RelayConfiguration
+{
+    public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
+        // miredo.conf(5)
+        "RelayType", "ServerAddress", "ServerAddress2", "Prefix", "InterfaceMTU", "InterfaceName", "BindAddress", "BindPort",
+        "SyslogFacility",
+        // ours
+        "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "ControlSocket");
+
+    public static RelayHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
+    {
+        string file = path ?? "(command line)";
+        var values = new Dictionary<string, ConfigDirective>(StringComparer.OrdinalIgnoreCase);
+        if (path is not null)
+            foreach (var d in ConfigFile.Load(path, Known)) values[d.Name] = d;
+        if (overrides is not null)
+        {
+            var o = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            overrides(o);
+            foreach (var (k, v) in o) values[k] = new ConfigDirective(k, v, 0);
+        }
+        ConfigDirective? Get(string name) => values.GetValueOrDefault(name);
+        int Int(string name, int min, int max, int fallback) => Get(name) is { } d ? ConfigFile.ParseInt(d, file, min, max) : fallback;
+
+        bool behindNat = false;
+        if (Get("RelayType") is { } type)
+        {
+            switch (type.Value.ToLowerInvariant())
+            {
+                case "relay" or "cone": break;
+                case "restricted": behindNat = true; break;
+                case "client" or "autoclient":
+                    throw new ConfigException($"{file}:{type.Line}: RelayType {type.Value} is a client: run 'teredo client' with this file");
+                default:
+                    throw new ConfigException($"{file}:{type.Line}: RelayType wants relay, cone or restricted, not '{type.Value}'");
+            }
+        }
+        foreach (string clientOnly in new[] { "ServerAddress", "ServerAddress2" })
+            if (Get(clientOnly) is { } d)
+                throw new ConfigException($"{file}:{d.Line}: {d.Name} is only valid in client mode (miredo.conf(5))");
+
+        var prefix = TeredoAddress.ServicePrefix;
+        if (Get("Prefix") is { } p && (!Ipv6Address.TryParse(p.Value.Split('/')[0], out prefix) || (prefix.Value & ((UInt128.One << 96) - 1)) != 0))
+            throw new ConfigException($"{file}:{p.Line}: Prefix wants a /32 IPv6 prefix such as 2001:0000::, not '{p.Value}'");
+
+        var bind = Ipv4Address.Any;
+        if (Get("BindAddress") is { } b && !Ipv4Address.TryParse(b.Value, out bind))
+            throw new ConfigException($"{file}:{b.Line}: BindAddress wants an IPv4 address, not '{b.Value}'");
+
+        Ipv6Address? own = null;
+        if (Get("RelayAddress") is { } ra)
+        {
+            if (!Ipv6Address.TryParse(ra.Value, out var a))
+                throw new ConfigException($"{file}:{ra.Line}: RelayAddress wants an IPv6 address, not '{ra.Value}'");
+            own = a;
+        }
+        own ??= FirstGlobalIpv6();
+
+        bool hostSpecific = Get("HostSpecific") is { } hs && ConfigFile.ParseBool(hs, file);
+        IReadOnlySet<Ipv6Address>? served = hostSpecific ? LocalIpv6Addresses() : null;
+
+        var engine = new RelayOptions
+        {
+            ServicePrefix = prefix,
+            OwnAddress = own,
+            BehindNat = behindNat,
+            IgnoreConeBit = Get("IgnoreConeBit") is { } ic && ConfigFile.ParseBool(ic, file),
+            ServedAddresses = served,
+            PeerCapacity = Int("PeerCapacity", 16, 1 << 24, 65536),
+            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, 16),
+            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 30, 4 << 20),
+        };
+        return new RelayHostSettings
+        {
+            Engine = engine,
+            InterfaceName = Get("InterfaceName")?.Value ?? "teredo",
+            Mtu = Int("InterfaceMTU", 1280, 65535, 1280),
+            BindAddress = bind,
+            BindPort = (ushort)Int("BindPort", 0, 65535, 0),
+            HostSpecific = hostSpecific,
+            ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/relay.sock",
+        };
+    }
+
+    private static IEnumerable<Ipv6Address> GlobalIpv6()
+    {
+        foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        foreach (var a in nic.GetIPProperties().UnicastAddresses)
+        {
+            if (a.Address.AddressFamily != AddressFamily.InterNetworkV6) continue;
+            var v6 = Ipv6Address.FromIPAddress(new IPAddress(a.Address.GetAddressBytes()));
+            if (!v6.IsLinkLocal && !v6.IsLoopback && !v6.IsMulticast && !TeredoAddress.IsTeredo(v6)) yield return v6;
+        }
+    }
+
+    private static Ipv6Address? FirstGlobalIpv6()
+    {
+        foreach (var a in GlobalIpv6()) return a;
+        return null;
+    }
+
+    /// <summary>The host's own addresses, which a host-specific relay serves (§4.2.2).</summary>
+    private static HashSet<Ipv6Address> LocalIpv6Addresses() => [.. GlobalIpv6()];
+}
