@@ -16,12 +16,21 @@ var seconds = new Option<double>("--seconds") { Description = "Duration of the l
 var batch = new Option<int>("--batch") { Description = "Datagrams per sendmmsg", DefaultValueFactory = _ => 32 };
 var pid = new Option<int?>("--server-pid") { Description = "Process to charge CPU time to (utime+stime from /proc)" };
 var label = new Option<string>("--label") { Description = "Name printed with the result", DefaultValueFactory = _ => "server" };
-var root = new RootCommand("RS→RA load generator") { server, sources, seconds, batch, pid, label };
-root.SetAction(r => Run(Ipv4Address.Parse(r.GetValue(server)!), Math.Clamp(r.GetValue(sources), 1, 4096),
-    Math.Clamp(r.GetValue(seconds), 0.5, 60), Math.Clamp(r.GetValue(batch), 1, 1024), r.GetValue(pid), r.GetValue(label)!));
+var verifyOnly = new Option<bool>("--verify-only") { Description = "Only check that every source port gets a valid RA" };
+var garbage = new Option<int>("--garbage") { Description = "Instead of RS load, send this many random and mutated datagrams (at most 10 million)" };
+var seed = new Option<int>("--seed") { Description = "Random seed for --garbage", DefaultValueFactory = _ => 4380 };
+var root = new RootCommand("RS→RA load generator") { server, sources, seconds, batch, pid, label, verifyOnly, garbage, seed };
+root.SetAction(r =>
+{
+    var target = Ipv4Address.Parse(r.GetValue(server)!);
+    if (r.GetValue(garbage) is > 0 and var count)
+        return Garbage.Send(target, Math.Min(count, 10_000_000), r.GetValue(seed), Math.Clamp(r.GetValue(batch), 1, 1024));
+    return Run(target, Math.Clamp(r.GetValue(sources), 1, 4096), Math.Clamp(r.GetValue(seconds), 0.5, 60),
+        Math.Clamp(r.GetValue(batch), 1, 1024), r.GetValue(pid), r.GetValue(label)!, r.GetValue(verifyOnly));
+});
 return root.Parse(args).Invoke();
 
-static int Run(Ipv4Address serverAddress, int sourceCount, double seconds, int batchSize, int? serverPid, string label)
+static int Run(Ipv4Address serverAddress, int sourceCount, double seconds, int batchSize, int? serverPid, string label, bool verifyOnly)
 {
     var target = new Ipv4Endpoint(serverAddress, 3544);
     byte[] rs = new byte[RouterSolicitation.PacketLength];
@@ -60,6 +69,8 @@ static int Run(Ipv4Address serverAddress, int sourceCount, double seconds, int b
             Console.Error.WriteLine($"{label}: only {verified} of {sockets.Count} source ports got a valid RA; not loading");
             return 1;
         }
+        Console.WriteLine($"{label}: all {verified} source ports got a valid RA");
+        if (verifyOnly) return 0;
 
         // 2. Open-loop load for a bounded time.
         using var tx = new UdpBatch(batchSize, rs.Length);
