@@ -10,7 +10,7 @@ namespace Teredo.Lab.Tests;
 /// accounting.
 /// </summary>
 [Collection(LabCollection.Name)]
-public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output)
+public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Short = LabFixture.Short;
     private static readonly TimeSpan Long = LabFixture.Long;
@@ -21,6 +21,14 @@ public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output)
     {
         ["TEREDO_BIN"] = Path.Combine(AppContext.BaseDirectory, "teredo"),
     };
+
+    /// <summary>Other test classes share the topology and expect srv's port 3544 free for miredo-server.</summary>
+    public void Dispose()
+    {
+        if (lab.SkipReason is not null || !lab.IsUp) return;
+        Lab.Run(Short, "stop", "srv", "teredo-server");
+        Lab.Run(Short, "stop", "host6", "tcp-echo");
+    }
 
     private CommandResult Run(TimeSpan timeout, params string[] args)
     {
