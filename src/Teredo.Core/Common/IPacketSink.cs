@@ -7,6 +7,8 @@ public enum PacketRoute
 {
     Udp,
     Tun,
+    /// <summary>Over UDP from the Teredo client's secondary port (RFC 4380 §5.2.7), the only engine that has one.</summary>
+    UdpSecondary,
 }
 
 /// <summary>

@@ -30,6 +30,18 @@ public sealed class Peer
     public int QueuedPackets => Queue.Count;
     public int QueuedBytes { get; internal set; }
 
+    // ---- client-only state (RFC 4380 §5.2); the relay leaves it alone ----
+    /// <summary>Nonce of the direct IPv6 connectivity test out to this peer (§5.2.9); 0 when none.</summary>
+    public ulong Nonce { get; set; }
+    /// <summary>Where the peer's last local discovery bubble came from (§5.2.8).</summary>
+    public Ipv4Endpoint LocalEndpoint { get; set; }
+    /// <summary>When the peer's last local discovery bubble came; long.MinValue when never.</summary>
+    public long LocalDiscoveryMs { get; set; } = long.MinValue;
+    /// <summary>Transmissions in the current bubble or echo exchange, for its retry limit.</summary>
+    public int Attempts { get; set; }
+    /// <summary>Recent bubbles to the peer, for the §5.2.6 limit (a field: it is updated in place).</summary>
+    public BubbleHistory Bubbles;
+
     internal void Reset(Ipv6Address address, long nowMs)
     {
         Address = address;
@@ -42,6 +54,11 @@ public sealed class Peer
         NextBubbleMs = 0;
         QueuedBytes = 0;
         Queue.Clear();
+        Nonce = 0;
+        LocalEndpoint = default;
+        LocalDiscoveryMs = long.MinValue;
+        Attempts = 0;
+        Bubbles = default;
     }
 }
 

@@ -1,0 +1,105 @@
+namespace Teredo.Client;
+
+/// <summary>
+/// What happened in the client, one number per value. Every datagram counted in <see cref="UdpReceived"/>
+/// ends in exactly one of <see cref="ClientCounters.UdpOutcomes"/>, and every packet counted in
+/// <see cref="TunReceived"/> in exactly one of <see cref="ClientCounters.TunOutcomes"/>; the rest count
+/// what the client sent and decided on its own.
+/// </summary>
+public enum ClientCounter
+{
+    // ---- UDP side: received, then exactly one outcome ----
+    UdpReceived,
+    UdpDropMalformed,
+    UdpDropNotQualified,
+    UdpDropWrongDestination,
+    UdpDropNeighborDiscovery,
+    RouterAdvertisementAccepted,
+    RouterAdvertisementUnexpected,
+    RouterAdvertisementInvalid,
+    RouterAdvertisementWrongPrefix,
+    RouterAdvertisementBadNonce,
+    RouterAdvertisementBadAuthentication,
+    IndirectBubbleAnswered,
+    IndirectBubbleRateLimited,
+    IndirectBubbleOriginNotGlobal,
+    ServerBubbleIgnored,
+    DeliveredFromServer,
+    DeliveredFromTrustedPeer,
+    DeliveredFromTeredoPeer,
+    DeliveredFromLocalPeer,
+    DeliveredUnverified,
+    BubbleFromPeer,
+    EchoTestAnswered,
+    NonceBubbleAccepted,
+    UdpDropUnverifiedBubble,
+    DiscoveryBubbleAccepted,
+    DiscoveryBubbleDropped,
+    RefreshProbeReceived,
+    SecondaryPortDropped,
+
+    // ---- TUN side: received, then exactly one outcome ----
+    TunReceived,
+    TunDropMalformed,
+    TunDropNotQualified,
+    TunDropSourceNotOurs,
+    TunDropNotUnicast,
+    TunDropMappedNotGlobal,
+    TunDropBubbleLimit,
+    TunDropQueueFull,
+    SentToTrustedPeer,
+    SentToConePeer,
+    Queued,
+
+    // ---- what the client sent or decided ----
+    RouterSolicitationsSent,
+    DirectBubblesSent,
+    IndirectBubblesSent,
+    LocalBubblesSent,
+    DiscoveryBubblesSent,
+    EchoTestsSent,
+    RefreshBubblesSent,
+    QueueReleased,
+    PeersGivenUp,
+    UnreachableSent,
+    QueuedDroppedOnGiveUp,
+    AddressChanges,
+    ServerLosses,
+    KeyRenewalRequests,
+    EventsDropped,
+}
+
+/// <summary>Counters of one engine, a plain array indexed by <see cref="ClientCounter"/>.</summary>
+public sealed class ClientCounters
+{
+    private readonly long[] _values = new long[Enum.GetValues<ClientCounter>().Length];
+
+    public long this[ClientCounter counter] => Volatile.Read(ref _values[(int)counter]);
+
+    internal void Increment(ClientCounter counter) => _values[(int)counter]++;
+
+    public static IReadOnlyList<ClientCounter> All { get; } = Enum.GetValues<ClientCounter>();
+
+    /// <summary>The outcomes of a received datagram, one of which each <see cref="ClientCounter.UdpReceived"/> ends in.</summary>
+    public static IReadOnlyList<ClientCounter> UdpOutcomes { get; } = Range(ClientCounter.UdpDropMalformed, ClientCounter.SecondaryPortDropped);
+
+    /// <summary>The outcomes of a packet from the TUN, one of which each <see cref="ClientCounter.TunReceived"/> ends in.</summary>
+    public static IReadOnlyList<ClientCounter> TunOutcomes { get; } = Range(ClientCounter.TunDropMalformed, ClientCounter.Queued);
+
+    public long UdpOutcomeSum => Sum(UdpOutcomes);
+    public long TunOutcomeSum => Sum(TunOutcomes);
+
+    private long Sum(IReadOnlyList<ClientCounter> counters)
+    {
+        long sum = 0;
+        for (int i = 0; i < counters.Count; i++) sum += this[counters[i]];
+        return sum;
+    }
+
+    private static ClientCounter[] Range(ClientCounter first, ClientCounter last)
+    {
+        var result = new ClientCounter[last - first + 1];
+        for (int i = 0; i < result.Length; i++) result[i] = first + i;
+        return result;
+    }
+}

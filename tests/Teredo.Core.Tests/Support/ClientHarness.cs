@@ -1,0 +1,139 @@
+using Teredo.Client;
+using Teredo.Common;
+using Teredo.Net;
+using Teredo.Server;
+using Teredo.Wire;
+
+namespace Teredo.Tests.Support;
+
+/// <summary>
+/// A Teredo client engine wired to a real <see cref="TeredoServerEngine"/> through a <see cref="SimulatedNat"/>,
+/// with a fake clock: what the client sends to the server is translated, answered and filtered as in
+/// the lab. Packets for anyone else stay in <see cref="Others"/> for the test to look at.
+/// </summary>
+public sealed class ClientHarness
+{
+    public static readonly Ipv4Address ServerPrimary = new(198, 18, 0, 10);
+    public static readonly Ipv4Address ServerSecondary = new(198, 18, 0, 11);
+    public static readonly Ipv4Endpoint Local = new(new Ipv4Address(10, 2, 0, 2), 50000);
+
+    private readonly byte[] _serverOutput = new byte[4096];
+
+    public ClientHarness(NatBehaviour nat, Func<ClientOptions, ClientOptions>? configure = null, ServerOptions? server = null,
+        IRandomSource? random = null)
+    {
+        var options = new ClientOptions { Server = ServerPrimary, NonceKey = new byte[32] };
+        Options = configure is null ? options : configure(options);
+        Client = new TeredoClientEngine(Options, random ?? new ScriptedRandom());
+        Server = new TeredoServerEngine(server ?? new ServerOptions { Primary = ServerPrimary });
+        Nat = new SimulatedNat(nat, nat == NatBehaviour.None ? Local.Address : new Ipv4Address(198, 18, 2, 1));
+    }
+
+    public ClientOptions Options { get; }
+    public TeredoClientEngine Client { get; }
+    public TeredoServerEngine Server { get; }
+    public SimulatedNat Nat { get; }
+    public ListSink Sink { get; } = new();
+    public long Now { get; set; }
+    public bool ServerUp { get; set; } = true;
+    public List<ClientEvent> Events { get; } = [];
+    /// <summary>Datagrams to anyone but the server, and TUN packets.</summary>
+    public List<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> Others { get; } = [];
+    /// <summary>Every datagram the client sent to the server, as the server received it.</summary>
+    public List<(Ipv4Endpoint To, Ipv4Endpoint From, byte[] Bytes)> ToServer { get; } = [];
+
+    public void Start()
+    {
+        Client.Start(Now, Sink);
+        Pump();
+    }
+
+    /// <summary>Runs the timer every <paramref name="stepMs"/> for <paramref name="ms"/> milliseconds.</summary>
+    public void Advance(long ms, long stepMs = 100)
+    {
+        long end = Now + ms;
+        while (Now < end)
+        {
+            Now = Math.Min(end, Now + stepMs);
+            Client.OnTimer(Now, Sink);
+            Pump();
+        }
+    }
+
+    /// <summary>Delivers what the client sent to the server, and the server's answers back through the NAT.</summary>
+    public void Pump()
+    {
+        for (int round = 0; round < 10 && Sink.Packets.Count > 0; round++)
+        {
+            foreach (var (route, to, bytes) in Sink.Take())
+            {
+                bool toServer = route == PacketRoute.Udp && to.Port == 3544 && (to.Address == ServerPrimary || to.Address == ServerSecondary);
+                if (!toServer)
+                {
+                    // Opens the NAT toward that destination, as the real one would.
+                    if (route != PacketRoute.Tun && !to.Address.IsIn(new Ipv4Address(224, 0, 0, 0), 4))
+                        Nat.Outbound(route == PacketRoute.UdpSecondary ? Local with { Port = (ushort)(Local.Port + 1) } : Local, to);
+                    Others.Add((route, to, bytes));
+                    continue;
+                }
+                var local = route == PacketRoute.UdpSecondary ? Local with { Port = (ushort)(Local.Port + 1) } : Local;
+                var mapped = Nat.Outbound(local, to);
+                ToServer.Add((to, mapped, bytes));
+                if (!ServerUp) continue;
+                var via = to.Address == ServerPrimary ? ServerAddress.Primary : ServerAddress.Secondary;
+                var result = Server.Process(Now, via, mapped, bytes, _serverOutput);
+                if (result.Kind != ServerOutputKind.Udp) continue;
+                var from = new Ipv4Endpoint(result.From == ServerAddress.Primary ? ServerPrimary : ServerSecondary, 3544);
+                if (!Nat.Inbound(from, result.To)) continue;
+                var port = route == PacketRoute.UdpSecondary ? ClientPort.Secondary : ClientPort.Service;
+                Client.FromUdp(Now, port, from, _serverOutput.AsSpan(0, result.Length), Sink);
+            }
+            TakeEvents();
+        }
+        TakeEvents();
+    }
+
+    public void TakeEvents()
+    {
+        while (Client.TryTakeEvent(out var e)) Events.Add(e);
+    }
+
+    /// <summary>A datagram from <paramref name="from"/> to the client's public mapping, if the NAT lets it in.</summary>
+    public bool Receive(Ipv4Endpoint from, ReadOnlySpan<byte> payload, ClientPort port = ClientPort.Service)
+    {
+        if (port == ClientPort.Service && !Nat.Inbound(from, Client.Mapped)) return false;
+        Client.FromUdp(Now, port, from, payload, Sink);
+        Pump();
+        return true;
+    }
+
+    public void FromTun(ReadOnlySpan<byte> packet)
+    {
+        Client.FromTun(Now, packet, Sink);
+        Pump();
+    }
+
+    public List<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> TakeOthers()
+    {
+        var taken = Others.ToList();
+        Others.Clear();
+        return taken;
+    }
+
+    public void Qualify()
+    {
+        Start();
+        Assert.Equal(ClientState.Qualified, Client.State);
+        TakeOthers();
+        Events.Clear();
+    }
+
+    public static bool IsBubble(byte[] bytes, out Ipv6Address source, out Ipv6Address destination)
+    {
+        source = destination = default;
+        if (!Ipv6Packet.TryParse(bytes, out var ip) || !ip.IsBubble) return false;
+        source = ip.Source;
+        destination = ip.Destination;
+        return true;
+    }
+}
