@@ -24,7 +24,12 @@ public sealed partial class TeredoClientEngine
 
     private long _nextDiscoveryMs = long.MaxValue;
 
-    private void OnQualifiedForDiscovery(long nowMs) => _nextDiscoveryMs = nowMs;
+    /// <summary>A new address is announced on the link at once.</summary>
+    private void AnnounceOnLink(long nowMs, IPacketSink sink)
+    {
+        _nextDiscoveryMs = nowMs;
+        DiscoveryTimer(nowMs, sink);
+    }
 
     private bool IsLocal(Peer peer, long nowMs) =>
         _options.LocalDiscovery && Elapsed(nowMs, peer.LocalDiscoveryMs) < _options.LocalPeerLifetimeMs;

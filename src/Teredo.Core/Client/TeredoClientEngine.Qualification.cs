@@ -268,7 +268,7 @@ public sealed partial class TeredoClientEngine
         _randomizedRefreshMs = NextRandomizedRefresh();
         SetState(ClientState.Qualified, nowMs);
         Raise(ClientEventKind.AddressAcquired, nowMs, _address);
-        OnQualifiedForDiscovery(nowMs);
+        AnnounceOnLink(nowMs, sink);
         StartRefreshDetermination(nowMs, sink);
     }
 

@@ -67,7 +67,7 @@ public sealed class ClientHarness
         {
             foreach (var (route, to, bytes) in Sink.Take())
             {
-                bool toServer = route == PacketRoute.Udp && to.Port == 3544 && (to.Address == ServerPrimary || to.Address == ServerSecondary);
+                bool toServer = route != PacketRoute.Tun && to.Port == 3544 && (to.Address == ServerPrimary || to.Address == ServerSecondary);
                 if (!toServer)
                 {
                     // Opens the NAT toward that destination, as the real one would.

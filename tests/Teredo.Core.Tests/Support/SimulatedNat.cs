@@ -17,10 +17,10 @@ public enum NatBehaviour
 /// <summary>A NAT in front of one client socket, as the lab's NAT namespaces behave, for engine tests.</summary>
 public sealed class SimulatedNat(NatBehaviour behaviour, Ipv4Address publicAddress, ushort firstPort = 40000)
 {
-    private readonly Dictionary<Ipv4Endpoint, ushort> _perDestination = [];
+    private readonly Dictionary<(Ipv4Endpoint Local, Ipv4Endpoint Remote), ushort> _perDestination = [];
+    private readonly Dictionary<Ipv4Endpoint, ushort> _perLocal = [];
     private readonly HashSet<(ushort Port, Ipv4Endpoint Remote)> _permissions = [];
     private ushort _nextPort = firstPort;
-    private ushort? _port;
 
     public NatBehaviour Behaviour { get; } = behaviour;
     public Ipv4Address PublicAddress { get; } = publicAddress;
@@ -32,12 +32,11 @@ public sealed class SimulatedNat(NatBehaviour behaviour, Ipv4Address publicAddre
         ushort port;
         if (Behaviour == NatBehaviour.Symmetric)
         {
-            if (!_perDestination.TryGetValue(destination, out port)) _perDestination[destination] = port = _nextPort++;
+            if (!_perDestination.TryGetValue((local, destination), out port)) _perDestination[(local, destination)] = port = _nextPort++;
         }
-        else
+        else if (!_perLocal.TryGetValue(local, out port))
         {
-            _port ??= _nextPort++;
-            port = _port.Value;
+            _perLocal[local] = port = _nextPort++;
         }
         _permissions.Add((port, destination));
         return new Ipv4Endpoint(PublicAddress, port);
@@ -48,14 +47,14 @@ public sealed class SimulatedNat(NatBehaviour behaviour, Ipv4Address publicAddre
     {
         if (Behaviour == NatBehaviour.None) return true;
         if (to.Address != PublicAddress) return false;
-        return Behaviour == NatBehaviour.FullCone ? _port == to.Port : _permissions.Contains((to.Port, remote));
+        return Behaviour == NatBehaviour.FullCone ? _perLocal.ContainsValue(to.Port) : _permissions.Contains((to.Port, remote));
     }
 
     /// <summary>conntrack -F with the old port taken by someone else: every flow gets a new mapping.</summary>
     public void Flush()
     {
         _perDestination.Clear();
+        _perLocal.Clear();
         _permissions.Clear();
-        _port = null;
     }
 }
