@@ -78,6 +78,7 @@ usage: lab.sh COMMAND ...
   wait-qualified NODE [TIMEOUT]   wait until NODE's Teredo interface has a 2001:0: address; print it
   start NODE NAME -- CMD...       run CMD in NODE as a tracked lab process (log and pidfile NAME)
   teredo-server NODE [--primary IPV4] [OPTIONS]   this project's server in place of miredo-server
+  teredo-relay NODE [--bind IPV4] [--ifname IF] [OPTIONS]   this project's relay in place of Miredo's
 Nodes are given without the tlab- prefix (it is accepted too).  State: /run/tlab (TLAB_STATE).
 EOF
 }
@@ -638,6 +639,28 @@ cmd_teredo_server() {   # NODE [--primary IPV4] [teredo server options...]: our 
   say "teredo server running in $node on $primary and the next address (log $d/teredo-server.log, status: teredo status --control $d/teredo-server.sock)"
 }
 
+cmd_teredo_relay() {   # NODE [--bind IPV4] [--ifname IF] [teredo relay options...]: our relay in place of Miredo's
+  local node=$(node_of "${1:?usage: lab.sh teredo-relay NODE [--bind IPV4] [--ifname IF] [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local bind="" ifname=teredo d="$STATE/$node" extra=() i
+  while [ $# -gt 0 ]; do
+    case $1 in --bind) bind=$2; shift 2 ;; --ifname) ifname=$2; shift 2 ;; *) extra+=("$1"); shift ;; esac
+  done
+  [ -n "$bind" ] || { [ "$node" = relay ] && bind=$RELAY_V4; }
+  mkdir -p "$d"
+  stop_pidfile "$d/teredo-relay.pid"
+  rm -f "$d/teredo-relay.sock"
+  inns "$node" sysctl -qw net.ipv6.conf.all.forwarding=1
+  # shellcheck disable=SC2046
+  start_bg "$node" teredo-relay $(teredo_bin) relay ${bind:+--bind "$bind"} --interface "$ifname" \
+    --control "$d/teredo-relay.sock" "${extra[@]}"
+  for i in $(seq 100); do [ -S "$d/teredo-relay.sock" ] && break; pid_alive "$d/teredo-relay.pid" >/dev/null || break; sleep 0.05; done
+  [ -S "$d/teredo-relay.sock" ] || die "teredo relay failed to start: $(tail -3 "$d/teredo-relay.log")"
+  ip -n "$(ns "$node")" -6 route show 2001::/32 | grep -q "dev $ifname" \
+    || die "teredo relay: no 2001::/32 route on $ifname: $(tail -3 "$d/teredo-relay.log")"
+  say "teredo relay running in $node (2001::/32 dev $ifname, bound ${bind:-any}; log $d/teredo-relay.log, status: teredo status --control $d/teredo-relay.sock)"
+}
+
 teredo_addr() {   # NODE -> the 2001:0: address of its Teredo interface (empty if none)
   local node=$1 ifn=teredo
   [ -f "$STATE/$node/teredo-ifname" ] && ifn=$(cat "$STATE/$node/teredo-ifname")
@@ -726,7 +749,8 @@ cmd_iperf() {
   [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] && [ "$secs" -le 60 ] || die "iperf: seconds must be 1..60"
   ns_exists "$from" || die "no such node: $from"
   local to plain; to=$(node_with_addr "$addr") || die "iperf: no lab node holds $addr"
-  plain=${TLAB_PLAIN_ADDR:-$(plain_target "$from" "$to" "$addr" || true)}
+  if [ -n "${TLAB_NO_PLAIN:-}" ]; then plain=""
+  else plain=${TLAB_PLAIN_ADDR:-$(plain_target "$from" "$to" "$addr" || true)}; fi
   local dev; dev=$(route_dev "$from" "$addr")
   echo "iperf3 $proto ${secs}s: $from -> $addr ($to, via $dev)"
   local r1 r2
@@ -852,6 +876,7 @@ main() {
     stop) cmd_stop "$@" ;;
     start) cmd_start "$@" ;;
     teredo-server) cmd_teredo_server "$@" ;;
+    teredo-relay) cmd_teredo_relay "$@" ;;
     wait-qualified) cmd_wait_qualified "$@" ;;
     *) echo "lab: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
   esac

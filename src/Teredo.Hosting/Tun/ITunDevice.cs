@@ -20,6 +20,13 @@ public interface ITunDevice : IDisposable
     /// </summary>
     int Read(Span<byte> packet);
 
+    /// <summary>
+    /// Like <see cref="Read"/> but never waits: 0 when no packet is queued. Readers drain the queue with
+    /// it after a blocking read, so that one batch of packets costs one pass of the engine and one
+    /// sendmmsg.
+    /// </summary>
+    int TryRead(Span<byte> packet);
+
     /// <summary>Hands one whole packet to the interface (the host's stack receives it).</summary>
     void Write(ReadOnlySpan<byte> packet);
 }

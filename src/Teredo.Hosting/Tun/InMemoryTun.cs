@@ -34,12 +34,16 @@ public sealed class InMemoryTun : ITunDevice
 
     // ---- engine side (ITunDevice) ----
 
-    public int Read(Span<byte> packet)
+    public int Read(Span<byte> packet) => Read(packet, ReadTimeoutMilliseconds);
+
+    public int TryRead(Span<byte> packet) => Read(packet, 0);
+
+    private int Read(Span<byte> packet, int timeoutMilliseconds)
     {
         byte[]? next;
         try
         {
-            if (!_toEngine.TryTake(out next, ReadTimeoutMilliseconds, _closed.Token)) return 0;
+            if (!_toEngine.TryTake(out next, timeoutMilliseconds, _closed.Token)) return 0;
         }
         catch (OperationCanceledException) { return 0; }
         catch (ObjectDisposedException) { return 0; }

@@ -137,7 +137,11 @@ public sealed unsafe class LinuxTun : ITunDevice
         return request;
     }
 
-    public int Read(Span<byte> packet)
+    public int Read(Span<byte> packet) => Read(packet, ReadTimeoutMilliseconds);
+
+    public int TryRead(Span<byte> packet) => Read(packet, 0);
+
+    private int Read(Span<byte> packet, int timeoutMilliseconds)
     {
         if (packet.IsEmpty) throw new ArgumentException("the read buffer is empty", nameof(packet));
         bool tunAdded = false, wakeAdded = false;
@@ -149,7 +153,7 @@ public sealed unsafe class LinuxTun : ITunDevice
                 _wake.DangerousAddRef(ref wakeAdded);
             }
             catch (ObjectDisposedException) { return 0; }
-            return ReadQueued(packet);
+            return ReadQueued(packet, timeoutMilliseconds);
         }
         finally
         {
@@ -159,9 +163,9 @@ public sealed unsafe class LinuxTun : ITunDevice
     }
 
     // Read first and poll only when the queue is empty: under load the poll() never happens.
-    private int ReadQueued(Span<byte> packet)
+    private int ReadQueued(Span<byte> packet, int timeoutMilliseconds)
     {
-        long deadline = Environment.TickCount64 + ReadTimeoutMilliseconds;
+        long deadline = Environment.TickCount64 + timeoutMilliseconds;
         TunNative.PollFd* fds = stackalloc TunNative.PollFd[2];
         fixed (byte* buffer = packet)
         {
