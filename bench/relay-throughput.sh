@@ -3,7 +3,8 @@
 # host6 (native IPv6) to a Teredo client behind the port-restricted NAT, through the Miredo relay and
 # through `teredo relay`, plus the no-tunnel baseline (host6 -> the relay host's native address).
 # For each relay: Mbit/s, packets/s, and the relay's CPU time per packet it forwarded (both
-# directions, counted on its tunnel interface), with ours/Miredo ratios.
+# directions, counted on its tunnel interface; for UDP, per datagram delivered to the client, since an
+# overloaded relay's interface counters include what the kernel dropped), with ours/Miredo ratios.
 # Usage: sudo bench/relay-throughput.sh [seconds=5] [client=miredo|teredo]    (needs root and the lab's packages)
 set -euo pipefail
 secs=${1:-5}
@@ -52,8 +53,9 @@ measure() { # label pidfile
       $1 == "requested" {
         split(a, x, " "); split(b, y, " ")
         handled = (y[1] - x[1]) + (y[2] - x[2]) - (y[3] - x[3])
+        per = (p == "udp" ? $3 * s : handled)
         printf "RESULT %s %s %s %s %.0f %.2f %.1f\n", l, p, $2, (p == "udp" ? $3 : "-"), handled / s,
-          (handled > 0 ? 1e6 * (c / 100.0) / handled : 0), (p == "udp" ? $4 : 0)
+          (per > 0 ? 1e6 * (c / 100.0) / per : 0), (p == "udp" ? $4 : 0)
       }' >>"$work/results"
   done
 }
@@ -79,6 +81,7 @@ awk -v client="$client_kind" '
   END {
     printf "\nhost6 -> Teredo client behind natprc (client: %s), %s\n", client, "iperf3, same topology, one run"
     printf "%-10s %-4s %10s %12s %16s %14s %7s\n", "path", "", "Mbit/s", "recv pkt/s", "relay pkt/s", "relay µs/pkt", "loss%"
+    printf "(relay pkt/s: packets through its tunnel interface; µs/pkt: relay CPU per packet, UDP: per datagram delivered)\n"
     split("miredo ours baseline", names, " ")
     for (i = 1; i <= 3; i++) for (j = 1; j <= 2; j++) {
       p = (j == 1 ? "tcp" : "udp"); k = names[i] "/" p

@@ -66,7 +66,12 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         thread.Start();
     }
 
-    private BatchSink NewSink() => new(BatchSize, SlotSize, SendUdp, WriteTun);
+    private BatchSink NewSink()
+    {
+        var sink = new BatchSink(BatchSize, SlotSize, SendUdp, WriteTun);
+        sink.Udp.Segmentation = true;
+        return sink;
+    }
 
     private void SendUdp(UdpBatch batch)
     {
