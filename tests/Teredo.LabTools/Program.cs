@@ -6,12 +6,16 @@ using Teredo.Wire;
 
 // teredo-labtools p2p-coordinator ADDRESS       listens on ADDRESS:3544 (relay bubbles) and ADDRESS:4000 (peers)
 // teredo-labtools p2p-peer COORDINATOR SECONDS  registers, answers bubbles for its T(D) and echo requests to it
-// teredo-labtools flood6 PREFIX32HEX COUNT      UDP/IPv6 to COUNT distinct Teredo destinations under a server
+// teredo-labtools flood6 SERVER COUNT           UDP/IPv6 to COUNT distinct Teredo destinations under a server
+// teredo-labtools sink TEREDO-ADDRESS PORT SECONDS  a public Teredo endpoint that only answers bubbles
+// teredo-labtools blast6 DESTINATION SECONDS    1200-byte UDP/IPv6 datagrams to one destination, as fast as possible
 return args switch
 {
     ["p2p-coordinator", var address] => P2P.Coordinator(Ipv4Address.Parse(address)),
     ["p2p-peer", var coordinator, var seconds] => P2P.Peer(Ipv4Address.Parse(coordinator), int.Parse(seconds)),
     ["flood6", var server, var count] => Flood.Run(Ipv4Address.Parse(server), int.Parse(count)),
+    ["sink", var teredoAddress, var port, var seconds] => Sink.Run(Ipv6Address.Parse(teredoAddress), ushort.Parse(port), int.Parse(seconds)),
+    ["blast6", var destination, var seconds] => Flood.Blast(Ipv6Address.Parse(destination), double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 
@@ -147,6 +151,57 @@ internal static class Flood
             }
         }
         Console.WriteLine($"flood6: sent {sent} of {count} datagrams to distinct Teredo destinations");
+        return 0;
+    }
+
+    /// <summary>Open-loop load for a relay: what reaches the far side measures the relay alone.</summary>
+    public static int Blast(Ipv6Address destination, double seconds)
+    {
+        using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+        socket.Connect(new IPEndPoint(destination.ToIPAddress(), 40000));
+        var payload = new byte[1200]; // 1200 + 8 + 40 fits the 1280-byte Teredo MTU
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long sent = 0;
+        while (clock.Elapsed.TotalSeconds < Math.Min(seconds, 60))
+        {
+            try { socket.Send(payload); sent++; }
+            catch (SocketException) { }
+        }
+        Console.WriteLine($"blast6: sent {sent} datagrams in {clock.Elapsed.TotalSeconds:F2} s ({sent / clock.Elapsed.TotalSeconds:F0}/s)");
+        return 0;
+    }
+}
+
+/// <summary>
+/// The far end of a relay capacity test: a host with a public address owning a Teredo address that
+/// embeds its own socket, answering indirect bubbles (which arrive through the server with an origin
+/// indication) with a direct bubble, as any client would, and otherwise just receiving.
+/// </summary>
+internal static class Sink
+{
+    public static int Run(Ipv6Address own, ushort port, int seconds)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.ReceiveBufferSize = 8 << 20;
+        socket.ReceiveTimeout = 200;
+        socket.Bind(new IPEndPoint(IPAddress.Any, port));
+        var buffer = new byte[2048];
+        var reply = new byte[Bubble.Length];
+        var until = DateTime.UtcNow.AddSeconds(Math.Min(seconds, 600));
+        long received = 0, answered = 0;
+        while (DateTime.UtcNow < until)
+        {
+            int n;
+            try { n = socket.Receive(buffer); }
+            catch (SocketException) { continue; }
+            received++;
+            if (TeredoDatagram.TryParse(buffer.AsSpan(0, n), out var d) != TeredoParseError.None || !d.Ipv6.IsBubble || !d.HasOrigin)
+                continue;
+            Bubble.Emit(reply, own, d.Ipv6.Source);
+            socket.SendTo(reply, new IPEndPoint(d.Origin.Address.ToIPAddress(), d.Origin.Port));
+            answered++;
+        }
+        Console.WriteLine($"sink: received {received}, answered {answered} bubbles");
         return 0;
     }
 }
