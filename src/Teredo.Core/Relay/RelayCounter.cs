@@ -7,6 +7,7 @@ public enum RelayCounter
     TunReceived,
     TunDropMalformed,
     TunDropNotTeredo,
+    TunDropSourceNotServed,
     TunDropMappedNotGlobal,
     SentToTrustedPeer,
     SentToConePeer,

@@ -49,6 +49,12 @@ public sealed class TeredoRelayEngine
             Counters.Increment(RelayCounter.TunDropNotTeredo);
             return;
         }
+        // A host-specific relay carries only its own host's traffic, even where the host forwards.
+        if (_options.ServedAddresses is { } served && !served.Contains(ip.Source))
+        {
+            Counters.Increment(RelayCounter.TunDropSourceNotServed);
+            return;
+        }
         var teredo = new TeredoAddress(destination);
         if (!teredo.HasGlobalAddresses)
         {

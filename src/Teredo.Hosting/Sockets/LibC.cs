@@ -11,6 +11,17 @@ internal static unsafe partial class LibC
     public const int SoRcvTimeo = 20;
     public const int Eagain = 11;
     public const int Eintr = 4;
+    public const int SolUdp = 17;
+    public const int UdpSegment = 103;
+
+    /// <summary>A control message header (struct cmsghdr) as laid out on 64-bit Linux.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CMsgHdr
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct IoVec

@@ -171,6 +171,12 @@ public class TeredoRelayEngineTests
         Assert.Empty(_sink.Take());
         hostSpecific.FromUdp(0, ClientMapping, Echo(Client, RelayOwn), _sink);
         Assert.Single(_sink.Take());
+        // ... and only the host's own packets go the other way.
+        hostSpecific.FromTun(0, Echo(Native, Client), _sink);
+        Assert.Empty(_sink.Take());
+        Assert.Equal(1, hostSpecific.Counters[RelayCounter.TunDropSourceNotServed]);
+        hostSpecific.FromTun(0, Echo(RelayOwn, Client), _sink);
+        Assert.Single(_sink.Take());
     }
 
     [Theory]

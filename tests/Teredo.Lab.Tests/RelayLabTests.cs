@@ -1,0 +1,173 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Teredo.Lab.Tests;
+
+/// <summary>
+/// Issue 6's proof on real networks: `teredo relay` between host6 and an unmodified Miredo client
+/// (ping and TCP, both directions), the P2P bubble step of DESIGN.md §B.2 against our relay and
+/// Miredo's alike, host-specific mode, and a flood toward a million Teredo destinations.
+/// </summary>
+[Collection(LabCollection.Name)]
+public sealed partial class RelayLabTests(LabFixture lab, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Short = LabFixture.Short;
+    private static readonly TimeSpan Long = LabFixture.Long;
+    private const string Host6 = "2001:db8:1::100";
+    private const string RelayNative = "2001:db8:1::20";
+    private const string StatusSocket = "/run/tlab/relay/teredo-relay.sock";
+    private static readonly string Tools = Path.Combine(AppContext.BaseDirectory, "teredo-labtools");
+    private static readonly Dictionary<string, string?> Env = new() { ["TEREDO_BIN"] = Path.Combine(AppContext.BaseDirectory, "teredo") };
+
+    public void Dispose()
+    {
+        if (lab.SkipReason is not null || !lab.IsUp) return;
+        foreach (var (node, name) in new[] { ("relay", "teredo-relay"), ("relay", "miredo-relay"), ("clprc", "miredo-client"),
+                     ("clprc", "tcp-echo"), ("host6", "tcp-echo"), ("srv", "p2p-coordinator"), ("clsym", "p2p-peer"), ("srv", "miredo-server") })
+            Lab.Run(Short, "stop", node, name);
+        Lab.InNode("srv", Short, "ip", "addr", "del", "198.18.0.30/15", "dev", "eth4");
+    }
+
+    private CommandResult Run(TimeSpan timeout, params string[] args)
+    {
+        var r = Lab.RunWithEnv(timeout, Env, args);
+        output.WriteLine($"$ lab.sh {string.Join(' ', args)}  -> exit {r.ExitCode}");
+        if (r.All.Length > 0) output.WriteLine(r.All.TrimEnd());
+        return r;
+    }
+
+    private CommandResult MustRun(TimeSpan timeout, params string[] args)
+    {
+        var r = Run(timeout, args);
+        Assert.True(r.ExitCode == 0, $"lab.sh {string.Join(' ', args)} failed: {r}");
+        return r;
+    }
+
+    [GeneratedRegex(@"(\d+) received")]
+    private static partial Regex ReceivedPattern();
+
+    private static int Received(CommandResult ping) => ReceivedPattern().Match(ping.Stdout) is { Success: true } m ? int.Parse(m.Groups[1].Value) : 0;
+
+    private JsonElement Status()
+    {
+        var r = Lab.Exec(Path.Combine(AppContext.BaseDirectory, "teredo"), ["status", "--control", StatusSocket, "--json"], Short);
+        Assert.True(r.ExitCode == 0, "teredo status failed: " + r);
+        return JsonDocument.Parse(r.Stdout).RootElement.Clone();
+    }
+
+    private static long Counter(JsonElement status, string name) => status.GetProperty("counters").GetProperty(name).GetInt64();
+
+    /// <summary>miredo-server as the reference server, so that only the relay is ours.</summary>
+    private void StartServer()
+    {
+        lab.EnsureUp();
+        Run(Short, "stop", "srv", "teredo-server");
+        if (!File.Exists("/run/tlab/srv/miredo-server.pid")) MustRun(Long, "miredo-server", "srv");
+    }
+
+    private string StartMiredoClient(string node = "clprc")
+    {
+        MustRun(Long, "miredo-client", node);
+        return MustRun(Long, "wait-qualified", node, "20").Stdout.Trim();
+    }
+
+    [SkippableFact]
+    public void Native_host_and_miredo_client_reach_each_other_through_our_relay()
+    {
+        lab.Require();
+        StartServer();
+        MustRun(Long, "teredo-relay", "relay");
+        string client = StartMiredoClient();
+        MustRun(Short, "start", "host6", "tcp-echo", "--", "socat", "TCP6-LISTEN:7007,fork,reuseaddr", "EXEC:cat");
+        MustRun(Short, "start", "clprc", "tcp-echo", "--", "socat", $"TCP6-LISTEN:7008,bind=[{client}],fork,reuseaddr", "EXEC:cat");
+        Thread.Sleep(300);
+
+        var ping1 = Run(Short, "exec", "host6", "--", "ping", "-6", "-n", "-c", "4", "-i", "0.3", "-W", "2", client);
+        Assert.True(Received(ping1) >= 3, "host6 -> client: " + ping1);
+        var tcp1 = Run(Short, "exec", "host6", "--", "sh", "-c", $"echo native-first | timeout 10 socat -t 2 - TCP6:[{client}]:7008");
+        Assert.Contains("native-first", tcp1.Stdout);
+        var ping2 = Run(Short, "exec", "clprc", "--", "ping", "-6", "-n", "-c", "4", "-i", "0.3", "-W", "2", Host6);
+        Assert.True(Received(ping2) >= 3, "client -> host6: " + ping2);
+        var tcp2 = Run(Short, "exec", "clprc", "--", "sh", "-c", $"echo client-first | timeout 10 socat -t 2 - TCP6:[{Host6}]:7007");
+        Assert.Contains("client-first", tcp2.Stdout);
+
+        var status = Status();
+        output.WriteLine(status.ToString());
+        Assert.True(Counter(status, "forwardedToTun") > 0);
+        Assert.True(Counter(status, "sentToTrustedPeer") > 0);
+    }
+
+    /// <summary>DESIGN.md §B.2 steps 2-4 with a throw-away coordinator (198.18.0.30) and an IPv4 peer behind the symmetric NAT.</summary>
+    [SkippableTheory]
+    [InlineData("miredo")]
+    [InlineData("ours")]
+    public void Bubble_answered_from_another_socket_is_accepted_and_data_flows_to_it(string relay)
+    {
+        lab.Require();
+        StartServer();
+        Lab.InNode("srv", Short, "ip", "addr", "add", "198.18.0.30/15", "dev", "eth4");
+        MustRun(Short, "start", "srv", "p2p-coordinator", "--", Tools, "p2p-coordinator", "198.18.0.30");
+        MustRun(Short, "start", "clsym", "p2p-peer", "--", Tools, "p2p-peer", "198.18.0.30", "40");
+        Thread.Sleep(1500); // the peer registers with the coordinator
+        if (relay == "ours") MustRun(Long, "teredo-relay", "relay");
+        else MustRun(Long, "miredo-relay", "relay");
+
+        // T(D) for D = host4 (198.18.0.100) in the coordinator's /64: 2001:0:c612:1e:c6:1200:6400:0
+        const string target = "2001:0:c612:1e:c6:1200:6400:0";
+        var ping = Run(Long, "exec", "host6", "--", "ping", "-6", "-n", "-c", "5", "-i", "0.3", "-W", "3", target);
+        output.WriteLine(File.ReadAllText("/run/tlab/srv/p2p-coordinator.log"));
+        output.WriteLine(File.ReadAllText("/run/tlab/clsym/p2p-peer.log"));
+        Assert.True(Received(ping) == 5, $"{relay} relay: host6 -> T(D) through the P2P peer: " + ping);
+        if (relay == "ours") Assert.True(Counter(Status(), "mismatchAcceptedByNonce") >= 1);
+    }
+
+    [SkippableFact]
+    public void Host_specific_relay_reaches_a_miredo_client_without_any_other_relay()
+    {
+        lab.Require();
+        StartServer();
+        MustRun(Long, "teredo-relay", "relay", "--host-specific", "--relay-address", RelayNative);
+        string client = StartMiredoClient();
+
+        var own = Run(Short, "exec", "relay", "--", "ping", "-6", "-n", "-c", "4", "-i", "0.3", "-W", "2", "-I", RelayNative, client);
+        Assert.True(Received(own) >= 3, "relay host -> client: " + own);
+        var back = Run(Short, "exec", "clprc", "--", "ping", "-6", "-n", "-c", "4", "-i", "0.3", "-W", "2", RelayNative);
+        Assert.True(Received(back) >= 3, "client -> relay host: " + back);
+        // Another host routing through it is not served.
+        var other = Run(Short, "exec", "host6", "--", "ping", "-6", "-n", "-c", "2", "-i", "0.3", "-W", "1", client);
+        Assert.Equal(0, Received(other));
+        var status = Status();
+        Assert.Equal("host-specific relay", status.GetProperty("role").GetString());
+        Assert.True(Counter(status, "tunDropSourceNotServed") >= 2);
+    }
+
+    [SkippableFact]
+    public void A_flood_toward_a_million_destinations_stays_bounded_and_established_peers_keep_working()
+    {
+        lab.Require();
+        StartServer();
+        MustRun(Long, "teredo-relay", "relay");
+        string client = StartMiredoClient();
+        Assert.True(Received(Run(Short, "exec", "host6", "--", "ping", "-6", "-n", "-c", "2", "-W", "2", client)) >= 1);
+
+        var flood = Task.Run(() => Lab.InNode("host6", TimeSpan.FromMinutes(3), Tools, "flood6", "198.18.0.10", "1000000"));
+        var during = Run(Long, "exec", "host6", "--", "ping", "-6", "-n", "-c", "20", "-i", "0.25", "-W", "2", client);
+        var flooded = flood.Result;
+        output.WriteLine(flooded.All);
+        var after = Run(Short, "exec", "host6", "--", "ping", "-6", "-n", "-c", "5", "-i", "0.2", "-W", "2", client);
+
+        var status = Status();
+        output.WriteLine($"peers {status.GetProperty("peerCount")}, evictions {status.GetProperty("evictions")}, queued bytes {status.GetProperty("queuedBytes")}");
+        output.WriteLine(status.GetProperty("counters").ToString());
+        string pid = File.ReadAllText("/run/tlab/relay/teredo-relay.pid").Split(' ')[0];
+        long rssKb = long.Parse(Regex.Match(File.ReadAllText($"/proc/{pid}/status"), @"VmRSS:\s+(\d+)").Groups[1].Value);
+        output.WriteLine($"relay RSS {rssKb / 1024} MiB; pings during the flood {Received(during)}/20, after {Received(after)}/5");
+
+        Assert.True(status.GetProperty("peerCount").GetInt32() <= status.GetProperty("peerCapacity").GetInt32());
+        Assert.True(Counter(status, "tunReceived") > 500_000, "the flood did not reach the relay");
+        Assert.True(rssKb < 400 * 1024, $"relay RSS {rssKb} KiB");
+        Assert.True(Received(during) >= 16, "established peer starved during the flood: " + during);
+        Assert.True(Received(after) >= 4, "established peer lost after the flood: " + after);
+    }
+}
