@@ -4,6 +4,7 @@ using Teredo.Cli.Commands;
 var root = new RootCommand("Teredo (RFC 4380, RFC 5991) server, client and relay, and the peer-to-peer NAT64 network over modified Teredo.");
 root.Subcommands.Add(DecodeCommand.Create());
 root.Subcommands.Add(ServerCommand.Create());
+root.Subcommands.Add(ClientCommand.Create());
 root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(LabCommand.Create());

@@ -37,6 +37,7 @@ public enum ClientCounter
     DiscoveryBubbleDropped,
     RefreshProbeReceived,
     SecondaryPortDropped,
+    ProbePortDropped,
 
     // ---- TUN side: received, then exactly one outcome ----
     TunReceived,
@@ -81,7 +82,7 @@ public sealed class ClientCounters
     public static IReadOnlyList<ClientCounter> All { get; } = Enum.GetValues<ClientCounter>();
 
     /// <summary>The outcomes of a received datagram, one of which each <see cref="ClientCounter.UdpReceived"/> ends in.</summary>
-    public static IReadOnlyList<ClientCounter> UdpOutcomes { get; } = Range(ClientCounter.UdpDropMalformed, ClientCounter.SecondaryPortDropped);
+    public static IReadOnlyList<ClientCounter> UdpOutcomes { get; } = Range(ClientCounter.UdpDropMalformed, ClientCounter.ProbePortDropped);
 
     /// <summary>The outcomes of a packet from the TUN, one of which each <see cref="ClientCounter.TunReceived"/> ends in.</summary>
     public static IReadOnlyList<ClientCounter> TunOutcomes { get; } = Range(ClientCounter.TunDropMalformed, ClientCounter.Queued);

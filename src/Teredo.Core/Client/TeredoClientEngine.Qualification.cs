@@ -8,17 +8,26 @@ namespace Teredo.Client;
 /// <summary>
 /// Qualification (RFC 4380 §5.2.1) with the NAT type found in parallel rather than in sequence.
 ///
-/// At start two Router Solicitations leave at once, each from its own link-local address: one with the
-/// cone bit set (the server answers it from its secondary address, which only a cone NAT lets through)
-/// and one without (answered from the primary address, through any NAT). The first valid answer
-/// qualifies the client. The RFC's third probe, to the secondary address, cannot go out at the same
-/// time: it would open the NAT to the secondary address and let the cone probe's answer through a
-/// restricted NAT too. So it leaves when the cone probe has timed out (N × T, as in the RFC), and its
-/// mapping, compared with the primary's, tells restricted from symmetric.
+/// At start three Router Solicitations leave at once, each from its own link-local source (so that an
+/// RA's destination says which one it answers) with its own nonce:
+/// <list type="bullet">
+/// <item>to the primary address, cone bit clear, from the service port: its answer qualifies the client
+/// (the address embeds the mapping the primary address saw);</item>
+/// <item>to the secondary address, cone bit clear, from the service port: its mapping, compared with the
+/// primary's, tells symmetric from not symmetric;</item>
+/// <item>to the primary address, cone bit set, from a separate probe socket: the server answers it from
+/// its secondary address, which only a NAT that filters nothing lets through.</item>
+/// </list>
+/// The cone probe cannot share the service port with the secondary probe: that probe opens the NAT to
+/// the secondary address and would let the cone answer through a restricted NAT. Nor can it go first on
+/// the service port, as the RFC has it: a Linux NAT keeps the filtered cone answer as a conntrack entry
+/// for 30 s, and the secondary probe's mapping then collides with it and gets another port, which looks
+/// symmetric. Filtering is the NAT's policy, not the socket's, so the probe socket answers the question.
 ///
-/// A cone-probe answer proves a cone NAT only when it comes from the other address than the one the
-/// probe went to; an answer from the primary (some servers answer from both) proves nothing about the
-/// NAT and only serves to qualify.
+/// A cone answer proves a cone NAT only when it comes from the other address than the one the probe
+/// went to (some servers answer from both). Verdicts: different mappings, symmetric; same mapping and a
+/// proven cone, cone; same mapping and the cone probe unanswered after N × T, restricted; no answer
+/// from the secondary address, cone if proven, else unknown.
 /// </summary>
 public sealed partial class TeredoClientEngine
 {
@@ -28,15 +37,16 @@ public sealed partial class TeredoClientEngine
     private readonly QualificationProbe _maintenanceProbe = new(ProbeKind.Maintenance);
     private readonly QualificationProbe _secondaryPortProbe = new(ProbeKind.SecondaryPort);
 
-    /// <summary>The mapping the primary address saw in this qualification round; null until an answer came.</summary>
-    private Ipv4Endpoint? _roundMapping;
-    private bool _secondaryProbeSent;
+    /// <summary>The NAT type of this round is final (set or given up on); until then <see cref="NatType"/> is provisional.</summary>
+    private bool _natTypeFinal;
     /// <summary>The last address held, so that re-qualifying on the same mapping keeps the same random bits.</summary>
     private TeredoAddress _lastAddress;
     private long _retryAtMs = long.MaxValue;
 
     public long StartedAtMs { get; private set; } = long.MinValue;
     public long QualifiedAtMs { get; private set; } = long.MinValue;
+    /// <summary>The NAT type will not change any more in this qualification round.</summary>
+    public bool NatTypeFinal => _natTypeFinal;
 
     /// <summary>Leaves the initial (or off-line) state: sends the first solicitations.</summary>
     public void Start(long nowMs, IPacketSink sink)
@@ -47,8 +57,7 @@ public sealed partial class TeredoClientEngine
 
     private void BeginQualification(long nowMs, IPacketSink sink)
     {
-        _roundMapping = null;
-        _secondaryProbeSent = false;
+        _natTypeFinal = false;
         _retryAtMs = long.MaxValue;
         NatType = NatType.Unknown;
         _coneProbe.Cancel();
@@ -59,6 +68,7 @@ public sealed partial class TeredoClientEngine
         SetState(ClientState.Starting, nowMs);
         StartProbe(_coneProbe, cone: true, _primary, nowMs, sink);
         StartProbe(_primaryProbe, cone: false, _primary, nowMs, sink);
+        StartProbe(_secondaryProbe, cone: false, _secondary, nowMs, sink);
     }
 
     private void StartProbe(QualificationProbe probe, bool cone, Ipv4Endpoint target, long nowMs, IPacketSink sink)
@@ -88,7 +98,12 @@ public sealed partial class TeredoClientEngine
     /// <summary>An RS with an authentication encapsulation: always a nonce, and the HMAC when configured (§5.2.2).</summary>
     private void SendProbe(QualificationProbe probe, long nowMs, IPacketSink sink)
     {
-        var route = probe.Kind == ProbeKind.SecondaryPort ? PacketRoute.UdpSecondary : PacketRoute.Udp;
+        var route = probe.Kind switch
+        {
+            ProbeKind.SecondaryPort => PacketRoute.UdpSecondary,
+            ProbeKind.Cone => PacketRoute.UdpProbe,
+            _ => PacketRoute.Udp,
+        };
         var buffer = sink.Reserve(TeredoAuthentication.MinLength + 2 * byte.MaxValue + RouterSolicitation.PacketLength);
         var secret = _options.Secret;
         int offset = TeredoAuthentication.Emit(buffer, _options.ClientId, secret is null ? 0 : TeredoAuthentication.HmacSha1Length, probe.Nonce, 0);
@@ -130,8 +145,9 @@ public sealed partial class TeredoClientEngine
     {
         if (port == ClientPort.Secondary)
             return _secondaryPortProbe.Active && _secondaryPortProbe.Source == destination ? _secondaryPortProbe : null;
+        if (port == ClientPort.Probe)
+            return _coneProbe.Active && _coneProbe.Source == destination ? _coneProbe : null;
         if (_primaryProbe.Active && _primaryProbe.Source == destination) return _primaryProbe;
-        if (_coneProbe.Active && _coneProbe.Source == destination) return _coneProbe;
         if (_secondaryProbe.Active && _secondaryProbe.Source == destination) return _secondaryProbe;
         if (_maintenanceProbe.Active && _maintenanceProbe.Source == destination) return _maintenanceProbe;
         return null;
@@ -177,90 +193,92 @@ public sealed partial class TeredoClientEngine
         switch (probe.Kind)
         {
             case ProbeKind.Cone:
-                bool proven = from.Address != probe.Target.Address;
-                probe.Answer(origin, from, nowMs, done: proven);
-                _roundMapping ??= origin;
-                if (proven && NatType == NatType.Unknown) SetNatType(NatType.Cone, nowMs);
-                TryQualify(nowMs, sink);
+                // Proof only from the other address; an answer from the one it went to leaves the probe waiting.
+                probe.Answer(origin, from, nowMs, done: from.Address != probe.Target.Address);
                 break;
             case ProbeKind.Primary:
                 probe.Answer(origin, from, nowMs, done: true);
-                _roundMapping ??= origin;
-                TryQualify(nowMs, sink);
-                MaybeProbeSecondary(nowMs, sink);
+                if (!_options.StrictSymmetric) Qualify(origin, nowMs, sink);
                 break;
             case ProbeKind.Secondary:
                 probe.Answer(origin, from, nowMs, done: true);
-                SetNatType(_roundMapping is { } reference && reference == origin ? NatType.Restricted : NatType.Symmetric, nowMs);
-                if (_options.StrictSymmetric && NatType == NatType.Symmetric) GoOffline(nowMs);
-                else TryQualify(nowMs, sink);
                 break;
             case ProbeKind.Maintenance:
                 probe.Answer(origin, from, nowMs, done: true);
                 OnMaintenanceAnswered(origin, nowMs);
-                break;
+                return;
             case ProbeKind.SecondaryPort:
                 probe.Answer(origin, from, nowMs, done: true);
                 OnSecondaryPortAnswered(origin, nowMs);
-                break;
+                return;
         }
+        Refine(nowMs, sink);
     }
 
     private void OnProbeFailed(QualificationProbe probe, long nowMs, IPacketSink sink)
     {
         switch (probe.Kind)
         {
-            case ProbeKind.Cone:
             case ProbeKind.Primary:
-                // Either may still qualify the client while the other is out (a cone NAT that lost one answer).
-                if (_roundMapping is null)
-                {
-                    if (!_coneProbe.Active && !_primaryProbe.Active) GoOffline(nowMs);
-                }
-                else
-                {
-                    MaybeProbeSecondary(nowMs, sink);
-                }
-                break;
-            case ProbeKind.Secondary:
-                // §5.2.1: no answer from the secondary address means the service is not usable; we only
-                // say so unless asked to be strict, since the primary's answer works for traffic.
-                SetNatType(NatType.Unknown, nowMs, force: true);
-                if (_options.StrictSymmetric) GoOffline(nowMs);
-                break;
+                // The address embeds what the primary address sees: without its answer, no Teredo.
+                GoOffline(nowMs);
+                return;
+            case ProbeKind.Cone or ProbeKind.Secondary:
+                Refine(nowMs, sink);
+                return;
             case ProbeKind.Maintenance:
                 OnServerLost(nowMs, sink);
-                break;
+                return;
             case ProbeKind.SecondaryPort:
                 OnSecondaryPortFailed(nowMs);
-                break;
+                return;
         }
     }
 
+    private bool ConeProven => _coneProbe.Answered && _coneProbe.AnsweredFrom.Address != _coneProbe.Target.Address;
+
     /// <summary>
-    /// Sends the probe to the secondary address once it cannot spoil the cone test: the cone probe is
-    /// over without proving a cone NAT, and the primary address has reported the mapping to compare with.
+    /// Draws what can be drawn from the answers so far: the NAT type once it is final, and, in strict
+    /// mode, whether to qualify (not symmetric: same mapping, or a cone NAT) or to refuse.
     /// </summary>
-    private void MaybeProbeSecondary(long nowMs, IPacketSink sink)
+    private void Refine(long nowMs, IPacketSink sink)
     {
-        if (NatType != NatType.Unknown || _roundMapping is null || _coneProbe.Active || _secondaryProbeSent) return;
-        if (State is not (ClientState.Starting or ClientState.Qualified)) return;
-        _secondaryProbeSent = true;
-        StartProbe(_secondaryProbe, cone: false, _secondary, nowMs, sink);
+        if (_natTypeFinal || State is not (ClientState.Starting or ClientState.Qualified) || !_primaryProbe.Answered) return;
+        var primary = _primaryProbe.Mapped;
+        bool secondaryAnswered = _secondaryProbe.Answered, secondaryFailed = _secondaryProbe.Failed;
+        bool sameMapping = secondaryAnswered && _secondaryProbe.Mapped == primary;
+        bool coneFailed = _coneProbe.Failed && !ConeProven;
+
+        NatType? verdict = null;
+        if (secondaryAnswered && !sameMapping) verdict = NatType.Symmetric;
+        else if (ConeProven && (sameMapping || secondaryFailed)) verdict = NatType.Cone;
+        else if (sameMapping && coneFailed) verdict = NatType.Restricted;
+        else if (secondaryFailed && coneFailed) verdict = NatType.Unknown;
+
+        if (_options.StrictSymmetric && State == ClientState.Starting)
+        {
+            // RFC 4380: a cone NAT qualifies at once; otherwise only the same mapping from both addresses does.
+            if (sameMapping || (ConeProven && (secondaryFailed || sameMapping))) Qualify(primary, nowMs, sink);
+            else if (verdict is NatType.Symmetric or NatType.Unknown) { SetNatType(verdict.Value, nowMs); GoOffline(nowMs); return; }
+        }
+        if (verdict is { } type)
+        {
+            _coneProbe.Cancel();
+            SetNatType(type, nowMs);
+        }
     }
 
-    private void SetNatType(NatType type, long nowMs, bool force = false)
+    private void SetNatType(NatType type, long nowMs)
     {
-        if (NatType == type && !force) return;
+        _natTypeFinal = true;
         NatType = type;
         Raise(ClientEventKind.NatTypeDetermined, nowMs, _address);
     }
 
-    /// <summary>Qualifies on the round's mapping once that is allowed: at once, or (strict) once the NAT is known to be usable.</summary>
-    private void TryQualify(long nowMs, IPacketSink sink)
+    /// <summary>Qualified on <paramref name="mapping"/>, the primary address's view.</summary>
+    private void Qualify(Ipv4Endpoint mapping, long nowMs, IPacketSink sink)
     {
-        if (State != ClientState.Starting || _roundMapping is not { } mapping) return;
-        if (_options.StrictSymmetric && NatType is not (NatType.Cone or NatType.Restricted)) return;
+        if (State != ClientState.Starting) return;
         var address = BuildAddress(mapping);
         SetAddress(address, mapping, nowMs);
         QualifiedAtMs = nowMs;

@@ -30,6 +30,9 @@ public sealed partial class TeredoClientEngine
         bool fromServer = source.Port == TeredoAddress.Port && (source.Address == _primary.Address || source.Address == _secondary.Address);
         if (port == ClientPort.Discovery) return ReceiveDiscoveryBubble(nowMs, source, ip, sink);
         if (port == ClientPort.Secondary) return ReceiveOnSecondaryPort(nowMs, source, fromServer, datagram, sink);
+        // The probe socket exists for the cone probe's answer and nothing else.
+        if (port == ClientPort.Probe)
+            return fromServer && IsRouterAdvertisement(ip) ? HandleRouterAdvertisement(nowMs, port, source, datagram, sink) : ClientCounter.ProbePortDropped;
         if (fromServer && IsRouterAdvertisement(ip)) return HandleRouterAdvertisement(nowMs, port, source, datagram, sink);
         if (State != ClientState.Qualified) return ClientCounter.UdpDropNotQualified;
         // Router and neighbor discovery from anyone but our server would let a peer configure the host's stack.

@@ -9,6 +9,8 @@ public enum PacketRoute
     Tun,
     /// <summary>Over UDP from the Teredo client's secondary port (RFC 4380 §5.2.7), the only engine that has one.</summary>
     UdpSecondary,
+    /// <summary>Over UDP from the Teredo client's cone-probe socket (its qualification's NAT test).</summary>
+    UdpProbe,
 }
 
 /// <summary>

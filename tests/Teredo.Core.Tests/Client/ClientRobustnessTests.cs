@@ -80,7 +80,7 @@ public class ClientRobustnessTests
             else
             {
                 var source = random.Next(4) == 0 ? new Ipv4Endpoint(new Ipv4Address((uint)random.Next()), (ushort)random.Next(65536)) : sources[random.Next(sources.Length)];
-                h.Client.FromUdp(now, (ClientPort)random.Next(3), source, buffer.AsSpan(0, length), h.Sink);
+                h.Client.FromUdp(now, (ClientPort)random.Next(4), source, buffer.AsSpan(0, length), h.Sink);
             }
             if (i % 1000 == 0)
             {
@@ -115,7 +115,7 @@ public class ClientRobustnessTests
         var h = QualifiedWithEverything();
         var source = fromServer ? ServerEndpoint : new Ipv4Endpoint(new Ipv4Address(address), port);
         var before = h.Client.Counters.UdpOutcomeSum;
-        h.Client.FromUdp(h.Now, (ClientPort)(socket % 3), source, payload ?? [], h.Sink);
+        h.Client.FromUdp(h.Now, (ClientPort)(socket % 4), source, payload ?? [], h.Sink);
         return h.Client.Counters.UdpOutcomeSum == before + 1 && h.Client.Counters[ClientCounter.UdpReceived] == h.Client.Counters.UdpOutcomeSum;
     }
 

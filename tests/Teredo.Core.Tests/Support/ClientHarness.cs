@@ -72,11 +72,11 @@ public sealed class ClientHarness
                 {
                     // Opens the NAT toward that destination, as the real one would.
                     if (route != PacketRoute.Tun && !to.Address.IsIn(new Ipv4Address(224, 0, 0, 0), 4))
-                        Nat.Outbound(route == PacketRoute.UdpSecondary ? Local with { Port = (ushort)(Local.Port + 1) } : Local, to);
+                        Nat.Outbound(LocalFor(route), to);
                     Others.Add((route, to, bytes));
                     continue;
                 }
-                var local = route == PacketRoute.UdpSecondary ? Local with { Port = (ushort)(Local.Port + 1) } : Local;
+                var local = LocalFor(route);
                 var mapped = Nat.Outbound(local, to);
                 ToServer.Add((to, mapped, bytes));
                 if (!ServerUp) continue;
@@ -85,13 +85,26 @@ public sealed class ClientHarness
                 if (result.Kind != ServerOutputKind.Udp) continue;
                 var from = new Ipv4Endpoint(result.From == ServerAddress.Primary ? ServerPrimary : ServerSecondary, 3544);
                 if (!Nat.Inbound(from, result.To)) continue;
-                var port = route == PacketRoute.UdpSecondary ? ClientPort.Secondary : ClientPort.Service;
+                var port = route switch
+                {
+                    PacketRoute.UdpSecondary => ClientPort.Secondary,
+                    PacketRoute.UdpProbe => ClientPort.Probe,
+                    _ => ClientPort.Service,
+                };
                 Client.FromUdp(Now, port, from, _serverOutput.AsSpan(0, result.Length), Sink);
             }
             TakeEvents();
         }
         TakeEvents();
     }
+
+    /// <summary>The client's sockets: service port, secondary port (§5.2.7), cone-probe socket.</summary>
+    public static Ipv4Endpoint LocalFor(PacketRoute route) => route switch
+    {
+        PacketRoute.UdpSecondary => Local with { Port = (ushort)(Local.Port + 1) },
+        PacketRoute.UdpProbe => Local with { Port = (ushort)(Local.Port + 2) },
+        _ => Local,
+    };
 
     public void TakeEvents()
     {

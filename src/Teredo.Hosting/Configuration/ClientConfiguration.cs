@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Teredo.Client;
+using Teredo.Net;
+
+namespace Teredo.Hosting.Configuration;
+
+/// <summary>How the client daemon runs, beyond what the engine needs.</summary>
+public sealed record ClientHostSettings
+{
+    public required ClientOptions Engine { get; init; }
+    public string InterfaceName { get; init; } = "teredo";
+    public Ipv4Address BindAddress { get; init; } = Ipv4Address.Any;
+    /// <summary>0: the kernel picks a random port (RFC 4380 §5.2: clients behind one NAT must differ).</summary>
+    public ushort BindPort { get; init; }
+    public string ControlSocket { get; init; } = "/run/teredo/client.sock";
+    /// <summary>A default route over the tunnel (with <see cref="RouteMetric"/>), or only 2001::/32.</summary>
+    public bool DefaultRoute { get; init; } = true;
+    /// <summary>Miredo's metric: native IPv6, if any, keeps precedence.</summary>
+    public int RouteMetric { get; init; } = 1029;
+    /// <summary>RFC 4380 §5.5: start even though the host already has global IPv6.</summary>
+    public bool ForceWithIpv6 { get; init; }
+}
+
+/// <summary>
+/// Reads miredo.conf(5) in client mode (RelayType client or autoclient) unchanged — RelayType,
+/// ServerAddress, ServerAddress2, InterfaceName, BindAddress, BindPort, SyslogFacility — plus this
+/// project's directives, documented in docs/client.md.
+/// </summary>
+public static class ClientConfiguration
+{
+    public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
+        // miredo.conf(5)
+        "RelayType", "ServerAddress", "ServerAddress2", "InterfaceName", "BindAddress", "BindPort", "SyslogFacility",
+        "Prefix", "InterfaceMTU",
+        // ours
+        "ControlSocket", "DefaultRoute", "RouteMetric", "ForceWithIpv6", "ClientId", "Secret", "StrictSymmetric",
+        "LocalDiscovery", "RefreshDetermination", "RefreshInterval", "QualificationTimeout", "QualificationAttempts",
+        "OfflineRetry", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes");
+
+    public static ClientHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null,
+        Func<string, IPAddress[]>? resolve = null)
+    {
+        string file = path ?? "(command line)";
+        var values = new Dictionary<string, ConfigDirective>(StringComparer.OrdinalIgnoreCase);
+        if (path is not null)
+            foreach (var d in ConfigFile.Load(path, Known)) values[d.Name] = d;
+        if (overrides is not null)
+        {
+            var o = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            overrides(o);
+            foreach (var (k, v) in o) values[k] = new ConfigDirective(k, v, 0);
+        }
+        ConfigDirective? Get(string name) => values.GetValueOrDefault(name);
+        int Int(string name, int min, int max, int fallback) => Get(name) is { } d ? ConfigFile.ParseInt(d, file, min, max) : fallback;
+        bool Bool(string name, bool fallback) => Get(name) is { } d ? ConfigFile.ParseBool(d, file) : fallback;
+        string Where(ConfigDirective d) => d.Line > 0 ? $"{file}:{d.Line}" : "command line";
+
+        if (Get("RelayType") is { } type)
+        {
+            switch (type.Value.ToLowerInvariant())
+            {
+                case "client" or "autoclient": break;
+                case "relay" or "cone" or "restricted":
+                    throw new ConfigException($"{Where(type)}: RelayType {type.Value} is a relay: run 'teredo relay' with this file");
+                default:
+                    throw new ConfigException($"{Where(type)}: RelayType wants client or autoclient, not '{type.Value}'");
+            }
+        }
+        foreach (string relayOnly in new[] { "Prefix", "InterfaceMTU" })
+            if (Get(relayOnly) is { } d)
+                throw new ConfigException($"{Where(d)}: {d.Name} is only valid in relay mode (miredo.conf(5): it must not be used by a client)");
+
+        resolve ??= Dns.GetHostAddresses;
+        var serverDirective = Get("ServerAddress")
+            ?? throw new ConfigException($"{file}: ServerAddress (the Teredo server's name or IPv4 address) is required");
+        var server = ResolveIpv4(serverDirective, resolve, Where(serverDirective));
+        Ipv4Address? secondary = Get("ServerAddress2") is { } s2 ? ResolveIpv4(s2, resolve, Where(s2)) : null;
+
+        var bind = Ipv4Address.Any;
+        if (Get("BindAddress") is { } b && !Ipv4Address.TryParse(b.Value, out bind))
+            throw new ConfigException($"{Where(b)}: BindAddress wants an IPv4 address, not '{b.Value}'");
+
+        byte[]? clientId = Get("ClientId") is { } id ? Encoding.UTF8.GetBytes(id.Value) : null;
+        byte[]? secret = Get("Secret") is { } sec ? Encoding.UTF8.GetBytes(sec.Value) : null;
+        if (clientId is { Length: 0 or > 255 })
+            throw new ConfigException($"{Where(Get("ClientId")!)}: ClientId wants 1 to 255 bytes");
+        if ((clientId is null) != (secret is null) || secret is { Length: 0 })
+            throw new ConfigException($"{file}: secure qualification needs both ClientId and a non-empty Secret");
+
+        var engine = new ClientOptions
+        {
+            Server = server,
+            SecondaryServer = secondary,
+            ClientId = clientId,
+            Secret = secret,
+            StrictSymmetric = Bool("StrictSymmetric", false),
+            LocalDiscovery = Bool("LocalDiscovery", false),
+            RefreshDetermination = Bool("RefreshDetermination", false),
+            RefreshIntervalMs = Int("RefreshInterval", 2, 3600, 30) * 1000,
+            QualificationTimeoutMs = Int("QualificationTimeout", 1, 60, 4) * 1000,
+            QualificationAttempts = Int("QualificationAttempts", 1, 20, 3),
+            OfflineRetryMs = Int("OfflineRetry", 1, 3600, 30) * 1000,
+            IgnoreConeBit = Bool("IgnoreConeBit", false),
+            PeerCapacity = Int("PeerCapacity", 16, 1 << 20, 4096),
+            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, 16),
+            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 28, 1 << 20),
+        };
+        if (engine.RefreshDetermination && engine.RefreshIntervalMs > engine.MaximumRefreshIntervalMs)
+            throw new ConfigException($"{file}: RefreshDetermination starts from RefreshInterval, which must not exceed the 120 s maximum");
+        // Local discovery needs the local network, which the daemon learns when it binds; checked there.
+        if ((engine with { LocalDiscovery = false }).Validate() is { } problem)
+            throw new ConfigException($"{file}: {problem}");
+
+        string name = Get("InterfaceName")?.Value ?? "teredo";
+        if (name.Length is 0 or > 15 || name.Contains('/') || name.Any(char.IsWhiteSpace))
+            throw new ConfigException($"{file}: InterfaceName wants an interface name of 1 to 15 characters, not '{name}'");
+
+        return new ClientHostSettings
+        {
+            Engine = engine,
+            InterfaceName = name,
+            BindAddress = bind,
+            BindPort = (ushort)Int("BindPort", 0, 65535, 0),
+            ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/client.sock",
+            DefaultRoute = Bool("DefaultRoute", true),
+            RouteMetric = Int("RouteMetric", 1, int.MaxValue, 1029),
+            ForceWithIpv6 = Bool("ForceWithIpv6", false),
+        };
+    }
+
+    /// <summary>A numeric IPv4 address, or a host name resolved to its first IPv4 address (miredo.conf(5) allows both).</summary>
+    private static Ipv4Address ResolveIpv4(ConfigDirective d, Func<string, IPAddress[]> resolve, string where)
+    {
+        if (Ipv4Address.TryParse(d.Value, out var a)) return a;
+        if (d.Value.Length == 0 || d.Value.Contains(':'))
+            throw new ConfigException($"{where}: {d.Name} wants a host name or IPv4 address, not '{d.Value}'");
+        IPAddress[] addresses;
+        try { addresses = resolve(d.Value); }
+        catch (Exception e) when (e is SocketException or ArgumentException)
+        {
+            throw new ConfigException($"{where}: {d.Name} '{d.Value}' does not resolve: {e.Message}");
+        }
+        foreach (var ip in addresses)
+            if (ip.AddressFamily == AddressFamily.InterNetwork) return Ipv4Address.FromIPAddress(ip);
+        throw new ConfigException($"{where}: {d.Name} '{d.Value}' has no IPv4 address");
+    }
+}
