@@ -42,6 +42,4 @@ public sealed class ServerCounters : CounterSet<ServerCounter>
             return sum;
         }
     }
-
-    public static bool IsDrop(ServerCounter counter) => counter >= ServerCounter.DropMalformed;
 }
