@@ -807,16 +807,17 @@ cmd_demo() {
   trap 'exit 130' INT TERM
   echo "== building topology 'teredo' (${TOPO[teredo]})"
   cmd_up teredo 2>&1 | sed 's/^lab: /   /'
-  local server_kind=miredo-server
+  local server_kind=miredo-server relay_kind="Miredo relay"
   if [ -n "${TEREDO_BIN:-}" ]; then
-    server_kind="teredo server (ours)"
-    echo "== starting peers: teredo server (ours), Miredo relay, Miredo client"
+    server_kind="teredo server (ours)"; relay_kind="teredo relay (ours)"
+    echo "== starting peers: teredo server (ours), teredo relay (ours), Miredo client (unmodified)"
     cmd_teredo_server srv 2>&1 | sed 's/^lab: /   /'
+    cmd_teredo_relay relay 2>&1 | sed 's/^lab: /   /'
   else
-    echo "== starting Miredo peers (TEREDO_BIN not set: miredo-server in the server role)"
+    echo "== starting Miredo peers (TEREDO_BIN not set: Miredo in every role)"
     cmd_miredo_server srv 2>&1 | sed 's/^lab: /   /'
+    cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
   fi
-  cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
   local t0 t1 addr
   t0=$(date +%s%N)
   cmd_miredo_client clprc 2>&1 | sed 's/^lab: /   /'
@@ -835,7 +836,7 @@ cmd_demo() {
   flags=$(echo "$addr" | awk -F: '{print $5}')
   cone=$(( (16#${flags:-0} & 0x8000) ? 1 : 0 ))
   echo "== NAT: natprc is ${NAT_DESC[portrestricted]}, WAN 198.18.2.1; address cone flag = $cone ($( [ $cone = 1 ] && echo cone || echo not cone ))"
-  echo "== ping host6 ($HOST6_V6) from clprc through the Miredo relay"
+  echo "== ping host6 ($HOST6_V6) from clprc through the $relay_kind"
   local p1 p2 s1 s2 c0 c1 c2
   c0=$(relay_counters)
   p1=$(inns clprc timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$HOST6_V6" 2>&1 || true)
@@ -851,7 +852,7 @@ cmd_demo() {
   echo
   echo "== summary"
   printf '   %-26s %s\n' "server" "$server_kind on srv (198.18.0.10/.11)"
-  printf '   %-26s %s\n' "relay / client" "Miredo relay on relay, Miredo client on clprc"
+  printf '   %-26s %s\n' "relay / client" "$relay_kind on relay, Miredo client on clprc"
   printf '   %-26s %s\n' "qualification time" "$(printf '%d.%03d s' $((qual_ms / 1000)) $((qual_ms % 1000)))"
   printf '   %-26s %s\n' "client Teredo address" "$addr"
   printf '   %-26s %s\n' "NAT" "natprc: ${NAT_DESC[portrestricted]}"

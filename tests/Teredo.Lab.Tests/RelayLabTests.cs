@@ -10,15 +10,15 @@ namespace Teredo.Lab.Tests;
 /// Miredo's alike, host-specific mode, and a flood toward a million Teredo destinations.
 /// </summary>
 [Collection(LabCollection.Name)]
-public sealed partial class RelayLabTests(LabFixture lab, ITestOutputHelper output) : IDisposable
+public sealed class RelayLabTests(LabFixture lab, ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Short = LabFixture.Short;
     private static readonly TimeSpan Long = LabFixture.Long;
     private const string Host6 = "2001:db8:1::100";
     private const string RelayNative = "2001:db8:1::20";
     private const string StatusSocket = "/run/tlab/relay/teredo-relay.sock";
-    private static readonly string Tools = Path.Combine(AppContext.BaseDirectory, "teredo-labtools");
-    private static readonly Dictionary<string, string?> Env = new() { ["TEREDO_BIN"] = Path.Combine(AppContext.BaseDirectory, "teredo") };
+    private static readonly string Tools = LabSession.Tools;
+    private readonly LabSession _lab = new(output);
 
     public void Dispose()
     {
@@ -29,34 +29,15 @@ public sealed partial class RelayLabTests(LabFixture lab, ITestOutputHelper outp
         Lab.InNode("srv", Short, "ip", "addr", "del", "198.18.0.30/15", "dev", "eth4");
     }
 
-    private CommandResult Run(TimeSpan timeout, params string[] args)
-    {
-        var r = Lab.RunWithEnv(timeout, Env, args);
-        output.WriteLine($"$ lab.sh {string.Join(' ', args)}  -> exit {r.ExitCode}");
-        if (r.All.Length > 0) output.WriteLine(r.All.TrimEnd());
-        return r;
-    }
+    private CommandResult Run(TimeSpan timeout, params string[] args) => _lab.Run(timeout, args);
 
-    private CommandResult MustRun(TimeSpan timeout, params string[] args)
-    {
-        var r = Run(timeout, args);
-        Assert.True(r.ExitCode == 0, $"lab.sh {string.Join(' ', args)} failed: {r}");
-        return r;
-    }
+    private CommandResult MustRun(TimeSpan timeout, params string[] args) => _lab.MustRun(timeout, args);
 
-    [GeneratedRegex(@"(\d+) received")]
-    private static partial Regex ReceivedPattern();
+    private static int Received(CommandResult ping) => LabSession.Received(ping);
 
-    private static int Received(CommandResult ping) => ReceivedPattern().Match(ping.Stdout) is { Success: true } m ? int.Parse(m.Groups[1].Value) : 0;
+    private static JsonElement Status() => LabSession.Status(StatusSocket);
 
-    private JsonElement Status()
-    {
-        var r = Lab.Exec(Path.Combine(AppContext.BaseDirectory, "teredo"), ["status", "--control", StatusSocket, "--json"], Short);
-        Assert.True(r.ExitCode == 0, "teredo status failed: " + r);
-        return JsonDocument.Parse(r.Stdout).RootElement.Clone();
-    }
-
-    private static long Counter(JsonElement status, string name) => status.GetProperty("counters").GetProperty(name).GetInt64();
+    private static long Counter(JsonElement status, string name) => LabSession.Counter(status, name);
 
     /// <summary>miredo-server as the reference server, so that only the relay is ours.</summary>
     private void StartServer()

@@ -17,10 +17,7 @@ public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output) : I
     private const string Host6 = "2001:db8:1::100";
     private const string StatusSocket = "/run/tlab/srv/teredo-server.sock";
 
-    private static readonly Dictionary<string, string?> Env = new()
-    {
-        ["TEREDO_BIN"] = Path.Combine(AppContext.BaseDirectory, "teredo"),
-    };
+    private readonly LabSession _lab = new(output);
 
     /// <summary>Other test classes share the topology and expect srv's port 3544 free for miredo-server.</summary>
     public void Dispose()
@@ -30,20 +27,9 @@ public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output) : I
         Lab.Run(Short, "stop", "host6", "tcp-echo");
     }
 
-    private CommandResult Run(TimeSpan timeout, params string[] args)
-    {
-        var r = Lab.RunWithEnv(timeout, Env, args);
-        output.WriteLine($"$ lab.sh {string.Join(' ', args)}  -> exit {r.ExitCode}");
-        if (r.All.Length > 0) output.WriteLine(r.All.TrimEnd());
-        return r;
-    }
+    private CommandResult Run(TimeSpan timeout, params string[] args) => _lab.Run(timeout, args);
 
-    private CommandResult MustRun(TimeSpan timeout, params string[] args)
-    {
-        var r = Run(timeout, args);
-        Assert.True(r.ExitCode == 0, $"lab.sh {string.Join(' ', args)} failed: {r}");
-        return r;
-    }
+    private CommandResult MustRun(TimeSpan timeout, params string[] args) => _lab.MustRun(timeout, args);
 
     /// <summary>Our server on srv (replacing a Miredo one), the Miredo relay on relay, a TCP echo on host6.</summary>
     private void StartServerAndRelay()
@@ -56,12 +42,7 @@ public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output) : I
             MustRun(Short, "start", "host6", "tcp-echo", "--", "socat", "TCP6-LISTEN:7007,fork,reuseaddr", "EXEC:cat");
     }
 
-    private JsonElement Status()
-    {
-        var r = Lab.Exec(Path.Combine(AppContext.BaseDirectory, "teredo"), ["status", "--control", StatusSocket, "--json"], Short);
-        Assert.True(r.ExitCode == 0, "teredo status failed: " + r);
-        return JsonDocument.Parse(r.Stdout).RootElement.Clone();
-    }
+    private static JsonElement Status() => LabSession.Status(StatusSocket);
 
     private static void AssertCountersAddUp(JsonElement status)
     {
@@ -74,11 +55,7 @@ public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output) : I
         Assert.Equal(received, outcomes);
     }
 
-    private static int Received(CommandResult ping)
-    {
-        var m = System.Text.RegularExpressions.Regex.Match(ping.Stdout, @"(\d+) received");
-        return m.Success ? int.Parse(m.Groups[1].Value) : 0;
-    }
+    private static int Received(CommandResult ping) => LabSession.Received(ping);
 
     [SkippableTheory]
     [InlineData("clfc")]
@@ -125,7 +102,7 @@ public sealed class ServerLabTests(LabFixture lab, ITestOutputHelper output) : I
     {
         lab.Require();
         StartServerAndRelay();
-        string loadgen = Path.Combine(AppContext.BaseDirectory, "teredo-loadgen");
+        string loadgen = LabSession.LoadGen;
         long before = Status().GetProperty("counters").GetProperty("received").GetInt64();
         var garbage = Run(Long, "exec", "host4", "--", loadgen, "--server", "198.18.0.10", "--garbage", "1000000");
         Assert.True(garbage.ExitCode == 0, garbage.ToString());

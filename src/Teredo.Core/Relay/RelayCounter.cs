@@ -1,3 +1,5 @@
+using Teredo.Common;
+
 namespace Teredo.Relay;
 
 /// <summary>What happened to each packet the relay saw; <see cref="RelayCounters"/> keeps one number per value.</summary>
@@ -30,15 +32,4 @@ public enum RelayCounter
     ForwardedToTun,
 }
 
-public sealed class RelayCounters
-{
-    private readonly long[] _values = new long[Enum.GetValues<RelayCounter>().Length];
-
-    public long this[RelayCounter counter] => Volatile.Read(ref _values[(int)counter]);
-
-    internal void Increment(RelayCounter counter) => _values[(int)counter]++;
-
-    internal void Add(RelayCounter counter, long n) => _values[(int)counter] += n;
-
-    public static IReadOnlyList<RelayCounter> All { get; } = Enum.GetValues<RelayCounter>();
-}
+public sealed class RelayCounters : CounterSet<RelayCounter>;

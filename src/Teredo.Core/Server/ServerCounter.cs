@@ -1,3 +1,5 @@
+using Teredo.Common;
+
 namespace Teredo.Server;
 
 /// <summary>Every way a datagram leaves the server engine: one counter each, so that they add up.</summary>
@@ -26,20 +28,9 @@ public enum ServerCounter
     DropRateLimited,
 }
 
-/// <summary>
-/// Counters of one engine instance, a plain array indexed by <see cref="ServerCounter"/> so that counting
-/// costs one increment; the host sums instances for its status view.
-/// </summary>
-public sealed class ServerCounters
+/// <summary>Counters of one server engine instance; the host sums instances for its status view.</summary>
+public sealed class ServerCounters : CounterSet<ServerCounter>
 {
-    private readonly long[] _values = new long[Enum.GetValues<ServerCounter>().Length];
-
-    public long this[ServerCounter counter] => Volatile.Read(ref _values[(int)counter]);
-
-    internal void Increment(ServerCounter counter) => _values[(int)counter]++;
-
-    public static IReadOnlyList<ServerCounter> All { get; } = Enum.GetValues<ServerCounter>();
-
     /// <summary>Every received datagram ends in exactly one outcome; this is their sum.</summary>
     public long Outcomes
     {
@@ -51,6 +42,4 @@ public sealed class ServerCounters
             return sum;
         }
     }
-
-    public static bool IsDrop(ServerCounter counter) => counter >= ServerCounter.DropMalformed;
 }

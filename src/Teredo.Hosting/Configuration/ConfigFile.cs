@@ -42,6 +42,9 @@ public static class ConfigFile
         return Parse(text, path, known);
     }
 
+    /// <summary>"file:line" for a directive from a file; "command line" for one given as an option.</summary>
+    public static string Where(ConfigDirective d, string file) => d.Line > 0 ? $"{file}:{d.Line}" : "command line";
+
     public static HashSet<string> Names(params string[] names) => new(names, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Miredo's booleans: yes/no, true/false, on/off, 1/0.</summary>
@@ -49,11 +52,11 @@ public static class ConfigFile
     {
         "yes" or "true" or "on" or "1" or "enabled" => true,
         "no" or "false" or "off" or "0" or "disabled" => false,
-        _ => throw new ConfigException($"{file}:{d.Line}: {d.Name} wants yes or no, not '{d.Value}'"),
+        _ => throw new ConfigException($"{ConfigFile.Where(d, file)}: {d.Name} wants yes or no, not '{d.Value}'"),
     };
 
     public static int ParseInt(ConfigDirective d, string file, int min, int max) =>
         int.TryParse(d.Value, out int v) && v >= min && v <= max
             ? v
-            : throw new ConfigException($"{file}:{d.Line}: {d.Name} wants a number from {min} to {max}, not '{d.Value}'");
+            : throw new ConfigException($"{ConfigFile.Where(d, file)}: {d.Name} wants a number from {min} to {max}, not '{d.Value}'");
 }

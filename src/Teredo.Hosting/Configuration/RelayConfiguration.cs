@@ -54,28 +54,28 @@ public static class RelayConfiguration
                 case "relay" or "cone": break;
                 case "restricted": behindNat = true; break;
                 case "client" or "autoclient":
-                    throw new ConfigException($"{file}:{type.Line}: RelayType {type.Value} is a client: run 'teredo client' with this file");
+                    throw new ConfigException($"{ConfigFile.Where(type, file)}: RelayType {type.Value} is a client: run 'teredo client' with this file");
                 default:
-                    throw new ConfigException($"{file}:{type.Line}: RelayType wants relay, cone or restricted, not '{type.Value}'");
+                    throw new ConfigException($"{ConfigFile.Where(type, file)}: RelayType wants relay, cone or restricted, not '{type.Value}'");
             }
         }
         foreach (string clientOnly in new[] { "ServerAddress", "ServerAddress2" })
             if (Get(clientOnly) is { } d)
-                throw new ConfigException($"{file}:{d.Line}: {d.Name} is only valid in client mode (miredo.conf(5))");
+                throw new ConfigException($"{ConfigFile.Where(d, file)}: {d.Name} is only valid in client mode (miredo.conf(5))");
 
         var prefix = TeredoAddress.ServicePrefix;
         if (Get("Prefix") is { } p && (!Ipv6Address.TryParse(p.Value.Split('/')[0], out prefix) || (prefix.Value & ((UInt128.One << 96) - 1)) != 0))
-            throw new ConfigException($"{file}:{p.Line}: Prefix wants a /32 IPv6 prefix such as 2001:0000::, not '{p.Value}'");
+            throw new ConfigException($"{ConfigFile.Where(p, file)}: Prefix wants a /32 IPv6 prefix such as 2001:0000::, not '{p.Value}'");
 
         var bind = Ipv4Address.Any;
         if (Get("BindAddress") is { } b && !Ipv4Address.TryParse(b.Value, out bind))
-            throw new ConfigException($"{file}:{b.Line}: BindAddress wants an IPv4 address, not '{b.Value}'");
+            throw new ConfigException($"{ConfigFile.Where(b, file)}: BindAddress wants an IPv4 address, not '{b.Value}'");
 
         Ipv6Address? own = null;
         if (Get("RelayAddress") is { } ra)
         {
             if (!Ipv6Address.TryParse(ra.Value, out var a))
-                throw new ConfigException($"{file}:{ra.Line}: RelayAddress wants an IPv6 address, not '{ra.Value}'");
+                throw new ConfigException($"{ConfigFile.Where(ra, file)}: RelayAddress wants an IPv6 address, not '{ra.Value}'");
             own = a;
         }
         own ??= FirstGlobalIpv6();

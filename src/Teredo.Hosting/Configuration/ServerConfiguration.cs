@@ -54,7 +54,7 @@ public static class ServerConfiguration
         {
             string text = p.Value.Split('/')[0];
             if (!Ipv6Address.TryParse(text, out prefix) || (prefix.Value & ((UInt128.One << 96) - 1)) != 0)
-                throw new ConfigException($"{file}:{p.Line}: Prefix wants a /32 IPv6 prefix such as 2001:0000::, not '{p.Value}'");
+                throw new ConfigException($"{ConfigFile.Where(p, file)}: Prefix wants a /32 IPv6 prefix such as 2001:0000::, not '{p.Value}'");
         }
         uint mtu = Get("InterfaceMTU") is { } m ? (uint)ConfigFile.ParseInt(m, file, 1280, 65535) : 1280;
 
@@ -95,7 +95,7 @@ public static class ServerConfiguration
     }
 
     private static Ipv4Address ParseIpv4(ConfigDirective d, string file) =>
-        Ipv4Address.TryParse(d.Value, out var a) ? a : throw new ConfigException($"{file}:{d.Line}: {d.Name} wants an IPv4 address, not '{d.Value}'");
+        Ipv4Address.TryParse(d.Value, out var a) ? a : throw new ConfigException($"{ConfigFile.Where(d, file)}: {d.Name} wants an IPv4 address, not '{d.Value}'");
 
     /// <summary>Secrets file: one client per line, "identifier secret", '#' comments; the secret is taken as its UTF-8 bytes.</summary>
     private static FrozenDictionary<string, byte[]> LoadSecrets(string path)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
@@ -151,50 +150,40 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         }
     }
 
-    public string StatusJson()
+    public string StatusJson() => Control.StatusJson.Build(j =>
     {
-        using var stream = new MemoryStream();
-        using (var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        long now = Environment.TickCount64;
+        j.WriteString("role", settings.HostSpecific ? "host-specific relay" : "relay");
+        j.WriteString("state", _stopping ? "stopping" : "running");
+        j.WriteString("interface", _tun?.Name);
+        j.WriteNumber("mtu", settings.Mtu);
+        j.WriteString("udp", _udp?.Socket.LocalEndPoint?.ToString());
+        j.WriteString("prefix", $"{settings.Engine.ServicePrefix}/32");
+        j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
+        lock (_lock)
         {
-            long now = Environment.TickCount64;
-            j.WriteStartObject();
-            j.WriteString("role", settings.HostSpecific ? "host-specific relay" : "relay");
-            j.WriteString("state", _stopping ? "stopping" : "running");
-            j.WriteString("interface", _tun?.Name);
-            j.WriteNumber("mtu", settings.Mtu);
-            j.WriteString("udp", _udp?.Socket.LocalEndPoint?.ToString());
-            j.WriteString("prefix", $"{settings.Engine.ServicePrefix}/32");
-            j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
-            lock (_lock)
+            var peers = _engine.Peers;
+            j.WriteNumber("peerCount", peers.Count);
+            j.WriteNumber("peerCapacity", peers.Capacity);
+            j.WriteNumber("queuedBytes", peers.QueuedBytes);
+            j.WriteNumber("evictions", peers.Evictions);
+            j.WriteStartArray("peers");
+            int shown = 0;
+            foreach (var p in peers.NewestFirst())
             {
-                var peers = _engine.Peers;
-                j.WriteNumber("peerCount", peers.Count);
-                j.WriteNumber("peerCapacity", peers.Capacity);
-                j.WriteNumber("queuedBytes", peers.QueuedBytes);
-                j.WriteNumber("evictions", peers.Evictions);
-                j.WriteStartArray("peers");
-                int shown = 0;
-                foreach (var p in peers.NewestFirst())
-                {
-                    if (shown++ == 50) break;
-                    j.WriteStartObject();
-                    j.WriteString("address", p.Address.ToString());
-                    j.WriteString("mapped", p.Mapped.ToString());
-                    j.WriteBoolean("trusted", p.Trusted);
-                    if (p.LastReceiveMs != long.MinValue) j.WriteNumber("lastReceiveSecondsAgo", (now - p.LastReceiveMs) / 1000.0);
-                    j.WriteNumber("queued", p.QueuedPackets);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteStartObject("counters");
-                foreach (var c in RelayCounters.All) j.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(c.ToString()), _engine.Counters[c]);
-                j.WriteNumber("sendErrors", Interlocked.Read(ref _sendErrors));
+                if (shown++ == 50) break;
+                j.WriteStartObject();
+                j.WriteString("address", p.Address.ToString());
+                j.WriteString("mapped", p.Mapped.ToString());
+                j.WriteBoolean("trusted", p.Trusted);
+                if (p.LastReceiveMs != long.MinValue) j.WriteNumber("lastReceiveSecondsAgo", (now - p.LastReceiveMs) / 1000.0);
+                j.WriteNumber("queued", p.QueuedPackets);
                 j.WriteEndObject();
             }
-            j.WriteEndObject();
+            j.WriteEndArray();
+            Control.StatusJson.WriteCounters<RelayCounter>(j, c => _engine.Counters[c], ("sendErrors", Interlocked.Read(ref _sendErrors)));
         }
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
+    });
 
     public Task StopAsync(CancellationToken cancellationToken)
     {

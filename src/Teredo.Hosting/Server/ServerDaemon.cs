@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
@@ -157,33 +156,23 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         }
     }
 
-    public string StatusJson()
+    public string StatusJson() => Control.StatusJson.Build(j =>
     {
         var o = settings.Engine;
-        using var stream = new MemoryStream();
-        using (var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            j.WriteStartObject();
-            j.WriteString("role", "server");
-            j.WriteString("state", _stopping ? "stopping" : "running");
-            j.WriteString("primary", o.Primary.ToString());
-            j.WriteString("secondary", o.SecondaryAddress.ToString());
-            j.WriteString("prefix", $"{_workers.FirstOrDefault()?.Engine.AdvertisedPrefix}/64");
-            j.WriteNumber("mtu", o.Mtu);
-            j.WriteBoolean("ipv6Forwarding", _raw is not null);
-            j.WriteBoolean("requireAuthentication", o.RequireAuthentication);
-            j.WriteNumber("threadsPerAddress", settings.Threads);
-            j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
-            j.WriteStartObject("counters");
-            foreach (var c in ServerCounters.All) j.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(c.ToString()), this[c]);
-            long sendErrors = 0;
-            foreach (var w in _workers) sendErrors += Interlocked.Read(ref w.SendErrors);
-            j.WriteNumber("sendErrors", sendErrors);
-            j.WriteEndObject();
-            j.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
+        j.WriteString("role", "server");
+        j.WriteString("state", _stopping ? "stopping" : "running");
+        j.WriteString("primary", o.Primary.ToString());
+        j.WriteString("secondary", o.SecondaryAddress.ToString());
+        j.WriteString("prefix", $"{_workers.FirstOrDefault()?.Engine.AdvertisedPrefix}/64");
+        j.WriteNumber("mtu", o.Mtu);
+        j.WriteBoolean("ipv6Forwarding", _raw is not null);
+        j.WriteBoolean("requireAuthentication", o.RequireAuthentication);
+        j.WriteNumber("threadsPerAddress", settings.Threads);
+        j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
+        long sendErrors = 0;
+        foreach (var w in _workers) sendErrors += Interlocked.Read(ref w.SendErrors);
+        Control.StatusJson.WriteCounters<ServerCounter>(j, c => this[c], ("sendErrors", sendErrors));
+    });
 
     public Task StopAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,64 @@
+using Teredo.Hosting.Configuration;
+using Teredo.Net;
+
+namespace Teredo.Tests.Relay;
+
+public class RelayConfigurationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("teredo-relay-conf").FullName;
+
+    private string Write(string text)
+    {
+        string path = Path.Combine(_dir, "miredo.conf");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Reads_a_miredo_relay_conf_unchanged()
+    {
+        var s = RelayConfiguration.Load(Write("""
+            # a relay with a public address
+            RelayType cone
+            InterfaceName teredo
+            BindAddress 198.18.0.20
+            BindPort 3545
+            InterfaceMTU 1280
+            Prefix 2001:0000::
+            SyslogFacility daemon
+            RelayAddress 2001:db8:1::20
+            """));
+        Assert.Equal("teredo", s.InterfaceName);
+        Assert.Equal(new Ipv4Address(198, 18, 0, 20), s.BindAddress);
+        Assert.Equal(3545, s.BindPort);
+        Assert.False(s.Engine.BehindNat);
+        Assert.Null(s.Engine.ServedAddresses);
+        Assert.Equal(Ipv6Address.Parse("2001:db8:1::20"), s.Engine.OwnAddress);
+    }
+
+    [Fact]
+    public void Restricted_relays_also_send_direct_bubbles() =>
+        Assert.True(RelayConfiguration.Load(Write("RelayType restricted\n")).Engine.BehindNat);
+
+    [Fact]
+    public void Host_specific_mode_serves_only_local_addresses()
+    {
+        var s = RelayConfiguration.Load(Write("HostSpecific yes\n"));
+        Assert.True(s.HostSpecific);
+        Assert.NotNull(s.Engine.ServedAddresses);
+    }
+
+    [Theory]
+    [InlineData("RelayType client\n", "miredo.conf:1: RelayType client is a client: run 'teredo client'")]
+    [InlineData("RelayType relay\nServerAddress 198.18.0.10\n", "miredo.conf:2: ServerAddress is only valid in client mode")]
+    [InlineData("RelayType relay\nFrobnicate yes\n", "miredo.conf:2: unknown directive 'Frobnicate'")]
+    [InlineData("BindPort 70000\n", "miredo.conf:1: BindPort wants a number from 0 to 65535")]
+    [InlineData("RelayType sideways\n", "miredo.conf:1: RelayType wants relay, cone or restricted")]
+    public void Errors_name_the_file_and_line(string text, string message)
+    {
+        var e = Assert.Throws<ConfigException>(() => RelayConfiguration.Load(Write(text)));
+        Assert.Contains(message, e.Message);
+    }
+}
