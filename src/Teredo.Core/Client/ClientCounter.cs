@@ -1,3 +1,5 @@
+using Teredo.Common;
+
 namespace Teredo.Client;
 
 /// <summary>
@@ -70,17 +72,9 @@ public enum ClientCounter
     EventsDropped,
 }
 
-/// <summary>Counters of one engine, a plain array indexed by <see cref="ClientCounter"/>.</summary>
-public sealed class ClientCounters
+/// <summary>Counters of one engine (<see cref="CounterSet{TCounter}"/>), with the two outcome groups that must add up.</summary>
+public sealed class ClientCounters : CounterSet<ClientCounter>
 {
-    private readonly long[] _values = new long[Enum.GetValues<ClientCounter>().Length];
-
-    public long this[ClientCounter counter] => Volatile.Read(ref _values[(int)counter]);
-
-    internal void Increment(ClientCounter counter) => _values[(int)counter]++;
-
-    public static IReadOnlyList<ClientCounter> All { get; } = Enum.GetValues<ClientCounter>();
-
     /// <summary>The outcomes of a received datagram, one of which each <see cref="ClientCounter.UdpReceived"/> ends in.</summary>
     public static IReadOnlyList<ClientCounter> UdpOutcomes { get; } = Range(ClientCounter.UdpDropMalformed, ClientCounter.ProbePortDropped);
 

@@ -332,19 +332,14 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         }
     }
 
-    public string StatusJson()
+    public string StatusJson() => Control.StatusJson.Build(j =>
     {
-        using var stream = new MemoryStream();
-        using (var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        lock (_lock)
         {
-            lock (_lock)
-            {
-                ClientStatus.Write(j, _engine!, Environment.TickCount64, _tun?.Name, _local, settings.DefaultRoute,
-                    Interlocked.Read(ref _sendErrors), (long)_uptime.Elapsed.TotalSeconds, _stopping);
-            }
+            ClientStatus.Write(j, _engine!, Environment.TickCount64, _tun?.Name, _local, settings.DefaultRoute,
+                Interlocked.Read(ref _sendErrors), Interlocked.Read(ref _droppedEvents), (long)_uptime.Elapsed.TotalSeconds, _stopping);
         }
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
+    });
 
     /// <summary>The address and port the service socket uses toward the server (its bound port, the route's source).</summary>
     private Ipv4Endpoint LocalEndpoint(Ipv4Address server)

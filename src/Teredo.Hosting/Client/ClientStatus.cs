@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Teredo.Addressing;
 using Teredo.Client;
+using Teredo.Hosting.Control;
 using Teredo.Net;
 
 namespace Teredo.Hosting.Client;
@@ -10,11 +11,11 @@ public static class ClientStatus
 {
     public const int MaxPeersShown = 50;
 
+    /// <summary>Writes the members of the status object (the caller opens and closes it, see <see cref="StatusJson.Build"/>).</summary>
     public static void Write(Utf8JsonWriter j, TeredoClientEngine e, long nowMs, string? interfaceName, Ipv4Endpoint? local,
-        bool defaultRoute, long sendErrors, long uptimeSeconds, bool stopping)
+        bool defaultRoute, long sendErrors, long eventsNotApplied, long uptimeSeconds, bool stopping)
     {
         var o = e.Options;
-        j.WriteStartObject();
         j.WriteString("role", "client");
         j.WriteString("state", stopping ? "stopping" : Name(e.State));
         j.WriteString("server", o.Server.ToString());
@@ -75,11 +76,7 @@ public static class ClientStatus
         }
         j.WriteEndArray();
 
-        j.WriteStartObject("counters");
-        foreach (var c in ClientCounters.All) j.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(c.ToString()), e.Counters[c]);
-        j.WriteNumber("sendErrors", sendErrors);
-        j.WriteEndObject();
-        j.WriteEndObject();
+        StatusJson.WriteCounters<ClientCounter>(j, c => e.Counters[c], ("sendErrors", sendErrors), ("eventsNotApplied", eventsNotApplied));
     }
 
     public static string Name(ClientState state) => state switch

@@ -55,7 +55,7 @@ public static class ClientConfiguration
         ConfigDirective? Get(string name) => values.GetValueOrDefault(name);
         int Int(string name, int min, int max, int fallback) => Get(name) is { } d ? ConfigFile.ParseInt(d, file, min, max) : fallback;
         bool Bool(string name, bool fallback) => Get(name) is { } d ? ConfigFile.ParseBool(d, file) : fallback;
-        string Where(ConfigDirective d) => d.Line > 0 ? $"{file}:{d.Line}" : "command line";
+        string Where(ConfigDirective d) => ConfigFile.Where(d, file);
 
         if (Get("RelayType") is { } type)
         {
