@@ -36,8 +36,11 @@ public sealed partial class TeredoClientEngine
     {
         _randomizedRefreshMs = NextRandomizedRefresh();
         if (State != ClientState.Qualified || mapping == _mapped) return;
-        // §5.2.5: the mapping changed; the old address is invalid and the new one takes its place.
+        // §5.2.5: the mapping changed; the old address is invalid and the new one takes its place. What
+        // peers and relays proved was proved for the old address (and, after a NAT restart, another
+        // flow may even get another port): every peer starts over, through bubbles or the echo test.
         var old = _address;
+        ClearPeers();
         SetAddress(BuildAddress(mapping), mapping, nowMs);
         Count(ClientCounter.AddressChanges);
         Raise(ClientEventKind.AddressChanged, nowMs, _address, old);

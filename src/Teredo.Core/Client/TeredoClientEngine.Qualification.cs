@@ -47,6 +47,8 @@ public sealed partial class TeredoClientEngine
     public long QualifiedAtMs { get; private set; } = long.MinValue;
     /// <summary>The NAT type will not change any more in this qualification round.</summary>
     public bool NatTypeFinal => _natTypeFinal;
+    /// <summary>When this round's NAT type became final.</summary>
+    public long NatTypeFinalAtMs { get; private set; } = long.MinValue;
 
     /// <summary>Leaves the initial (or off-line) state: sends the first solicitations.</summary>
     public void Start(long nowMs, IPacketSink sink)
@@ -271,6 +273,7 @@ public sealed partial class TeredoClientEngine
     private void SetNatType(NatType type, long nowMs)
     {
         _natTypeFinal = true;
+        NatTypeFinalAtMs = nowMs;
         NatType = type;
         Raise(ClientEventKind.NatTypeDetermined, nowMs, _address);
     }

@@ -107,6 +107,8 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
             sink.Flush();
         }
         Start("teredo-client-timer", TimerLoop);
+        // Before the interface gets its address: whoever sees the address can ask for the status.
+        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
 
         var tun = LinuxTun.Open(settings.InterfaceName);
         _tun = tun;
@@ -115,7 +117,6 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         // Events wait in their queue until the interface exists; the first address brings it up.
         Start("teredo-client-events", EventLoop);
         Start("teredo-client-tun", TunLoop);
-        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
         log.LogInformation("Teredo client on {Interface} (MTU 1280), UDP {Local}, server {Server} (secondary {Secondary}){Secure}, {Routes}, control socket {Control}",
             tun.Name, _local, options.Server, options.SecondaryServerAddress, options.Secret is null ? "" : ", secure qualification",
             settings.DefaultRoute ? "default route" : "route 2001::/32 only", settings.ControlSocket);

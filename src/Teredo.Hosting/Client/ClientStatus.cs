@@ -22,6 +22,8 @@ public static class ClientStatus
         j.WriteString("secondaryServer", o.SecondaryServerAddress.ToString());
         j.WriteString("natType", Name(e.NatType));
         j.WriteString("natDetection", Detection(e));
+        j.WriteBoolean("natTypeFinal", e.NatTypeFinal);
+        if (e.NatTypeFinal) j.WriteNumber("natTypeMilliseconds", e.NatTypeFinalAtMs - e.StartedAtMs);
         if (local is { } l) j.WriteString("localEndpoint", l.ToString());
         if (e.HasAddress)
         {

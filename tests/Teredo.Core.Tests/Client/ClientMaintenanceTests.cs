@@ -72,6 +72,8 @@ public class ClientMaintenanceTests
         h.Advance(12_000); // NAT type settled
         h.Events.Clear();
         var old = h.Client.Address;
+        h.Client.FromUdp(h.Now, ClientPort.Service, Packets.Relay, Packets.Echo(Packets.Native, old.Address), h.Sink); // a peer known by the old address
+        Assert.Equal(1, h.Client.Peers.Count);
         h.Nat.Flush();
         h.Advance(10_000);
         var changed = Assert.Single(h.Events, e => e.Kind == ClientEventKind.AddressChanged);
@@ -81,6 +83,8 @@ public class ClientMaintenanceTests
         Assert.Equal(h.Client.Mapped, h.Client.Address.Mapped);
         Assert.Equal(old.Server, h.Client.Address.Server);
         Assert.Equal(1, h.Client.Counters[ClientCounter.AddressChanges]);
+        // Peers proved their paths for the old address: all start over.
+        Assert.Equal(0, h.Client.Peers.Count);
         Assert.Equal(ClientState.Qualified, h.Client.State);
         Assert.Equal(new Ipv6Address(0xFE80_0000_0000_0000, h.Client.Address.Address.Lower), h.Client.LinkLocalAddress);
         // The old address no longer receives.
