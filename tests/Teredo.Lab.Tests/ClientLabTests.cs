@@ -171,9 +171,13 @@ public sealed class ClientLabTests(LabFixture lab, ITestOutputHelper output) : I
         var tcp1 = Run(Short, "exec", node, "--", "sh", "-c", $"head -c 100000 /dev/urandom | base64 -w0 | tee /tmp/tlab-{node}.sent | timeout 20 socat -t 3 - TCP6:[{Host6}]:7007 > /tmp/tlab-{node}.echo; cmp /tmp/tlab-{node}.sent /tmp/tlab-{node}.echo && echo transfer-ok; rm -f /tmp/tlab-{node}.sent /tmp/tlab-{node}.echo");
         Assert.Contains("transfer-ok", tcp1.Stdout);
 
-        // Native host first, after the client forgot it (a fresh client, so nothing is trusted yet).
+        // Native host first, after the client forgot it: a fresh client, started as a drop-in for Miredo
+        // from the miredo.conf that lab.sh wrote for Miredo's client, unchanged.
         Run(Short, "stop", node, "tcp-echo");
-        StartClient(node);
+        StopTunnel(node);
+        MustRun(Long, "miredo-client", node);
+        StopTunnel(node);
+        MustRun(Short, "start", node, "teredo-client", "--", LabSession.Teredo, "client", "-c", $"/run/tlab/{node}/miredo-client.conf", "--control", Socket(node));
         address = WaitQualified(node);
         MustRun(Short, "start", node, "tcp-echo", "--", "socat", $"TCP6-LISTEN:7008,bind=[{address}],fork,reuseaddr", "EXEC:cat");
         Thread.Sleep(300);
