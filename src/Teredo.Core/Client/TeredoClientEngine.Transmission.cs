@@ -153,13 +153,15 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>
-    /// Case 5: a direct bubble to the peer's embedded mapping (it opens our NAT to the peer; sent whatever
+    /// Case 5: a direct bubble to the peer's mapping (it opens our NAT to the peer; sent whatever
     /// our NAT, as §5.2.4 allows) and an indirect one through the peer's server, from our nonce address.
     /// </summary>
     private void SendPeerBubbles(Peer peer, IPacketSink sink)
     {
         var teredo = new TeredoAddress(peer.Address);
-        SendBubble(sink, teredo.Mapped, _address.Address, peer.Address);
+        // Where the peer was last proven to be (a nonce answer from a symmetric NAT), else its embedded mapping.
+        var direct = peer.Mapped != default && Ipv4Classification.IsTeredoGlobalUnicast(peer.Mapped.Address) ? peer.Mapped : teredo.Mapped;
+        SendBubble(sink, direct, _address.Address, peer.Address);
         Count(ClientCounter.DirectBubblesSent);
         SendBubble(sink, new Ipv4Endpoint(teredo.Server, TeredoAddress.Port), NonceAddress(peer.Address), peer.Address);
         Count(ClientCounter.IndirectBubblesSent);
