@@ -35,7 +35,13 @@ public sealed class BatchSink : IPacketSink, IDisposable
 
     public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
     {
-        var batch = route == PacketRoute.Udp ? Udp : Tun;
+        var batch = route switch
+        {
+            PacketRoute.Udp => Udp,
+            PacketRoute.Tun => Tun,
+            // Only the client's probes use the other routes, and the client has its own sink.
+            _ => throw new ArgumentOutOfRangeException(nameof(route), route, "this sink has one UDP socket and one TUN"),
+        };
         if (batch.IsFull) Flush();
         _scratch.AsSpan(0, length).CopyTo(batch.Next());
         batch.Commit(length, to);
