@@ -12,12 +12,12 @@ PFX=tlab-
 # ---------------------------------------------------------------------------------------------
 declare -A TOPO=(
   [basic]="core srv relay host6 host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
-  [teredo]="core srv relay host6 natprc clprc"
+  [teredo]="core srv relay host6 natprc clprc natsym clsym"
   [nat]="core srv host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
 )
 declare -A TOPO_DESC=(
   [basic]="everything: Teredo server, relay, native v4/v6 hosts, four NAT kinds with a client each"
-  [teredo]="Teredo server, relay, native IPv6 host, one client behind a port-restricted NAT (demo subset)"
+  [teredo]="Teredo server, relay, native IPv6 host, clients behind a port-restricted and a symmetric NAT (demo subset)"
   [nat]="the NATs and their clients, plus srv and host4 as outside peers (NAT-behaviour checks)"
 )
 
@@ -849,6 +849,28 @@ cmd_demo() {
   c2=$(relay_counters)
   echo "   relay teredo interface: $(counter_delta "$c1" "$c2")"
   s1=$(echo "$p1" | ping_stats); s2=$(echo "$p2" | ping_stats)
+  local addr2="" nat2="" q2=0 s3="" s4="" status2 i
+  if [ -n "${TEREDO_BIN:-}" ]; then
+    echo "== our client (teredo client) behind natsym, a symmetric NAT"
+    t0=$(date +%s%N)
+    # shellcheck disable=SC2046
+    cmd_start clsym teredo-client -- $(teredo_bin) client --server "$SRV_V4A" --control "$STATE/clsym/teredo-client.sock" 2>&1 | sed 's/^lab: /   /'
+    addr2=$(cmd_wait_qualified clsym 30) || exit 1
+    q2=$(( ($(date +%s%N) - t0) / 1000000 ))
+    printf '   qualified in %d.%03d s (process start included): %s\n' $((q2 / 1000)) $((q2 % 1000)) "$addr2"
+    for i in $(seq 50); do
+      # shellcheck disable=SC2046
+      status2=$($(teredo_bin) status --control "$STATE/clsym/teredo-client.sock" --json 2>/dev/null || true)
+      [ "$(echo "$status2" | jq -r '.natTypeFinal' 2>/dev/null)" = true ] && break; sleep 0.1
+    done
+    nat2=$(echo "$status2" | jq -r '"\(.natType) (\(.natDetection))"' 2>/dev/null || echo unknown)
+    echo "   teredo status says: NAT type $nat2"
+    p1=$(inns clsym timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$HOST6_V6" 2>&1 || true)
+    echo "$p1" | grep -E 'packet loss|rtt' | sed 's/^/   clsym -> host6: /'
+    p2=$(inns host6 timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$addr2" 2>&1 || true)
+    echo "$p2" | grep -E 'packet loss|rtt' | sed 's/^/   host6 -> clsym: /'
+    s3=$(echo "$p1" | ping_stats); s4=$(echo "$p2" | ping_stats)
+  fi
   echo
   echo "== summary"
   printf '   %-26s %s\n' "server" "$server_kind on srv (198.18.0.10/.11)"
@@ -858,6 +880,12 @@ cmd_demo() {
   printf '   %-26s %s\n' "NAT" "natprc: ${NAT_DESC[portrestricted]}"
   printf '   %-26s loss %s%%, avg RTT %s ms\n' "clprc -> host6 (5 pings)" ${s1}
   printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clprc (5 pings)" ${s2}
+  if [ -n "$addr2" ]; then
+    printf '   %-26s %s\n' "our client (clsym)" "$addr2, qualified in $(printf '%d.%03d s' $((q2 / 1000)) $((q2 % 1000)))"
+    printf '   %-26s %s\n' "its NAT type" "$nat2"
+    printf '   %-26s loss %s%%, avg RTT %s ms\n' "clsym -> host6 (5 pings)" ${s3}
+    printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clsym (5 pings)" ${s4}
+  fi
   local total=$(( ($(date +%s%N) - t_start) / 1000000 ))
   printf '   %-26s %d.%03d s\n' "demo time before teardown" $((total / 1000)) $((total % 1000))
 }
