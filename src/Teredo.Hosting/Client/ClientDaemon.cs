@@ -200,15 +200,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         using var packets = new UdpBatch(BatchSize, SlotSize);
         while (!_stopping)
         {
-            packets.Clear();
-            try
-            {
-                int n = _tun!.Read(packets.Next());
-                if (n <= 0) continue;
-                packets.Commit(n, default);
-                while (!packets.IsFull && (n = _tun.TryRead(packets.Next())) > 0) packets.Commit(n, default);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException) { if (_stopping) return; continue; }
+            if (TunBatchReader.Read(_tun!, packets) == 0) continue;
             long now = Environment.TickCount64;
             lock (_lock)
             {

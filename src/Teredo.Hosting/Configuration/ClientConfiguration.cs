@@ -42,20 +42,12 @@ public static class ClientConfiguration
     public static ClientHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null,
         Func<string, IPAddress[]>? resolve = null)
     {
-        string file = path ?? "(command line)";
-        var values = new Dictionary<string, ConfigDirective>(StringComparer.OrdinalIgnoreCase);
-        if (path is not null)
-            foreach (var d in ConfigFile.Load(path, Known)) values[d.Name] = d;
-        if (overrides is not null)
-        {
-            var o = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            overrides(o);
-            foreach (var (k, v) in o) values[k] = new ConfigDirective(k, v, 0);
-        }
-        ConfigDirective? Get(string name) => values.GetValueOrDefault(name);
-        int Int(string name, int min, int max, int fallback) => Get(name) is { } d ? ConfigFile.ParseInt(d, file, min, max) : fallback;
-        bool Bool(string name, bool fallback) => Get(name) is { } d ? ConfigFile.ParseBool(d, file) : fallback;
-        string Where(ConfigDirective d) => ConfigFile.Where(d, file);
+        var config = ConfigValues.Load(path, Known, overrides);
+        string file = config.File;
+        ConfigDirective? Get(string name) => config.Get(name);
+        int Int(string name, int min, int max, int fallback) => config.Int(name, min, max, fallback);
+        bool Bool(string name, bool fallback) => config.Bool(name, fallback);
+        string Where(ConfigDirective d) => config.Where(d);
 
         if (Get("RelayType") is { } type)
         {

@@ -33,18 +33,10 @@ public static class RelayConfiguration
 
     public static RelayHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
-        string file = path ?? "(command line)";
-        var values = new Dictionary<string, ConfigDirective>(StringComparer.OrdinalIgnoreCase);
-        if (path is not null)
-            foreach (var d in ConfigFile.Load(path, Known)) values[d.Name] = d;
-        if (overrides is not null)
-        {
-            var o = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            overrides(o);
-            foreach (var (k, v) in o) values[k] = new ConfigDirective(k, v, 0);
-        }
-        ConfigDirective? Get(string name) => values.GetValueOrDefault(name);
-        int Int(string name, int min, int max, int fallback) => Get(name) is { } d ? ConfigFile.ParseInt(d, file, min, max) : fallback;
+        var config = ConfigValues.Load(path, Known, overrides);
+        string file = config.File;
+        ConfigDirective? Get(string name) => config.Get(name);
+        int Int(string name, int min, int max, int fallback) => config.Int(name, min, max, fallback);
 
         bool behindNat = false;
         if (Get("RelayType") is { } type)

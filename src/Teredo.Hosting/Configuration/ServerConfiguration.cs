@@ -32,18 +32,9 @@ public static class ServerConfiguration
 
     public static ServerHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
-        string file = path ?? "(command line)";
-        var directives = path is null ? [] : ConfigFile.Load(path, Known);
-        var values = new Dictionary<string, ConfigDirective>(StringComparer.OrdinalIgnoreCase);
-        foreach (var d in directives) values[d.Name] = d;
-        if (overrides is not null)
-        {
-            var o = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            overrides(o);
-            foreach (var (k, v) in o) values[k] = new ConfigDirective(k, v, 0);
-        }
-
-        ConfigDirective? Get(string name) => values.TryGetValue(name, out var d) ? d : null;
+        var config = ConfigValues.Load(path, Known, overrides);
+        string file = config.File;
+        ConfigDirective? Get(string name) => config.Get(name);
 
         var primaryDirective = Get("ServerBindAddress")
             ?? throw new ConfigException($"{file}: ServerBindAddress (the primary IPv4 address) is required");
@@ -91,7 +82,7 @@ public static class ServerConfiguration
             Port = (ushort)Int("Port", 1, 65535, TeredoAddress.Port),
         };
 
-        int Int(string name, int min, int max, int fallback) => Get(name) is { } d ? ConfigFile.ParseInt(d, file, min, max) : fallback;
+        int Int(string name, int min, int max, int fallback) => config.Int(name, min, max, fallback);
     }
 
     private static Ipv4Address ParseIpv4(ConfigDirective d, string file) =>

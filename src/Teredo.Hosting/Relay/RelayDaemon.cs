@@ -92,25 +92,14 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         catch (Exception e) when (e is IOException or ObjectDisposedException) { Interlocked.Increment(ref _sendErrors); }
     }
 
-    /// <summary>
-    /// IPv6 packets for Teredo peers: wait for one, drain what else is queued (up to a batch) without
-    /// the lock, decide them all under it, then send them with one sendmmsg.
-    /// </summary>
+    /// <summary>IPv6 packets for Teredo peers, a batch per wake-up, decided under the lock, sent with one sendmmsg.</summary>
     private void TunLoop()
     {
         using var sink = NewSink();
         using var packets = new UdpBatch(BatchSize, SlotSize);
         while (!_stopping)
         {
-            packets.Clear();
-            try
-            {
-                int n = _tun!.Read(packets.Next());
-                if (n <= 0) continue;
-                packets.Commit(n, default);
-                while (!packets.IsFull && (n = _tun.TryRead(packets.Next())) > 0) packets.Commit(n, default);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException) { if (_stopping) return; continue; }
+            if (TunBatchReader.Read(_tun!, packets) == 0) continue;
             long now = Environment.TickCount64;
             lock (_lock)
             {
