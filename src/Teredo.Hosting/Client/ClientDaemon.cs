@@ -131,24 +131,11 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
 
     private ClientSink NewSink() => new(BatchSize, SlotSize, SendUdp, WriteTun, SendOther);
 
-    private void SendUdp(UdpBatch batch)
-    {
-        int wanted = batch.Count;
-        try
-        {
-            int sent = batch.Send(_udp!.Socket);
-            if (sent < wanted) Interlocked.Add(ref _sendErrors, wanted - sent);
-        }
-        catch (ObjectDisposedException)
-        {
-            batch.Clear();
-        }
-    }
+    private void SendUdp(UdpBatch batch) => Interlocked.Add(ref _sendErrors, batch.SendReportingLoss(_udp!.Socket));
 
     private void WriteTun(ReadOnlySpan<byte> packet)
     {
-        try { _tun?.Write(packet); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { Interlocked.Increment(ref _sendErrors); }
+        if (_tun is null || !_tun.TryWrite(packet)) Interlocked.Increment(ref _sendErrors);
     }
 
     private void SendOther(PacketRoute route, ReadOnlySpan<byte> datagram, Ipv4Endpoint to)

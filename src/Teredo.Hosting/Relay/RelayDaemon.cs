@@ -72,24 +72,11 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         return sink;
     }
 
-    private void SendUdp(UdpBatch batch)
-    {
-        int wanted = batch.Count;
-        try
-        {
-            int sent = batch.Send(_udp!.Socket);
-            if (sent < wanted) Interlocked.Add(ref _sendErrors, wanted - sent);
-        }
-        catch (ObjectDisposedException)
-        {
-            batch.Clear();
-        }
-    }
+    private void SendUdp(UdpBatch batch) => Interlocked.Add(ref _sendErrors, batch.SendReportingLoss(_udp!.Socket));
 
     private void WriteTun(ReadOnlySpan<byte> packet)
     {
-        try { _tun!.Write(packet); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { Interlocked.Increment(ref _sendErrors); }
+        if (_tun is null || !_tun.TryWrite(packet)) Interlocked.Increment(ref _sendErrors);
     }
 
     /// <summary>IPv6 packets for Teredo peers, a batch per wake-up, decided under the lock, sent with one sendmmsg.</summary>

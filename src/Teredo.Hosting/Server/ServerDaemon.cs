@@ -134,16 +134,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
     private static void Flush(Worker w, UdpBatch tx, ServerAddress from)
     {
         if (tx.Count == 0) return;
-        int wanted = tx.Count;
-        try
-        {
-            int sent = tx.Send((from == ServerAddress.Primary ? w.Primary : w.Secondary).Socket);
-            if (sent < wanted) Interlocked.Add(ref w.SendErrors, wanted - sent);
-        }
-        catch (ObjectDisposedException)
-        {
-            tx.Clear();
-        }
+        Interlocked.Add(ref w.SendErrors, tx.SendReportingLoss((from == ServerAddress.Primary ? w.Primary : w.Secondary).Socket));
     }
 
     public long this[ServerCounter counter]

@@ -117,6 +117,24 @@ public sealed unsafe class UdpBatch : IDisposable
         _messages[i].Header.NameLength = (uint)sizeof(LibC.SockAddrIn);
     }
 
+    /// <summary>
+    /// Sends the committed datagrams and returns how many were lost: refused by the kernel (full buffer,
+    /// an ICMP error pending) or, when the socket was already closed by a shutdown, none worth counting.
+    /// </summary>
+    public int SendReportingLoss(Socket socket)
+    {
+        int wanted = Count;
+        try
+        {
+            return wanted - Send(socket);
+        }
+        catch (ObjectDisposedException)
+        {
+            Clear();
+            return 0;
+        }
+    }
+
     /// <summary>Sends the committed datagrams; returns how many the kernel took (the rest are dropped, as UDP may).</summary>
     public int Send(Socket socket) => Segmentation ? SendSegmented(socket) : SendEach(socket);
 

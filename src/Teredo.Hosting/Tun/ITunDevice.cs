@@ -29,4 +29,18 @@ public interface ITunDevice : IDisposable
 
     /// <summary>Hands one whole packet to the interface (the host's stack receives it).</summary>
     void Write(ReadOnlySpan<byte> packet);
+
+    /// <summary><see cref="Write"/> for packet loops: false instead of an exception when the device is gone.</summary>
+    bool TryWrite(ReadOnlySpan<byte> packet)
+    {
+        try
+        {
+            Write(packet);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
 }

@@ -1,20 +1,16 @@
 using Teredo.Hosting.Configuration;
 using Teredo.Net;
+using Teredo.Tests.Support;
 
 namespace Teredo.Tests.Relay;
 
 public class RelayConfigurationTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("teredo-relay-conf").FullName;
+    private readonly TempDirectory _dir = new();
 
-    private string Write(string text)
-    {
-        string path = Path.Combine(_dir, "miredo.conf");
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string Write(string text) => _dir.Write("miredo.conf", text);
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Reads_a_miredo_relay_conf_unchanged()

@@ -1,20 +1,16 @@
 using Teredo.Hosting.Configuration;
 using Teredo.Net;
+using Teredo.Tests.Support;
 
 namespace Teredo.Tests.Server;
 
 public class ServerConfigurationTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("teredo-conf").FullName;
+    private readonly TempDirectory _dir = new();
 
-    private string Write(string name, string text)
-    {
-        string path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string Write(string name, string text) => _dir.Write(name, text);
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Reads_a_miredo_server_conf_unchanged()
