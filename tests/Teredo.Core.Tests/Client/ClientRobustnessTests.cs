@@ -56,21 +56,7 @@ public class ClientRobustnessTests
         long udpBefore = h.Client.Counters[ClientCounter.UdpReceived];
         for (int i = 0; i < count; i++)
         {
-            int length;
-            if (i % 4 == 0)
-            {
-                length = random.Next(0, 200);
-                random.NextBytes(buffer.AsSpan(0, length));
-            }
-            else
-            {
-                var seed = seeds[random.Next(seeds.Length)];
-                seed.CopyTo(buffer, 0);
-                length = seed.Length;
-                for (int flips = random.Next(1, 4); flips > 0; flips--)
-                    buffer[random.Next(length)] ^= (byte)random.Next(1, 256);
-                if (random.Next(8) == 0) length = random.Next(length);
-            }
+            int length = DatagramMutator.Next(random, seeds, buffer, i);
             long now = h.Now + i / 10;
             if (i % 5 == 4)
             {

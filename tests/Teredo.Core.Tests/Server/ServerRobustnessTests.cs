@@ -1,3 +1,4 @@
+using Teredo.Tests.Support;
 using FsCheck.Xunit;
 using Teredo.Net;
 using Teredo.Server;
@@ -26,21 +27,7 @@ public class ServerRobustnessTests
         const int count = 1_000_000;
         for (int i = 0; i < count; i++)
         {
-            int length;
-            if (i % 4 == 0)
-            {
-                length = random.Next(0, 200);
-                random.NextBytes(buffer.AsSpan(0, length));
-            }
-            else
-            {
-                var seed = Seeds[random.Next(Seeds.Length)];
-                seed.CopyTo(buffer, 0);
-                length = seed.Length;
-                for (int flips = random.Next(1, 4); flips > 0; flips--)
-                    buffer[random.Next(length)] ^= (byte)random.Next(1, 256);
-                if (random.Next(8) == 0) length = random.Next(length);
-            }
+            int length = DatagramMutator.Next(random, Seeds, buffer, i);
             var source = new Ipv4Endpoint(new Ipv4Address((uint)random.Next()), (ushort)random.Next(65536));
             var result = engine.Process(i, (ServerAddress)(i & 1), source, buffer.AsSpan(0, length), output);
             Assert.True(result.Length <= output.Length);
