@@ -99,6 +99,9 @@ public sealed class Nat64AddressMap
         !(_options.WellKnownPrefixStrict && _options.PrefixLength == 96 &&
           _options.Prefix == Ipv4EmbeddedIpv6.WellKnownPrefix && SpecialPurposeIpv4.IsSpecial(v4));
 
+    /// <summary>The pool6 address of <paramref name="v4"/> regardless of the Well-Known Prefix rules (sources of ICMPv4 errors, RFC 7915 §4.1).</summary>
+    internal Ipv6Address EmbedInPool6(Ipv4Address v4) => Embed(v4);
+
     /// <summary>RFC 6052 §2.2 embedding without the allocation-free helper's range checks (the length was validated).</summary>
     private Ipv6Address Embed(Ipv4Address v4)
     {
