@@ -79,6 +79,20 @@ public sealed class Nat64AddressMap
         return false;
     }
 
+    public bool IsInPool6(Ipv6Address address) => address.IsIn(_options.Prefix, _options.PrefixLength);
+
+    /// <summary>
+    /// True when an IPv4 destination reached from the IPv6 side stands for an IPv6 host behind us (EAM or
+    /// dynamic pool): the packet must be hairpinned back (RFC 7757 §4.2).
+    /// </summary>
+    internal bool TryMapHairpin(Ipv4Address destination, out Ipv6Address v6)
+    {
+        if (_explicit.TryMap4To6(destination, out v6)) return true;
+        if (_dynamic is { } d && destination.IsIn(d.Network, d.Length)) return d.TryFindByIpv4(0, destination, false, out v6);
+        v6 = default;
+        return false;
+    }
+
     /// <summary>EAM, then the dynamic pool for addresses inside it, then pool6.</summary>
     internal bool TryMapIpv4(long nowMs, Ipv4Address address, bool touch, out Ipv6Address v6)
     {

@@ -23,6 +23,11 @@ public sealed class Nat64Options
     public int Ipv6Mtu { get; set; }
     /// <summary>tayga <c>ipv4-addr</c>: source of the ICMPv4 errors we originate, and of translated ICMPv6 errors from unmappable routers (RFC 6791).</summary>
     public Ipv4Address TranslatorIpv4 { get; set; }
+    /// <summary>
+    /// RFC 6791 source for translated ICMPv6 errors whose (router) source does not map; Any means
+    /// <see cref="TranslatorIpv4"/> (Jool's pool6791).
+    /// </summary>
+    public Ipv4Address Rfc6791Ipv4 { get; set; }
     /// <summary>tayga <c>ipv6-addr</c>: source of the ICMPv6 errors we originate.</summary>
     public Ipv6Address TranslatorIpv6 { get; set; }
     /// <summary>Refuse IPv4 destinations that are not globally reachable (RFC 6890) with ICMPv6 administratively prohibited.</summary>

@@ -79,7 +79,8 @@ public sealed partial class Nat64Translator
                     }
                     else if (!ZeroUdpChecksum(ip, payload, source, destination, out checksum, out var reason))
                     {
-                        SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 3, 0, sink);
+                        // Communication administratively prohibited, as Jool answers (RFC 7915 §4.5 leaves it open).
+                        SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
                         return reason;
                     }
                 }
@@ -103,8 +104,9 @@ public sealed partial class Nat64Translator
         }
 
         // §4: without DF, anything larger than the lowest IPv6 MTU is split into IPv6 fragments.
-        bool split = !ip.DontFragment && length > _lowestIpv6Mtu;
-        int chunkMax = split ? (_lowestIpv6Mtu - Ipv6Packet.HeaderLength - Ipv6FragmentHeader.Length) & ~7 : payload.Length;
+        int fragmentMtu = Math.Min(_lowestIpv6Mtu, _ipv6Mtu);
+        bool split = !ip.DontFragment && length > fragmentMtu;
+        int chunkMax = split ? (fragmentMtu - Ipv6Packet.HeaderLength - Ipv6FragmentHeader.Length) & ~7 : payload.Length;
         bool withFragmentHeader = split || ip.IsFragment;
         int headers = Ipv6Packet.HeaderLength + (withFragmentHeader ? Ipv6FragmentHeader.Length : 0);
         for (int offset = 0; ;)

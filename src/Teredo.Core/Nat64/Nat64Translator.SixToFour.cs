@@ -17,6 +17,13 @@ public sealed partial class Nat64Translator
         bool firstPiece = ext.FragmentDataOffset(packet) == 0;
         bool icmpError = icmp && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0]);
 
+        if (ext.HeaderAfterFragment)
+        {
+            // The upper-layer header may not be in this fragment, so the packet cannot be translated
+            // faithfully: refused as Jool does (its RFC 7915 review, "simple extension headers").
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
+            return Nat64Counter.Drop6HeaderAfterFragment;
+        }
         if (ext.ActiveRoutingHeader >= 0)
         {
             // RFC 7915 §5.1: a routing header with segments left ≠ 0 is an error at this "router" (RFC 8200 §4.4).
@@ -34,14 +41,16 @@ public sealed partial class Nat64Translator
             SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
             return Nat64Counter.Drop6DestinationProhibited;
         }
+        if (Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out var hairpinDestination))
+            return Hairpin(packet, ip, ext, hairpinDestination, sink);
         Ipv4Address source;
         if (icmpError)
         {
             // A router's error: its address rarely maps, so it is shown as ours (RFC 6791); never leased.
             if (!Map.TryMapIpv6(ip.Source, out source))
             {
-                if (_options.TranslatorIpv4 == Ipv4Address.Any) return Nat64Counter.Drop6SourceUnmapped;
-                source = _options.TranslatorIpv4;
+                source = _options.Rfc6791Ipv4 != Ipv4Address.Any ? _options.Rfc6791Ipv4 : _options.TranslatorIpv4;
+                if (source == Ipv4Address.Any) return Nat64Counter.Drop6SourceUnmapped;
             }
         }
         else if (!Map.TryMapIpv6Source(nowMs, ip.Source, out source))
@@ -276,6 +285,43 @@ public sealed partial class Nat64Translator
         header.Destination = destination4;
         header.FillChecksum();
         return Ipv4Packet.MinHeaderLength + upper.Length;
+    }
+
+    /// <summary>
+    /// RFC 7757 §4.2 hairpinning: the IPv4 destination is itself an IPv6 host behind us (EAM or dynamic
+    /// pool), so the packet goes straight back to IPv6, its source shown as the RFC 6052 address of its
+    /// IPv4 form. Extension headers stay; only addresses, hop limit and the pseudo-header checksum change.
+    /// </summary>
+    private Nat64Counter Hairpin(ReadOnlySpan<byte> packet, Ipv6Packet ip, in Ipv6ExtensionHeaders ext, Ipv6Address destination6, ITranslationSink sink)
+    {
+        if (!Map.TryMapIpv6(ip.Source, out var source4)) return Nat64Counter.Drop6SourceUnmapped;
+        var source6 = Map.EmbedInPool6(source4);
+        Span<byte> output = sink.Reserve(packet.Length);
+        packet.CopyTo(output);
+        var header = new Ipv6PacketWriter(output);
+        header.HopLimit = (byte)(ip.HopLimit - 1);
+        header.Source = source6;
+        header.Destination = destination6;
+        ulong removed = Checksum.Sum(ip.Source) + Checksum.Sum(ip.Destination);
+        ulong added = Checksum.Sum(source6) + Checksum.Sum(destination6);
+        Span<byte> upper = output.Slice(ext.UpperOffset);
+        if (ext.FragmentDataOffset(packet) == 0)
+        {
+            switch (ext.UpperProtocol)
+            {
+                case IpProtocol.Tcp when upper.Length >= TcpSegment.ChecksumOffset + 2:
+                    UpdateChecksumAt(upper, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
+                    break;
+                case IpProtocol.Udp when upper.Length >= UdpDatagram.HeaderLength:
+                    UpdateChecksumAt(upper, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
+                    break;
+                case IpProtocol.Icmpv6 when upper.Length >= IcmpHeaderWriter.Length:
+                    UpdateChecksumAt(upper, IcmpHeaderWriter.ChecksumOffset, removed, added, zeroMeansNone: false);
+                    break;
+            }
+        }
+        sink.Commit(packet.Length);
+        return Nat64Counter.Hairpinned;
     }
 
     private static int Fail(Nat64Counter reason, out Nat64Counter outcome)

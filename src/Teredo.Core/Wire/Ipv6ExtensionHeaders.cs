@@ -41,7 +41,8 @@ public ref struct Ipv6ExtensionHeaders
         for (int count = 0; ; count++)
         {
             if (next is not (HopByHop or Routing or Fragment or DestinationOptions) || count > 16) break;
-            if (next == HopByHop && count != 0) return false; // RFC 8200 §4.1: only right after the fixed header
+            // RFC 8200 §4.1: hop-by-hop only right after the fixed header (after a fragment header it is reported as such).
+            if (next == HopByHop && count != 0 && !result.HasFragmentHeader) return false;
             if (offset + 8 > packet.Length) return truncatedOk && Finish(ref result, next, offset);
             int length = next == Fragment ? Ipv6FragmentHeader.Length : (packet[offset + 1] + 1) * 8;
             if (offset + length > packet.Length) return truncatedOk && Finish(ref result, next, offset);
