@@ -23,6 +23,8 @@ public sealed partial class Nat64Translator
     private const int Rfc4884MinimumOriginal = 128;
 
     private readonly Nat64Options _options;
+    /// <summary>A copy of AllowedDestinations as an array: enumerating the IList per packet would allocate.</summary>
+    private readonly (Ipv4Address Network, int Length)[] _allowed;
     private readonly int _ipv6Mtu;
     private readonly int _lowestIpv6Mtu;
     private readonly long _errorBurstMilli;
@@ -37,6 +39,7 @@ public sealed partial class Nat64Translator
         Map = map;
         _ipv6Mtu = options.Ipv6Mtu == 0 ? options.Ipv4Mtu : options.Ipv6Mtu;
         _lowestIpv6Mtu = options.EffectiveOfflinkMtu;
+        _allowed = [.. options.AllowedDestinations];
         _errorBurstMilli = Math.Max(1, options.IcmpErrorsPerSecond) * 1000L;
         _errorMilliTokens = _errorBurstMilli;
         _nextIdentification = (ushort)Random.Shared.Next(65536);
@@ -63,7 +66,7 @@ public sealed partial class Nat64Translator
     private bool IsProhibitedDestination(Ipv4Address destination)
     {
         if (!_options.RefuseNonGlobalIpv4Destinations || !SpecialPurposeIpv4.IsSpecial(destination)) return false;
-        foreach (var (network, length) in _options.AllowedDestinations)
+        foreach (var (network, length) in _allowed)
             if (destination.IsIn(network, length)) return false;
         return true;
     }
