@@ -7,7 +7,10 @@ namespace Teredo.Nat64;
 // RFC 7915 §5: IPv6 → IPv4.
 public sealed partial class Nat64Translator
 {
-    private Nat64Counter Translate6To4(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink)
+    private Nat64Counter Translate6To4(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink) =>
+        Translate6To4Core(nowMs, input, sink, allowHairpin: true);
+
+    private Nat64Counter Translate6To4Core(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink, bool allowHairpin)
     {
         if (!Ipv6Packet.TryParse(input, out var ip)) return Nat64Counter.Drop6Malformed;
         ReadOnlySpan<byte> packet = ip.Bytes;
@@ -41,8 +44,8 @@ public sealed partial class Nat64Translator
             SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
             return Nat64Counter.Drop6DestinationProhibited;
         }
-        if (Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out var hairpinDestination))
-            return Hairpin(packet, ip, ext, hairpinDestination, sink);
+        if (allowHairpin && Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out _))
+            return Hairpin(nowMs, packet, sink);
         Ipv4Address source;
         if (icmpError)
         {
@@ -289,39 +292,34 @@ public sealed partial class Nat64Translator
 
     /// <summary>
     /// RFC 7757 §4.2 hairpinning: the IPv4 destination is itself an IPv6 host behind us (EAM or dynamic
-    /// pool), so the packet goes straight back to IPv6, its source shown as the RFC 6052 address of its
-    /// IPv4 form. Extension headers stay; only addresses, hop limit and the pseudo-header checksum change.
+    /// pool), so the IPv4 packet just made goes straight back through 4→6 (from a scratch buffer the
+    /// translator owns), its source shown as the RFC 6052 address of its IPv4 form. Translating twice
+    /// keeps every rule of both directions, ICMP errors and their inner packets included.
     /// </summary>
-    private Nat64Counter Hairpin(ReadOnlySpan<byte> packet, Ipv6Packet ip, in Ipv6ExtensionHeaders ext, Ipv6Address destination6, ITranslationSink sink)
+    private Nat64Counter Hairpin(long nowMs, ReadOnlySpan<byte> packet, ITranslationSink sink)
     {
-        if (!Map.TryMapIpv6(ip.Source, out var source4)) return Nat64Counter.Drop6SourceUnmapped;
-        var source6 = Map.EmbedInPool6(source4);
-        Span<byte> output = sink.Reserve(packet.Length);
-        packet.CopyTo(output);
-        var header = new Ipv6PacketWriter(output);
-        header.HopLimit = (byte)(ip.HopLimit - 1);
-        header.Source = source6;
-        header.Destination = destination6;
-        ulong removed = Checksum.Sum(ip.Source) + Checksum.Sum(ip.Destination);
-        ulong added = Checksum.Sum(source6) + Checksum.Sum(destination6);
-        Span<byte> upper = output.Slice(ext.UpperOffset);
-        if (ext.FragmentDataOffset(packet) == 0)
+        _hairpinSink.Length = -1;
+        var first = Translate6To4Core(nowMs, packet, _hairpinSink, allowHairpin: false);
+        if (_hairpinSink.Length < 0) return first; // dropped on the way in
+        ReadOnlySpan<byte> translated = _hairpinSink.Buffer.AsSpan(0, _hairpinSink.Length);
+        if (translated[0] >> 4 == 6)
         {
-            switch (ext.UpperProtocol)
-            {
-                case IpProtocol.Tcp when upper.Length >= TcpSegment.ChecksumOffset + 2:
-                    UpdateChecksumAt(upper, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
-                    break;
-                case IpProtocol.Udp when upper.Length >= UdpDatagram.HeaderLength:
-                    UpdateChecksumAt(upper, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
-                    break;
-                case IpProtocol.Icmpv6 when upper.Length >= IcmpHeaderWriter.Length:
-                    UpdateChecksumAt(upper, IcmpHeaderWriter.ChecksumOffset, removed, added, zeroMeansNone: false);
-                    break;
-            }
+            // Not translated but answered (Packet Too Big): the error goes out as it is.
+            translated.CopyTo(sink.Reserve(translated.Length));
+            sink.Commit(translated.Length);
+            return first;
         }
-        sink.Commit(packet.Length);
-        return Nat64Counter.Hairpinned;
+        var second = Translate4To6(nowMs, translated, sink, hairpin: true);
+        return second is >= Nat64Counter.Translated4To6Tcp and <= Nat64Counter.Translated4To6Other ? Nat64Counter.Hairpinned : second;
+    }
+
+    /// <summary>The scratch buffer of the 6→4 half of a hairpin.</summary>
+    private sealed class HairpinSink : ITranslationSink
+    {
+        public readonly byte[] Buffer = new byte[65536 + MaxIcmpv4ErrorLength];
+        public int Length = -1;
+        public Span<byte> Reserve(int maxLength) => Buffer.AsSpan(0, maxLength);
+        public void Commit(int length) => Length = length;
     }
 
     private static int Fail(Nat64Counter reason, out Nat64Counter outcome)

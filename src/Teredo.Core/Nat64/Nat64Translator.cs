@@ -31,6 +31,7 @@ public sealed partial class Nat64Translator
     private long _errorMilliTokens;
     private long _errorLastMs = long.MinValue;
     private ushort _nextIdentification;
+    private readonly HairpinSink _hairpinSink = new();
 
     public Nat64Translator(Nat64Options options, Nat64AddressMap map)
     {
