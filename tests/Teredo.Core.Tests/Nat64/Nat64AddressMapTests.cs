@@ -11,13 +11,7 @@ public class Nat64AddressMapTests
 
     /// <summary>RFC 6052 §2.4, the table of examples: 192.0.2.33 under each prefix length, the u octet skipped.</summary>
     [Theory]
-    [InlineData("2001:db8::", 32, "2001:db8:c000:221::")]
-    [InlineData("2001:db8:100::", 40, "2001:db8:1c0:2:21::")]
-    [InlineData("2001:db8:122::", 48, "2001:db8:122:c000:2:2100::")]
-    [InlineData("2001:db8:122:300::", 56, "2001:db8:122:3c0:0:221::")]
-    [InlineData("2001:db8:122:344::", 64, "2001:db8:122:344:c0:2:2100:0")]
-    [InlineData("2001:db8:122:344::", 96, "2001:db8:122:344::c000:221")]
-    [InlineData("64:ff9b::", 96, "64:ff9b::c000:221")]
+    [MemberData(nameof(Tests.Addressing.Ipv4EmbeddedIpv6Tests.Rfc6052Examples), MemberType = typeof(Tests.Addressing.Ipv4EmbeddedIpv6Tests))]
     public void Rfc6052_examples_map_both_ways(string prefix, int length, string expected)
     {
         var map = Map(prefix, length, strict: false);
