@@ -278,6 +278,8 @@ public sealed partial class Nat64Translator
         int headers = Ipv6Packet.HeaderLength + (fragment ? Ipv6FragmentHeader.Length : 0);
 
         ReadOnlySpan<byte> upper = inner.Slice(headerLength);
+        // One level deep only: an error about an error should not exist (RFC 1812 §4.3.2.7).
+        if (protocol == IpProtocol.Icmp && fragmentOffset == 0 && upper.Length >= 1 && IcmpTranslation.IsIcmpv4Error(upper[0])) return -1;
         Span<byte> segment = output.Slice(headers, upper.Length);
         upper.CopyTo(segment);
         if (fragmentOffset == 0)

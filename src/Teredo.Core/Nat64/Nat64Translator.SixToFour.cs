@@ -58,7 +58,8 @@ public sealed partial class Nat64Translator
         }
         else if (!Map.TryMapIpv6Source(nowMs, ip.Source, out source))
         {
-            return Nat64Counter.Drop6SourceUnmapped;
+            // With a dynamic pool every source maps unless the pool is full.
+            return Map.DynamicPoolRange is null ? Nat64Counter.Drop6SourceUnmapped : Nat64Counter.Drop6PoolExhausted;
         }
         if (icmp && ext.IsFragmented(packet)) return Nat64Counter.Drop6FragmentedIcmp;
 
@@ -250,6 +251,8 @@ public sealed partial class Nat64Translator
 
         Span<byte> segment = output.Slice(Ipv4Packet.MinHeaderLength, upper.Length);
         upper.CopyTo(segment);
+        // One level deep only: an error about an error should not exist (RFC 4443 §2.4 e).
+        if (ext.UpperProtocol == IpProtocol.Icmpv6 && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0])) return -1;
         if (ext.UpperProtocol == IpProtocol.Icmpv6)
         {
             // An echo inside an error: new type, and no pseudo-header in its checksum.

@@ -441,6 +441,34 @@ public class Nat64TranslatorTests
     }
 
     [Fact]
+    public void A_full_dynamic_pool_drops_new_hosts_as_exhausted()
+    {
+        var options = new Nat64Options { Prefix = Prefix, TranslatorIpv4 = Ipv4Address.Parse("198.18.0.1"), TranslatorIpv6 = Us6 };
+        var map = new Nat64AddressMap(options);
+        map.SetDynamicPool(Ipv4Address.Parse("198.18.0.0"), 24, capacity: 1);
+        var t = new Nat64Translator(options, map);
+        var sink = new TranslationSink();
+        t.FromIpv6(0, Ipv6(Host6, Server6, IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
+        t.FromIpv6(0, Ipv6(Ipv6Address.Parse("2001:db8:1::11"), Server6, IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
+        Assert.Single(sink.Take());
+        Assert.Equal(1, t.Counters[Nat64Counter.Drop6PoolExhausted]);
+    }
+
+    [Fact]
+    public void An_icmp_error_about_an_icmp_error_is_not_translated()
+    {
+        var t = Make();
+        var sink = new TranslationSink();
+        byte[] innerError = Ipv6(Server6, Host6, IpProtocol.Icmpv6, Icmp(Icmpv6Type.TimeExceeded, 0, 0, new byte[48]));
+        t.FromIpv6(0, Ipv6(Host6, Server6, IpProtocol.Icmpv6, Icmp(Icmpv6Type.DestinationUnreachable, 0, 0, innerError)), sink);
+        byte[] innerError4 = Ipv4(Host4, Server4, IpProtocol.Icmp, Icmp(Icmpv4Type.TimeExceeded, 0, 0, new byte[28]));
+        t.FromIpv4(0, Ipv4(Server4, Host4, IpProtocol.Icmp, Icmp(Icmpv4Type.DestinationUnreachable, 1, 0, innerError4)), sink);
+        Assert.Empty(sink.Take());
+        Assert.Equal(1, t.Counters[Nat64Counter.Drop6IcmpErrorInnerUntranslatable]);
+        Assert.Equal(1, t.Counters[Nat64Counter.Drop4IcmpErrorInnerUntranslatable]);
+    }
+
+    [Fact]
     public void Translating_allocates_nothing_per_packet()
     {
         var t = Make(o => o.OfflinkMtu = 1280);
