@@ -11,6 +11,9 @@ namespace Teredo.Nat64;
 /// the sink. Nothing is allocated per packet and nothing is thrown: every input ends in exactly one
 /// outcome counter. A buffer reserved from the sink and not committed is simply reused by the next
 /// Reserve (the translator reserves before it knows whether an ICMP message is translatable).
+/// One translator belongs to one thread (its counters, rate limiter and scratch buffer are its own); for
+/// several TUN queues make one translator per queue over one shared <see cref="Nat64AddressMap"/> and add
+/// their counters up.
 /// </summary>
 public sealed partial class Nat64Translator
 {

@@ -159,4 +159,24 @@ public class Nat64AddressMapTests
         new Nat64Options { OfflinkMtu = 0 }.Validate();
         Assert.Equal(1280, new Nat64Options { OfflinkMtu = 0 }.EffectiveOfflinkMtu);
     }
+
+    [Fact]
+    public void Translators_on_several_threads_share_one_dynamic_pool()
+    {
+        var map = new Nat64AddressMap(new Nat64Options { Prefix = Ipv6Address.Parse("2001:db8:64::") });
+        map.SetDynamicPool(Ipv4Address.Parse("198.18.0.0"), 16);
+        var leases = new Ipv4Address[4][];
+        Parallel.For(0, 4, thread =>
+        {
+            leases[thread] = new Ipv4Address[2000];
+            for (int i = 0; i < 2000; i++)
+            {
+                Assert.True(map.TryMapIpv6Source(i, Host(thread * 10_000 + i), out leases[thread][i]));
+                Assert.True(map.TryMapIpv4Destination(i, leases[thread][i], out var back));
+                Assert.Equal(Host(thread * 10_000 + i), back);
+            }
+        });
+        Assert.Equal(8000, leases.SelectMany(l => l).Distinct().Count());
+        Assert.Equal(8000, map.DynamicCount);
+    }
 }
