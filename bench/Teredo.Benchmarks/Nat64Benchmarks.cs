@@ -18,6 +18,7 @@ public class Nat64Benchmarks
     private static readonly Ipv6Address Server6 = Ipv6Address.Parse("2001:db8:64::203.0.113.7");
 
     private Nat64Translator _translator = null!;
+    private Nat64Translator _dynamic = null!;
     private readonly Sink _sink = new();
     private byte[] _tcp6 = null!, _udp6 = null!, _echo6 = null!, _error6 = null!;
     private byte[] _tcp4 = null!, _udp4 = null!, _echo4 = null!, _error4 = null!;
@@ -48,6 +49,13 @@ public class Nat64Benchmarks
         byte[] inner4 = Ipv4(Host4, Server4, IpProtocol.Tcp, Transport(1240, checksumAt: 16));
         _error4 = Ipv4(Server4, Host4, IpProtocol.Icmp, Icmp(Icmpv4Type.DestinationUnreachable, 4, 1400, inner4[..548]));
 
+        // The IPv4 peer's setup: the IPv6 host leased from a dynamic pool (the lease is taken here, then reused).
+        var dynamicMap = new Nat64AddressMap(options);
+        dynamicMap.SetDynamicPool(new Ipv4Address(198, 18, 0, 0), 16);
+        _dynamic = new Nat64Translator(options, dynamicMap);
+        _dynamic.FromIpv6(0, _udp6, _sink);
+        if (_dynamic.Counters[Nat64Counter.Translated6To4Udp] != 1) throw new InvalidOperationException("dynamic-pool packet not translated");
+
         // Measure translations, not drops: each packet must come out as intended.
         foreach (var p in new[] { _tcp6, _udp6, _echo6, _error6 }) _translator.FromIpv6(0, p, _sink);
         foreach (var p in new[] { _tcp4, _udp4, _echo4, _error4 }) _translator.FromIpv4(0, p, _sink);
@@ -64,6 +72,7 @@ public class Nat64Benchmarks
     [Benchmark] public void Udp6To4() => _translator.FromIpv6(0, _udp6, _sink);
     [Benchmark] public void Echo6To4() => _translator.FromIpv6(0, _echo6, _sink);
     [Benchmark] public void IcmpError6To4() => _translator.FromIpv6(0, _error6, _sink);
+    [Benchmark] public void Udp6To4DynamicPool() => _dynamic.FromIpv6(0, _udp6, _sink);
     [Benchmark] public void Tcp4To6() => _translator.FromIpv4(0, _tcp4, _sink);
     [Benchmark] public void Udp4To6() => _translator.FromIpv4(0, _udp4, _sink);
     [Benchmark] public void Echo4To6() => _translator.FromIpv4(0, _echo4, _sink);
