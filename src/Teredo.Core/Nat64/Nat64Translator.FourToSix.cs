@@ -34,13 +34,22 @@ public sealed partial class Nat64Translator
             SendIcmpv4Error(nowMs, packet, Icmpv4Type.TimeExceeded, 0, 0, sink);
             return Nat64Counter.Drop4TtlExceeded;
         }
-        if (!Map.TryMapIpv4Destination(nowMs, ip.Destination, out var destination)) return Nat64Counter.Drop4DestinationUnmapped;
+        if (!Map.TryMapIpv4Destination(nowMs, ip.Destination, out var destination))
+        {
+            // §4.4: a discarded packet may be answered with Destination Unreachable, administratively prohibited.
+            SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
+            return Nat64Counter.Drop4DestinationUnmapped;
+        }
         Ipv6Address source;
         if (hairpin) source = Map.EmbedInPool6(ip.Source);
         else if (!Map.TryMapIpv4Source(ip.Source, out source))
         {
             // §4.1: the "illegal" source of an ICMPv4 error is still translated, for troubleshooting.
-            if (!icmpError) return Nat64Counter.Drop4SourceUnmapped;
+            if (!icmpError)
+            {
+                SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
+                return Nat64Counter.Drop4SourceUnmapped;
+            }
             source = Map.EmbedInPool6(ip.Source);
         }
         if (icmp && ip.IsFragment) return Nat64Counter.Drop4FragmentedIcmp;
@@ -87,7 +96,7 @@ public sealed partial class Nat64Translator
                     }
                     else if (!ZeroUdpChecksum(ip, payload, source, destination, out checksum, out var reason))
                     {
-                        // Communication administratively prohibited, as Jool answers (RFC 7915 §4.5 leaves it open).
+                        // Communication administratively prohibited: §4.4's answer to any discarded packet.
                         SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
                         return reason;
                     }

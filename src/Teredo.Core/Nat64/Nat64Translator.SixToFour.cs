@@ -38,7 +38,12 @@ public sealed partial class Nat64Translator
             SendIcmpv6Error(nowMs, packet, Icmpv6Type.TimeExceeded, 0, 0, sink);
             return Nat64Counter.Drop6HopLimitExceeded;
         }
-        if (!Map.TryMapIpv6Destination(ip.Destination, out var destination)) return Nat64Counter.Drop6DestinationUnmapped;
+        if (!Map.TryMapIpv6Destination(ip.Destination, out var destination))
+        {
+            // §5.4: a discarded packet may be answered with Destination Unreachable, administratively prohibited.
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
+            return Nat64Counter.Drop6DestinationUnmapped;
+        }
         if (IsProhibitedDestination(destination))
         {
             SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
@@ -58,6 +63,7 @@ public sealed partial class Nat64Translator
         }
         else if (!Map.TryMapIpv6Source(nowMs, ip.Source, out source))
         {
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
             // With a dynamic pool every source maps unless the pool is full.
             return Map.DynamicPoolRange is null ? Nat64Counter.Drop6SourceUnmapped : Nat64Counter.Drop6PoolExhausted;
         }

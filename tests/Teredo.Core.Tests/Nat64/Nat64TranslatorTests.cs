@@ -396,13 +396,16 @@ public class Nat64TranslatorTests
     }
 
     [Fact]
-    public void Unmapped_addresses_are_dropped_and_counted()
+    public void Unmapped_addresses_are_dropped_counted_and_answered()
     {
         var t = Make();
         var sink = new TranslationSink();
         t.FromIpv6(0, Ipv6(Ipv6Address.Parse("2001:db8:9::9"), Server6, IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
         t.FromIpv6(0, Ipv6(Host6, Ipv6Address.Parse("2001:db8:9::9"), IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
-        Assert.Empty(sink.Take());
+        // RFC 7915 §5.4: each answered with Destination Unreachable, administratively prohibited.
+        var errors = sink.Take();
+        Assert.Equal(2, errors.Count);
+        Assert.All(errors, e => Assert.Equal((Icmpv6Type.DestinationUnreachable, (byte)1), (e[40], e[41])));
         Assert.Equal(1, t.Counters[Nat64Counter.Drop6SourceUnmapped]);
         Assert.Equal(1, t.Counters[Nat64Counter.Drop6DestinationUnmapped]);
         AssertAddsUp(t);
@@ -419,7 +422,10 @@ public class Nat64TranslatorTests
         t.FromIpv4(0, Ipv4(Ipv4Address.Parse("10.1.2.3"), Host4, IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
         t.FromIpv6(0, Ipv6(Host6, Ipv6Address.Parse("64:ff9b::8.8.8.8"), IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
         t.FromIpv4(0, Ipv4(Ipv4Address.Parse("8.8.8.8"), Ipv4Address.Parse("10.1.2.4"), IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
-        Assert.Equal(strict ? 1 : 4, sink.Take().Count);
+        var output = sink.Take();
+        Assert.Equal(4, output.Count);
+        // Strict: three refusals (ICMPv6 1/1, ICMPv4 3/13 twice) and one translation.
+        Assert.Equal(strict ? 3 : 0, output.Count(p => p[0] >> 4 == 6 ? p[40] == Icmpv6Type.DestinationUnreachable : p[9] == IpProtocol.Icmp));
         Assert.Equal(strict ? 1 : 0, t.Counters[Nat64Counter.Drop4DestinationUnmapped]);
         Assert.Equal(strict ? 1 : 0, t.Counters[Nat64Counter.Drop6DestinationUnmapped]);
         Assert.Equal(strict ? 1 : 0, t.Counters[Nat64Counter.Drop4SourceUnmapped]);
@@ -450,7 +456,7 @@ public class Nat64TranslatorTests
         var sink = new TranslationSink();
         t.FromIpv6(0, Ipv6(Host6, Server6, IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
         t.FromIpv6(0, Ipv6(Ipv6Address.Parse("2001:db8:1::11"), Server6, IpProtocol.Udp, Udp(1, 2, Data(8))), sink);
-        Assert.Single(sink.Take());
+        Assert.Equal(2, sink.Take().Count); // the translation and the refusal
         Assert.Equal(1, t.Counters[Nat64Counter.Drop6PoolExhausted]);
     }
 
