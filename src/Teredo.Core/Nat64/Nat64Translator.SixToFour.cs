@@ -262,11 +262,11 @@ public sealed partial class Nat64Translator
         if (ext.UpperProtocol == IpProtocol.Icmpv6)
         {
             // An echo inside an error: new type, and no pseudo-header in its checksum.
-            if (firstPiece && segment.Length >= 4 && IcmpTranslation.TryMap6To4(segment[0], segment[1], out byte type4, out _)
-                && segment[0] is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply)
+            if (firstPiece && segment.Length >= IcmpHeaderWriter.Length && segment[0] is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply
+                && IcmpTranslation.TryMap6To4(segment[0], segment[1], out byte type4, out _))
             {
                 ulong removed = Checksum.Ipv6PseudoHeader(source6, destination6, (uint)claimedUpper, IpProtocol.Icmpv6) + (ulong)(segment[0] << 8);
-                var echo = new IcmpHeaderWriter(segment.Length >= 8 ? segment : output.Slice(Ipv4Packet.MinHeaderLength, 8));
+                var echo = new IcmpHeaderWriter(segment);
                 echo.Type = type4;
                 echo.Checksum = Checksum.Update(echo.Checksum, removed, (ulong)(type4 << 8));
             }
