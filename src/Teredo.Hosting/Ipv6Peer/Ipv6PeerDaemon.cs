@@ -53,8 +53,6 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_settings.Relay == RelayMode.Embedded)
-            throw new InvalidOperationException("--relay embedded is not available in this build: run a relay (teredo relay or miredo) on a host that routes 2001::/32");
         var options = _settings.Engine;
         if (_ownsSetup)
         {
@@ -129,7 +127,7 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         j.WriteString("prefix", $"{options.Prefix}/{options.PrefixLength}");
         j.WriteString("pool", $"{options.Pool}/{options.PoolLength}");
         j.WriteString("ownAddress", options.OwnAddress.ToString());
-        j.WriteString("relay", _settings.Relay.ToString().ToLowerInvariant());
+        j.WriteString("relay", "external");
         j.WriteString("probeTarget", options.ProbeTarget?.ToString());
         j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
         lock (_lock)
