@@ -25,7 +25,7 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     private readonly Ipv6PeerHostSettings _settings;
     private readonly ILogger<Ipv6PeerDaemon> _log;
     private readonly Ipv6PeerEngine _engine;
-    private readonly Lock _lock = new();
+    private readonly object _lock = new();
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly List<Thread> _threads = [];
     private readonly bool _ownsSetup;
@@ -93,16 +93,8 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     {
         using var sink = NewSink();
         using var packets = new UdpBatch(BatchSize, SlotSize);
-        while (!_stopping)
-        {
-            if (TunBatchReader.Read(_tun!, packets) == 0) continue;
-            long now = Environment.TickCount64;
-            lock (_lock)
-            {
-                for (int i = 0; i < packets.Count; i++) _engine.FromTun(now, packets.Committed(i), sink);
-            }
-            sink.Flush();
-        }
+        TunPacketHandler engine = _engine.FromTun;
+        while (!_stopping) TunBatchReader.ReadAndProcess(_tun!, packets, _lock, engine, sink);
     }
 
     private void TimerLoop()
