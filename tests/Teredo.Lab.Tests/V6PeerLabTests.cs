@@ -25,12 +25,13 @@ public sealed partial class V6PeerLabTests(LabFixture lab, ITestOutputHelper out
     {
         if (lab.SkipReason is not null || !lab.IsUp) return;
         foreach (var (node, name) in new[] { ("host6", "v6peer"), ("relay", "miredo-relay"), ("srv", "p2p-coordinator"), ("clsym", "p2p-peer"),
-                     ("srv", "p2p-coordinator2"), ("clprc", "p2p-peer") })
+                     ("srv", "p2p-coordinator2"), ("clprc", "p2p-peer"), ("relay", "v6peer") })
             Lab.Run(Short, "stop", node, name);
         Lab.InNode("srv", Short, "ip", "addr", "del", "198.18.0.30/15", "dev", "eth4");
         Lab.InNode("srv", Short, "ip", "addr", "del", "198.18.0.31/15", "dev", "eth4");
         Lab.InNode("relay", Short, "ip", "-6", "route", "del", Pool);
         Lab.InNode("host6", Short, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=0");
+        Lab.InNode("host6", Short, "ip", "-6", "route", "del", "2001:db8:64::/96");
     }
 
     [SkippableFact]
@@ -130,4 +131,37 @@ public sealed partial class V6PeerLabTests(LabFixture lab, ITestOutputHelper out
 
     [GeneratedRegex(@"icmp_seq=(\d+) ttl")]
     private static partial Regex SequencePattern();
+
+    /// <summary>
+    /// `--relay embedded` on the dual-stack relay node, with no relay daemon at all: host6 routes N to it,
+    /// and the v6peer's own relay engine bubbles the throw-away coordinator and talks to its IPv4 peer.
+    /// </summary>
+    [SkippableFact]
+    public void With_the_embedded_relay_a_dual_stack_v6peer_needs_no_other_relay()
+    {
+        lab.Require();
+        lab.EnsureUp();
+        _lab.Run(Short, "stop", "relay", "miredo-relay");
+        _lab.Run(Short, "stop", "relay", "teredo-relay");
+        Lab.InNode("srv", Short, "ip", "addr", "add", "198.18.0.30/15", "dev", "eth4");
+        _lab.MustRun(Short, "start", "srv", "p2p-coordinator", "--", LabSession.Tools, "p2p-coordinator", "198.18.0.30");
+        _lab.MustRun(Short, "start", "clsym", "p2p-peer", "--", LabSession.Tools, "p2p-peer", "198.18.0.30", "60");
+        Thread.Sleep(1500);
+        const string socket = "/run/tlab/relay/v6peer.sock";
+        _lab.MustRun(Short, "start", "relay", "v6peer", "--", LabSession.Teredo, "v6peer", "--prefix", "2001:db8:64::/96", "--pool", Pool,
+            "--coordinator", "198.18.0.30", "--client-network", "2001:db8:1::/64", "--allow-destination", "198.18.0.0/15",
+            "--relay", "embedded", "--control", socket);
+        for (int i = 0; i < 100 && !File.Exists(socket); i++) Thread.Sleep(50);
+        Lab.InNode("host6", Short, "ip", "-6", "route", "add", "2001:db8:64::/96", "via", "2001:db8:1::20");
+
+        var ping = _lab.Run(Long, "exec", "host6", "--", "ping", "-6", "-n", "-c", "5", "-i", "0.3", "-W", "3", "2001:db8:64::c612:64");
+        output.WriteLine(File.ReadAllText("/run/tlab/relay/v6peer.log"));
+        var status = LabSession.Status(socket);
+        output.WriteLine(status.ToString());
+        Assert.True(LabSession.Received(ping) == 5, "host6 -> N::D through the v6peer's own relay: " + ping);
+        Assert.Equal("embedded", status.GetProperty("relay").GetString());
+        Assert.True(status.GetProperty("relayBubblesSent").GetInt64() >= 1);
+        Assert.True(LabSession.Counter(status, "forwardedToClient") >= 5);
+        Assert.Equal(0, LabSession.Counter(status, "relayOutputConfined"));
+    }
 }
