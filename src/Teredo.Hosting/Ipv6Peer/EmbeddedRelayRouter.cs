@@ -46,7 +46,7 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
     }
 
     /// <summary>A datagram on the relay's socket: through the relay, whose IPv6 output (for the pool) goes to the v6peer.</summary>
-    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram)
+    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketSink _)
     {
         _now = nowMs;
         _relayWrote[0] = true;

@@ -129,20 +129,8 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     {
         using var rx = new UdpBatch(BatchSize, SlotSize);
         using var sink = NewSink();
-        var router = NewRouter(sink)!;
-        while (!_stopping)
-        {
-            int n;
-            try { n = rx.Receive(_udp!.Socket); }
-            catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException) { if (_stopping) return; continue; }
-            if (n == 0) continue;
-            long now = Environment.TickCount64;
-            lock (_lock)
-            {
-                for (int i = 0; i < n; i++) router.FromUdp(now, rx.Source(i), rx.Received(i));
-            }
-            sink.Flush();
-        }
+        UdpDatagramHandler router = NewRouter(sink)!.FromUdp;
+        while (!_stopping && UdpBatchReader.ReceiveAndProcess(_udp!.Socket, rx, _lock, router, sink)) { }
     }
 
     private void TimerLoop()

@@ -32,7 +32,7 @@ public class EmbeddedRelayRouterTests
         // The IPv4 peer answers from its own socket with a bubble to the relay's nonce address: the queue is released.
         var answer = new byte[Bubble.Length];
         Bubble.Emit(answer, t, relay.NonceAddress(t));
-        router.FromUdp(1, PeerSocket, answer);
+        router.FromUdp(1, PeerSocket, answer, outer);
         var released = Assert.Single(outer.Take());
         Assert.Equal(PeerSocket, released.To);
         Assert.True(Ipv6Packet.TryParse(released.Bytes, out var sent));
@@ -40,7 +40,7 @@ public class EmbeddedRelayRouterTests
         Assert.True(sent.Source.IsIn(Pool, 112));
 
         // Its reply crosses the relay and then the v6peer, and reaches C as N::D.
-        router.FromUdp(2, PeerSocket, Echo(t, sent.Source, request: false));
+        router.FromUdp(2, PeerSocket, Echo(t, sent.Source, request: false), outer);
         var delivered = Assert.Single(outer.Take());
         Assert.Equal(PacketRoute.Tun, delivered.Route);
         Assert.True(Ipv6Packet.TryParse(delivered.Bytes, out var back));
@@ -49,7 +49,7 @@ public class EmbeddedRelayRouterTests
         Assert.True(ChecksumValid(delivered.Bytes));
 
         // The relay reaches nothing but the pool: a peer cannot use this host to reach the client directly.
-        router.FromUdp(3, PeerSocket, Echo(t, ClientAddr, request: false));
+        router.FromUdp(3, PeerSocket, Echo(t, ClientAddr, request: false), outer);
         Assert.Empty(outer.Take());
         Assert.Equal(1, router.RelayConfined);
     }
