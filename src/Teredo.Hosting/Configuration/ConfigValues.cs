@@ -8,6 +8,7 @@ namespace Teredo.Hosting.Configuration;
 public sealed class ConfigValues
 {
     private readonly Dictionary<string, ConfigDirective> _values = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<ConfigDirective> _all = [];
 
     private ConfigValues(string file) => File = file;
 
@@ -18,17 +19,29 @@ public sealed class ConfigValues
     {
         var config = new ConfigValues(path ?? "(command line)");
         if (path is not null)
-            foreach (var d in ConfigFile.Load(path, known)) config._values[d.Name] = d;
+            foreach (var d in ConfigFile.Load(path, known))
+            {
+                config._values[d.Name] = d;
+                config._all.Add(d);
+            }
         if (overrides is not null)
         {
             var o = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             overrides(o);
-            foreach (var (k, v) in o) config._values[k] = new ConfigDirective(k, v, 0);
+            foreach (var (k, v) in o)
+            {
+                config._values[k] = new ConfigDirective(k, v, 0);
+                config._all.RemoveAll(d => d.Name.Equals(k, StringComparison.OrdinalIgnoreCase));
+                config._all.Add(config._values[k]);
+            }
         }
         return config;
     }
 
     public ConfigDirective? Get(string name) => _values.GetValueOrDefault(name);
+
+    /// <summary>Every occurrence of a repeatable directive, in file order (an option replaces them all).</summary>
+    public IEnumerable<ConfigDirective> GetAll(string name) => _all.Where(d => d.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
     public int Int(string name, int min, int max, int fallback) => Get(name) is { } d ? ConfigFile.ParseInt(d, File, min, max) : fallback;
 
