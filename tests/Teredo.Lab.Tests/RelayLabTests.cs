@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Net;
 using Xunit.Abstractions;
 
 namespace Teredo.Lab.Tests;
@@ -7,7 +8,8 @@ namespace Teredo.Lab.Tests;
 /// <summary>
 /// Issue 6's proof on real networks: `teredo relay` between host6 and an unmodified Miredo client
 /// (ping and TCP, both directions), the P2P bubble step of DESIGN.md §B.2 against our relay and
-/// Miredo's alike, host-specific mode, and a flood toward a million Teredo destinations.
+/// Miredo's alike (for coordinator addresses whose embedded "mapping" is not global too, issue 16),
+/// host-specific mode, and a flood toward a million Teredo destinations.
 /// </summary>
 [Collection(LabCollection.Name)]
 public sealed class RelayLabTests(LabFixture lab, ITestOutputHelper output) : IDisposable
@@ -79,28 +81,61 @@ public sealed class RelayLabTests(LabFixture lab, ITestOutputHelper output) : ID
         Assert.True(Counter(status, "sentToTrustedPeer") > 0);
     }
 
-    /// <summary>DESIGN.md §B.2 steps 2-4 with a throw-away coordinator (198.18.0.30) and an IPv4 peer behind the symmetric NAT.</summary>
+    /// <summary>
+    /// The destinations of issue 16: D's last octet makes the "mapped address" T(D) seems to embed
+    /// (255 - D[3]).255.255.255 global (100, 8) or not (17, 128, 0), which must not matter.
+    /// </summary>
+    private static readonly string[] P2PDestinations = ["198.18.0.100", "198.18.0.8", "198.18.0.17", "198.18.0.128", "198.18.0.0"];
+
+    /// <summary>
+    /// DESIGN.md §B.2 steps 2-4 with a throw-away coordinator (198.18.0.30) and an IPv4 peer behind the
+    /// symmetric NAT, for each D of <see cref="P2PDestinations"/>: host6 pings T(D) three times through
+    /// the relay. The peer answers echo requests for any T(D) it is handed, so D need not be a host.
+    /// </summary>
     [SkippableTheory]
     [InlineData("miredo")]
     [InlineData("ours")]
-    public void Bubble_answered_from_another_socket_is_accepted_and_data_flows_to_it(string relay)
+    public void Bubble_answered_from_another_socket_is_accepted_and_data_flows_to_it_for_every_coordinator_address(string relay)
     {
         lab.Require();
         StartServer();
+        var coordinator = IPAddress.Parse("198.18.0.30");
         Lab.InNode("srv", Short, "ip", "addr", "add", "198.18.0.30/15", "dev", "eth4");
-        MustRun(Short, "start", "srv", "p2p-coordinator", "--", Tools, "p2p-coordinator", "198.18.0.30");
-        MustRun(Short, "start", "clsym", "p2p-peer", "--", Tools, "p2p-peer", "198.18.0.30", "40");
+        MustRun(Short, "start", "srv", "p2p-coordinator", "--", Tools, "p2p-coordinator", coordinator.ToString());
+        MustRun(Short, "start", "clsym", "p2p-peer", "--", Tools, "p2p-peer", coordinator.ToString(), "120");
         Thread.Sleep(1500); // the peer registers with the coordinator
         if (relay == "ours") MustRun(Long, "teredo-relay", "relay");
         else MustRun(Long, "miredo-relay", "relay");
 
-        // T(D) for D = host4 (198.18.0.100) in the coordinator's /64: 2001:0:c612:1e:c6:1200:6400:0
-        const string target = "2001:0:c612:1e:c6:1200:6400:0";
-        var ping = Run(Long, "exec", "host6", "--", "ping", "-6", "-n", "-c", "5", "-i", "0.3", "-W", "3", target);
+        var rows = new List<(string D, string Target, string Mapped, int Received)>();
+        foreach (var d in P2PDestinations)
+        {
+            string target = CoordinatorTarget(coordinator, IPAddress.Parse(d));
+            var ping = Run(Long, "exec", "host6", "--", "ping", "-6", "-n", "-c", "3", "-i", "0.3", "-W", "3", target);
+            rows.Add((d, target, TeredoAddress.Parse(target).MappedAddress.ToString(), Received(ping)));
+        }
         output.WriteLine(File.ReadAllText("/run/tlab/srv/p2p-coordinator.log"));
         output.WriteLine(File.ReadAllText("/run/tlab/clsym/p2p-peer.log"));
-        Assert.True(Received(ping) == 5, $"{relay} relay: host6 -> T(D) through the P2P peer: " + ping);
-        if (relay == "ours") Assert.True(Counter(Status(), "mismatchAcceptedByNonce") >= 1);
+        output.WriteLine($"| D | T(D) | mapped IPv4 read from it | {relay} relay |");
+        foreach (var row in rows) output.WriteLine($"| {row.D} | {row.Target} | {row.Mapped} | {row.Received}/3 |");
+        Assert.All(rows, row => Assert.True(row.Received == 3, $"{relay} relay: host6 -> T({row.D}) = {row.Target}: {row.Received}/3"));
+        if (relay != "ours") return;
+        var status = Status();
+        output.WriteLine(status.GetProperty("counters").ToString());
+        Assert.True(Counter(status, "mismatchAcceptedByNonce") >= P2PDestinations.Length);
+        Assert.Equal(0, Counter(status, "sendRefusedNotGlobal"));
+        Assert.Equal(0, Counter(status, "tunDropServerNotGlobal"));
+    }
+
+    /// <summary>T(D) of DESIGN.md §B.1: 2001:0 | coordinator | 0x00 | D | suffix 0.</summary>
+    private static string CoordinatorTarget(IPAddress coordinator, IPAddress destination)
+    {
+        var b = new byte[16];
+        b[0] = 0x20;
+        b[1] = 0x01;
+        coordinator.GetAddressBytes().CopyTo(b, 4);
+        destination.GetAddressBytes().CopyTo(b, 9);
+        return new IPAddress(b).ToString();
     }
 
     [SkippableFact]

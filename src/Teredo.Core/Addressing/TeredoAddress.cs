@@ -59,11 +59,5 @@ public readonly record struct TeredoAddress(Ipv6Address Address)
     public Ipv4Address MappedAddress => new(~(uint)Address.Lower);
     public Ipv4Endpoint Mapped => new(MappedAddress, MappedPort);
 
-    /// <summary>
-    /// True when both embedded IPv4 addresses are global unicast (§5.2.4): what a relay or server checks
-    /// before sending to the mapping a Teredo address claims.
-    /// </summary>
-    public bool HasGlobalAddresses => Ipv4Classification.IsTeredoGlobalUnicast(Server) && Ipv4Classification.IsTeredoGlobalUnicast(MappedAddress);
-
     public override string ToString() => Address.ToString();
 }

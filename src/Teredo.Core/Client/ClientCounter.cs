@@ -47,7 +47,8 @@ public enum ClientCounter
     TunDropNotQualified,
     TunDropSourceNotOurs,
     TunDropNotUnicast,
-    TunDropMappedNotGlobal,
+    /// <summary>The peer would need the indirect bubble, but the server embedded in its address is not global unicast.</summary>
+    TunDropServerNotGlobal,
     TunDropBubbleLimit,
     TunDropQueueFull,
     SentToTrustedPeer,
@@ -57,6 +58,14 @@ public enum ClientCounter
     // ---- what the client sent or decided ----
     RouterSolicitationsSent,
     DirectBubblesSent,
+    /// <summary>No direct bubble: the mapping it would go to is not global unicast (T(D) of the P2P plan, for one).</summary>
+    DirectBubblesSkippedNotGlobal,
+    /// <summary>A cone destination whose embedded mapping is not global unicast went the bubble path (case 5) instead.</summary>
+    ConeMappingNotGlobal,
+    /// <summary>A packet from a non-global source that is not a local peer: never learned as a mapping, at most delivered unverified.</summary>
+    SourceNotGlobalNotLearned,
+    /// <summary>A send to a peer at a non-global IPv4 address (other than a local peer's) refused at the edge; the checks keep it at zero.</summary>
+    SendRefusedNotGlobal,
     IndirectBubblesSent,
     LocalBubblesSent,
     DiscoveryBubblesSent,

@@ -67,11 +67,7 @@ public sealed partial class TeredoClientEngine
         peer.LocalDiscoveryMs = nowMs;
         _peers.Touch(peer);
         // §5.2.3 case 4: answer with a unicast bubble to where the discovery bubble came from.
-        if (TryTakeBubble(peer, nowMs))
-        {
-            SendBubble(sink, source, _address.Address, src);
-            Count(ClientCounter.LocalBubblesSent);
-        }
+        if (TryTakeBubble(peer, nowMs) && SendPeerBubble(sink, peer, source, _address.Address, src)) Count(ClientCounter.LocalBubblesSent);
         return ClientCounter.DiscoveryBubbleAccepted;
     }
 }

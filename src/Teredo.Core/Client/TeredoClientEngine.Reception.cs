@@ -71,8 +71,7 @@ public sealed partial class TeredoClientEngine
         if (!peer.Trusted) peer.Mapped = origin;
         _peers.Touch(peer);
         if (!TryTakeBubble(peer, nowMs)) return ClientCounter.IndirectBubbleRateLimited;
-        SendBubble(sink, origin, _address.Address, knocker);
-        Count(ClientCounter.DirectBubblesSent);
+        if (SendPeerBubble(sink, peer, origin, _address.Address, knocker)) Count(ClientCounter.DirectBubblesSent);
         return ClientCounter.IndirectBubbleAnswered;
     }
 
@@ -86,36 +85,39 @@ public sealed partial class TeredoClientEngine
             Trust(peer, source, nowMs, sink);
             return Accept(ip, toUs, ClientCounter.DeliveredFromTrustedPeer, sink);
         }
-        // 2) The answer to our direct IPv6 connectivity test (§5.2.9).
-        if (peer is { Trusted: false, Nonce: not 0 } && IsEchoReplyWithNonce(ip, peer.Nonce))
-        {
-            Trust(peer, source, nowMs, sink);
-            return ClientCounter.EchoTestAnswered;
-        }
         bool teredo = IsTeredo(src);
-        if (teredo)
+        // A proof teaches where to send; §5.2.4 sends to a non-global address only to a local peer (case 5).
+        if (Ipv4Classification.IsTeredoGlobalUnicast(source.Address))
         {
+            // 2) The answer to our direct IPv6 connectivity test (§5.2.9).
+            if (peer is { Trusted: false, Nonce: not 0 } && IsEchoReplyWithNonce(ip, peer.Nonce))
+            {
+                Trust(peer, source, nowMs, sink);
+                return ClientCounter.EchoTestAnswered;
+            }
             // 3) A Teredo source whose embedded mapping is where the packet came from.
-            if (new TeredoAddress(src).Mapped == source)
+            if (teredo && new TeredoAddress(src).Mapped == source)
             {
                 peer ??= NewOrExistingPeer(src, nowMs);
                 Trust(peer, source, nowMs, sink);
                 return Accept(ip, toUs, ClientCounter.DeliveredFromTeredoPeer, sink);
             }
-            // A bubble to our nonce: the peer saw our indirect bubble, so this is its real mapping.
-            if (!toUs && peer is not null)
+            // A bubble to our nonce: the peer saw our indirect bubble, so this is its real mapping. It
+            // re-maps a trusted peer too (a P2P lease moved to another IPv4 peer, DESIGN.md §B.6).
+            if (teredo && !toUs && peer is not null)
             {
                 Trust(peer, source, nowMs, sink);
                 return ClientCounter.NonceBubbleAccepted;
             }
-            // 5) A local peer (§5.2.8) writing from its local address.
-            if (peer is not null && IsLocal(peer, nowMs) && peer.LocalEndpoint == source)
-            {
-                Trust(peer, source, nowMs, sink);
-                return Accept(ip, toUs, ClientCounter.DeliveredFromLocalPeer, sink);
-            }
+        }
+        // 5) A local peer (§5.2.8) writing from its local address.
+        if (teredo && peer is not null && IsLocal(peer, nowMs) && peer.LocalEndpoint == source)
+        {
+            Trust(peer, source, nowMs, sink);
+            return Accept(ip, toUs, ClientCounter.DeliveredFromLocalPeer, sink);
         }
         // 6) Anything else may be accepted, but nothing will be sent back before the connectivity test.
+        if (!Ipv4Classification.IsTeredoGlobalUnicast(source.Address)) Count(ClientCounter.SourceNotGlobalNotLearned);
         if (ip.IsBubble || !toUs) return ClientCounter.UdpDropUnverifiedBubble;
         if (!teredo && (peer is null || (!peer.Trusted && !peer.Pending)) && IsGlobalScope(src))
             StartConnectivityTest(src, nowMs, sink);
@@ -145,7 +147,7 @@ public sealed partial class TeredoClientEngine
         _peers.Touch(peer);
         while (_peers.TryDequeue(peer, out var queued))
         {
-            SendUdp(sink, PacketRoute.Udp, peer.Mapped, queued.Bytes);
+            SendUdp(sink, peer, peer.Mapped, queued.Bytes);
             PeerList.Release(queued);
             peer.LastTransmitMs = nowMs;
             Count(ClientCounter.QueueReleased);

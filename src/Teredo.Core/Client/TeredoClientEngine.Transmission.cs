@@ -36,7 +36,7 @@ public sealed partial class TeredoClientEngine
         // 1) A trusted entry heard from in the last 30 s.
         if (peer is { Trusted: true } && Elapsed(nowMs, peer.LastReceiveMs) < _options.TrustLifetimeMs)
         {
-            SendUdp(sink, PacketRoute.Udp, peer.Mapped, packet);
+            SendUdp(sink, peer, peer.Mapped, packet);
             peer.LastTransmitMs = nowMs;
             _peers.Touch(peer);
             return ClientCounter.SentToTrustedPeer;
@@ -51,15 +51,20 @@ public sealed partial class TeredoClientEngine
         if (peer is not null && IsLocal(peer, nowMs)) return QueueAndKnock(peer, packet, nowMs, sink);
 
         var teredo = new TeredoAddress(destination);
-        // §5.2.4: before cases 4 and 5, the embedded IPv4 addresses must be global unicast.
-        if (!teredo.HasGlobalAddresses) return ClientCounter.TunDropMappedNotGlobal;
-        // 4) A cone peer takes packets at its mapping without a bubble.
+        // 4) A cone peer takes packets at its mapping without a bubble, if §5.2.4 lets us send there;
+        //    otherwise it is reached as in case 5, through its server.
         if (teredo.Flags.IsCone && !_options.IgnoreConeBit)
         {
-            SendUdp(sink, PacketRoute.Udp, teredo.Mapped, packet);
-            return ClientCounter.SentToConePeer;
+            if (Ipv4Classification.IsTeredoGlobalUnicast(teredo.MappedAddress))
+            {
+                SendUdp(sink, null, teredo.Mapped, packet);
+                return ClientCounter.SentToConePeer;
+            }
+            Count(ClientCounter.ConeMappingNotGlobal);
         }
-        // 5) A non-cone peer: queue, bubble directly and through its server.
+        // 5) A non-cone peer: queue, bubble directly and through its server, which must be global unicast.
+        //    The embedded mapping may be meaningless (T(D) of the P2P plan): the answer to the indirect bubble tells where the peer is.
+        if (!Ipv4Classification.IsTeredoGlobalUnicast(teredo.Server)) return ClientCounter.TunDropServerNotGlobal;
         peer ??= NewOrExistingPeer(destination, nowMs);
         if (!peer.Pending && BubbleLimitReached(peer, nowMs)) return ClientCounter.TunDropBubbleLimit;
         return QueueAndKnock(peer, packet, nowMs, sink);
@@ -155,23 +160,23 @@ public sealed partial class TeredoClientEngine
     /// <summary>
     /// Case 5: a direct bubble to the peer's mapping (it opens our NAT to the peer; sent whatever
     /// our NAT, as §5.2.4 allows) and an indirect one through the peer's server, from our nonce address.
+    /// The direct bubble goes only to a global mapping; the indirect one finds the peer anyway.
     /// </summary>
     private void SendPeerBubbles(Peer peer, IPacketSink sink)
     {
         var teredo = new TeredoAddress(peer.Address);
         // Where the peer was last proven to be (a nonce answer from a symmetric NAT), else its embedded mapping.
-        var direct = peer.Mapped != default && Ipv4Classification.IsTeredoGlobalUnicast(peer.Mapped.Address) ? peer.Mapped : teredo.Mapped;
-        SendBubble(sink, direct, _address.Address, peer.Address);
-        Count(ClientCounter.DirectBubblesSent);
-        SendBubble(sink, new Ipv4Endpoint(teredo.Server, TeredoAddress.Port), NonceAddress(peer.Address), peer.Address);
-        Count(ClientCounter.IndirectBubblesSent);
+        var direct = Ipv4Classification.IsTeredoGlobalUnicast(peer.Mapped.Address) ? peer.Mapped : teredo.Mapped;
+        if (!Ipv4Classification.IsTeredoGlobalUnicast(direct.Address)) Count(ClientCounter.DirectBubblesSkippedNotGlobal);
+        else if (SendPeerBubble(sink, peer, direct, _address.Address, peer.Address)) Count(ClientCounter.DirectBubblesSent);
+        if (SendPeerBubble(sink, peer, new Ipv4Endpoint(teredo.Server, TeredoAddress.Port), NonceAddress(peer.Address), peer.Address))
+            Count(ClientCounter.IndirectBubblesSent);
     }
 
     /// <summary>Case 3: a unicast bubble to the local peer's local address and a local bubble to the discovery address.</summary>
     private void SendLocalBubbles(Peer peer, IPacketSink sink)
     {
-        SendBubble(sink, peer.LocalEndpoint, _address.Address, peer.Address);
-        Count(ClientCounter.LocalBubblesSent);
+        if (SendPeerBubble(sink, peer, peer.LocalEndpoint, _address.Address, peer.Address)) Count(ClientCounter.LocalBubblesSent);
         SendDiscoveryBubble(sink);
     }
 

@@ -130,13 +130,37 @@ public sealed partial class TeredoClientEngine
         return new Ipv6Address(0xFE80_0000_0000_0000, BinaryPrimitives.ReadUInt64BigEndian(mac));
     }
 
-    private static void SendUdp(IPacketSink sink, PacketRoute route, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
+    /// <summary>
+    /// Every packet to a peer leaves through here or <see cref="SendPeerBubble"/>: the last guard of
+    /// §5.2.4's rule that nothing goes to a non-global IPv4 address except, in case 1, to a peer proven
+    /// by local discovery (<paramref name="peer"/>'s local endpoint). The decisions before it make sure
+    /// it never fires; <see cref="ClientCounter.SendRefusedNotGlobal"/> would show it if one did.
+    /// </summary>
+    private bool SendUdp(IPacketSink sink, Peer? peer, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
     {
+        if (!MaySendTo(peer, to)) return false;
         var buffer = sink.Reserve(packet.Length);
         packet.CopyTo(buffer);
-        sink.Commit(route, to, packet.Length);
+        sink.Commit(PacketRoute.Udp, to, packet.Length);
+        return true;
     }
 
+    private bool SendPeerBubble(IPacketSink sink, Peer? peer, Ipv4Endpoint to, Ipv6Address source, Ipv6Address target)
+    {
+        if (!MaySendTo(peer, to)) return false;
+        SendBubble(sink, to, source, target);
+        return true;
+    }
+
+    private bool MaySendTo(Peer? peer, Ipv4Endpoint to)
+    {
+        if (Ipv4Classification.IsTeredoGlobalUnicast(to.Address) || (peer is not null && peer.LocalEndpoint != default && to == peer.LocalEndpoint))
+            return true;
+        Count(ClientCounter.SendRefusedNotGlobal);
+        return false;
+    }
+
+    /// <summary>A bubble with no check: for the discovery multicast and our own mapping; bubbles to peers use <see cref="SendPeerBubble"/>.</summary>
     private static void SendBubble(IPacketSink sink, Ipv4Endpoint to, Ipv6Address source, Ipv6Address target, byte hopLimit = Bubble.HopLimit)
     {
         var buffer = sink.Reserve(Bubble.Length);

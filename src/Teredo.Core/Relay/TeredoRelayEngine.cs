@@ -56,14 +56,8 @@ public sealed class TeredoRelayEngine
             return;
         }
         var teredo = new TeredoAddress(destination);
-        if (!teredo.HasGlobalAddresses)
-        {
-            Counters.Increment(RelayCounter.TunDropMappedNotGlobal);
-            return;
-        }
-
         var peer = _peers.Find(destination);
-        // Case 1: a trusted, still valid entry.
+        // Case 1: a trusted, still valid entry. Its mapping passed the global check when it was learned.
         if (peer is { Trusted: true } && nowMs - peer.LastReceiveMs < _options.TrustLifetimeMs)
         {
             SendUdp(sink, peer.Mapped, packet);
@@ -72,20 +66,30 @@ public sealed class TeredoRelayEngine
             Counters.Increment(RelayCounter.SentToTrustedPeer);
             return;
         }
-        // Case 2: a cone peer is reachable at its embedded mapping without a bubble.
+        // Case 2: a cone peer is reachable at its embedded mapping without a bubble, if that mapping is
+        // one we may send to; otherwise it goes through its server like any non-cone peer.
         if (teredo.Flags.IsCone && !_options.IgnoreConeBit && (peer is null || peer.Mapped == teredo.Mapped))
         {
-            peer ??= _peers.GetOrAdd(destination, nowMs, out _);
-            peer.Mapped = teredo.Mapped;
-            peer.Trusted = true;
-            peer.LastReceiveMs = nowMs;
-            peer.LastTransmitMs = nowMs;
-            _peers.Touch(peer);
-            SendUdp(sink, peer.Mapped, packet);
-            Counters.Increment(RelayCounter.SentToConePeer);
+            if (Ipv4Classification.IsTeredoGlobalUnicast(teredo.MappedAddress))
+            {
+                peer ??= _peers.GetOrAdd(destination, nowMs, out _);
+                peer.Mapped = teredo.Mapped;
+                peer.Trusted = true;
+                peer.LastReceiveMs = nowMs;
+                peer.LastTransmitMs = nowMs;
+                _peers.Touch(peer);
+                SendUdp(sink, peer.Mapped, packet);
+                Counters.Increment(RelayCounter.SentToConePeer);
+                return;
+            }
+            Counters.Increment(RelayCounter.ConeMappingNotGlobal);
+        }
+        // Case 3: queue and knock through the peer's server, which is where the indirect bubble goes.
+        if (!Ipv4Classification.IsTeredoGlobalUnicast(teredo.Server))
+        {
+            Counters.Increment(RelayCounter.TunDropServerNotGlobal);
             return;
         }
-        // Case 3: queue and knock through the peer's server.
         peer ??= NewPeer(destination, teredo, nowMs);
         _peers.Touch(peer);
         if (_peers.TryEnqueue(peer, packet)) Counters.Increment(RelayCounter.Queued);
@@ -129,7 +133,9 @@ public sealed class TeredoRelayEngine
         bool proven = teredo.Mapped == source || (peer is not null && peer.Mapped == source);
         if (!proven)
         {
-            // The Miredo-compatible exception: an answer to our own nonce-bearing indirect bubble.
+            // The Miredo-compatible exception: an answer to our own nonce-bearing indirect bubble. It
+            // re-maps a peer that is already trusted too, so that a P2P lease moved to another IPv4
+            // peer takes the flow in one round trip (DESIGN.md §B.6).
             if (peer is not null && ip.Destination.IsLinkLocal && ip.Destination == NonceAddress(src))
             {
                 Counters.Increment(RelayCounter.MismatchAcceptedByNonce);
@@ -139,6 +145,12 @@ public sealed class TeredoRelayEngine
                 Counters.Increment(RelayCounter.UdpDropMappingMismatch);
                 return;
             }
+        }
+        // The proven mapping is where data will go: never learn one we may not send to.
+        if (!Ipv4Classification.IsTeredoGlobalUnicast(source.Address))
+        {
+            Counters.Increment(RelayCounter.UdpDropSourceNotGlobal);
+            return;
         }
 
         peer ??= _peers.GetOrAdd(src, nowMs, out _);
@@ -189,19 +201,21 @@ public sealed class TeredoRelayEngine
         }
     }
 
+    /// <summary>
+    /// The indirect bubble (its server was checked before the peer was queued) and, behind a NAT, the
+    /// direct one, but only toward a global mapping: the one a T(D) of the P2P plan embeds is meaningless.
+    /// </summary>
     private void SendBubbles(Peer peer, TeredoAddress teredo, long nowMs, IPacketSink sink)
     {
-        var server = new Ipv4Endpoint(teredo.Server, TeredoAddress.Port);
-        var buffer = sink.Reserve(Bubble.Length);
-        Bubble.Emit(buffer, NonceAddress(peer.Address), peer.Address);
-        sink.Commit(PacketRoute.Udp, server, Bubble.Length);
-        Counters.Increment(RelayCounter.IndirectBubblesSent);
+        var nonce = NonceAddress(peer.Address);
+        if (SendBubble(sink, new Ipv4Endpoint(teredo.Server, TeredoAddress.Port), nonce, peer.Address))
+            Counters.Increment(RelayCounter.IndirectBubblesSent);
         if (_options.BehindNat)
         {
-            buffer = sink.Reserve(Bubble.Length);
-            Bubble.Emit(buffer, NonceAddress(peer.Address), peer.Address);
-            sink.Commit(PacketRoute.Udp, peer.Mapped, Bubble.Length);
-            Counters.Increment(RelayCounter.DirectBubblesSent);
+            if (!Ipv4Classification.IsTeredoGlobalUnicast(peer.Mapped.Address))
+                Counters.Increment(RelayCounter.DirectBubblesSkippedNotGlobal);
+            else if (SendBubble(sink, peer.Mapped, nonce, peer.Address))
+                Counters.Increment(RelayCounter.DirectBubblesSent);
         }
         peer.BubblesSent++;
         peer.NextBubbleMs = nowMs + _options.BubbleIntervalMs;
@@ -250,10 +264,33 @@ public sealed class TeredoRelayEngine
         return new Ipv6Address(0xFE80_0000_0000_0000, BinaryPrimitives.ReadUInt64BigEndian(mac));
     }
 
-    private static void SendUdp(IPacketSink sink, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
+    /// <summary>
+    /// Every datagram leaves through here or <see cref="SendBubble"/>: the last guard of RFC 4380
+    /// §5.4.1's rule that a relay never sends to a non-global IPv4 address. The decisions above make
+    /// sure it never fires; <see cref="RelayCounter.SendRefusedNotGlobal"/> would show it if one did.
+    /// </summary>
+    private bool SendUdp(IPacketSink sink, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
     {
+        if (!MaySendTo(to)) return false;
         var buffer = sink.Reserve(packet.Length);
         packet.CopyTo(buffer);
         sink.Commit(PacketRoute.Udp, to, packet.Length);
+        return true;
+    }
+
+    private bool SendBubble(IPacketSink sink, Ipv4Endpoint to, Ipv6Address source, Ipv6Address destination)
+    {
+        if (!MaySendTo(to)) return false;
+        var buffer = sink.Reserve(Bubble.Length);
+        Bubble.Emit(buffer, source, destination);
+        sink.Commit(PacketRoute.Udp, to, Bubble.Length);
+        return true;
+    }
+
+    private bool MaySendTo(Ipv4Endpoint to)
+    {
+        if (Ipv4Classification.IsTeredoGlobalUnicast(to.Address)) return true;
+        Counters.Increment(RelayCounter.SendRefusedNotGlobal);
+        return false;
     }
 }

@@ -22,6 +22,20 @@ public class Ipv4ClassificationTests
     [InlineData("198.18.0.10", true)]   // admitted by §5.2.4; the lab's "public" range
     [InlineData("192.0.2.45", true)]
     [InlineData("100.64.0.1", true)]    // not in RFC 4380's list
+    [InlineData("9.255.255.255", true)]
+    [InlineData("11.0.0.0", true)]
+    [InlineData("126.255.255.255", true)]
+    [InlineData("128.0.0.0", true)]
+    [InlineData("169.253.255.255", true)]
+    [InlineData("169.255.0.0", true)]
+    [InlineData("172.15.255.255", true)]
+    [InlineData("192.88.98.255", true)]
+    [InlineData("192.88.100.0", true)]
+    [InlineData("192.167.255.255", true)]
+    [InlineData("192.169.0.0", true)]
+    [InlineData("223.255.255.255", true)]
+    [InlineData("240.0.0.1", true)]     // reserved, but not in RFC 4380's list
+    [InlineData("255.255.255.254", true)]
     public void Rfc4380_global_unicast_is_exactly_its_list(string text, bool global) =>
         Assert.Equal(global, Ipv4Classification.IsTeredoGlobalUnicast(Ipv4Address.Parse(text)));
 

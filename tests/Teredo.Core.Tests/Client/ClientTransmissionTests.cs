@@ -67,19 +67,128 @@ public class ClientTransmissionTests
     }
 
     [Theory]
-    [InlineData("10.1.2.3", "198.18.0.30")]
-    [InlineData("198.18.5.1", "192.168.1.1")]
-    [InlineData("224.0.0.1", "198.18.0.30")]
-    public void Cases_4_and_5_refuse_non_global_embedded_addresses(string mapped, string server)
+    [InlineData("192.168.1.1")]
+    [InlineData("224.0.0.1")]
+    public void Case_5_refuses_a_peer_whose_server_is_not_global(string server)
     {
         var h = Qualified();
+        h.FromTun(From(h, Packets.PeerAddress(false, Packets.PeerMapping, Ipv4Address.Parse(server))));
+        Assert.Equal(1, h.Client.Counters[ClientCounter.TunDropServerNotGlobal]);
+        Assert.Empty(h.TakeOthers());
+        Assert.Equal(0, h.Client.Peers.Count);
+    }
+
+    [Theory]
+    [InlineData("10.1.2.3")]
+    [InlineData("224.0.0.1")]
+    [InlineData("127.255.255.255")]
+    public void A_peer_with_a_non_global_mapping_is_knocked_through_its_server_only_and_never_sent_to_there(string mapped)
+    {
+        var h = Qualified();
+        var mapping = new Ipv4Endpoint(Ipv4Address.Parse(mapped), 1000);
         foreach (bool cone in new[] { true, false })
         {
-            var peer = Packets.PeerAddress(cone, new Ipv4Endpoint(Ipv4Address.Parse(mapped), 1000), Ipv4Address.Parse(server));
-            h.FromTun(From(h, peer));
+            var peer = Packets.PeerAddress(cone, mapping);
+            var packet = From(h, peer);
+            h.FromTun(packet);
+            h.Advance(7_000);
+            var knocks = h.TakeOthers();
+            AssertAllGlobal(knocks);
+            Assert.Equal(4, knocks.Count); // the indirect bubble and its three repetitions, no direct one
+            Assert.All(knocks, k => Assert.Equal(new Ipv4Endpoint(Packets.PeerServer, 3544), k.To));
+
+            // The answer to the nonce from a global socket releases the packet there.
+            var real = new Ipv4Endpoint(new Ipv4Address(198, 18, 6, cone ? (byte)1 : (byte)2), 6000);
+            h.Client.FromUdp(h.Now, ClientPort.Service, real, Packets.Bubble(peer, h.Client.NonceAddress(peer)), h.Sink);
+            h.Pump();
+            var released = Assert.Single(h.TakeOthers());
+            Assert.Equal(real, released.To);
+            Assert.Equal(packet, released.Bytes);
         }
-        Assert.Equal(2, h.Client.Counters[ClientCounter.TunDropMappedNotGlobal]);
-        Assert.Empty(h.TakeOthers());
+        Assert.Equal(1, h.Client.Counters[ClientCounter.ConeMappingNotGlobal]);
+        Assert.Equal(8, h.Client.Counters[ClientCounter.DirectBubblesSkippedNotGlobal]);
+        Assert.Equal(0, h.Client.Counters[ClientCounter.SentToConePeer]);
+        Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+    }
+
+    /// <summary>Issue 16 for the client: every T(D) of a coordinator's /64, whatever "mapping" it seems to embed.</summary>
+    [Fact]
+    public void Every_coordinator_destination_is_bubbled_through_the_coordinator_and_released_to_the_proven_socket()
+    {
+        var h = Qualified();
+        int[] notGlobal = [0, .. Enumerable.Range(16, 16), 128, 245, 255];
+        for (int last = 0; last < 256; last++)
+        {
+            var target = CoordinatorAddress.Dynamic(Packets.PeerServer, new Ipv4Address(198, 18, 0, (byte)last)).ToIpv6();
+            var owner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), (ushort)(20000 + last));
+            var packet = From(h, target, (ushort)last);
+            h.FromTun(packet);
+            var knocks = h.TakeOthers();
+            AssertAllGlobal(knocks);
+            var indirect = Assert.Single(knocks, k => k.To == new Ipv4Endpoint(Packets.PeerServer, 3544));
+            Assert.True(ClientHarness.IsBubble(indirect.Bytes, out var source, out var destination));
+            Assert.Equal((h.Client.NonceAddress(target), target), (source, destination));
+            Assert.Equal(notGlobal.Contains(last) ? 1 : 2, knocks.Count);
+
+            h.Client.FromUdp(h.Now, ClientPort.Service, owner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
+            h.Pump();
+            var released = Assert.Single(h.TakeOthers());
+            Assert.Equal(owner, released.To);
+            Assert.Equal(packet, released.Bytes);
+        }
+        Assert.Equal(256, h.Client.Counters[ClientCounter.Queued]);
+        Assert.Equal(256, h.Client.Counters[ClientCounter.NonceBubbleAccepted]);
+        Assert.Equal(256, h.Client.Counters[ClientCounter.QueueReleased]);
+        Assert.Equal(20, h.Client.Counters[ClientCounter.DirectBubblesSkippedNotGlobal]);
+        Assert.Equal(0, h.Client.Counters[ClientCounter.TunDropServerNotGlobal]);
+        Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+    }
+
+    /// <summary>DESIGN.md §B.6 for the client: a nonce-proven bubble from a new socket re-maps a trusted peer.</summary>
+    [Fact]
+    public void A_nonce_proven_bubble_from_a_new_socket_re_maps_a_trusted_peer()
+    {
+        var h = Qualified();
+        var target = CoordinatorAddress.Dynamic(Packets.PeerServer, new Ipv4Address(198, 18, 0, 128)).ToIpv6();
+        var oldOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), 61000);
+        var newOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 4, 1), 62000);
+        var packet = From(h, target);
+        h.FromTun(packet);
+        h.Client.FromUdp(h.Now, ClientPort.Service, oldOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
+        h.Pump();
+        Assert.Equal(oldOwner, h.TakeOthers()[^1].To);
+        h.Advance(1_000);
+        h.Client.FromUdp(h.Now, ClientPort.Service, newOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
+        Assert.Equal(newOwner, h.Client.Peers.Find(target)!.Mapped);
+        h.FromTun(packet);
+        var moved = Assert.Single(h.TakeOthers());
+        Assert.Equal(newOwner, moved.To);
+        Assert.Equal(packet, moved.Bytes);
+        Assert.Equal(2, h.Client.Counters[ClientCounter.NonceBubbleAccepted]);
+        Assert.Equal(1, h.Client.Counters[ClientCounter.SentToTrustedPeer]);
+    }
+
+    [Fact]
+    public void A_packet_from_a_non_global_source_is_never_learned_as_a_mapping()
+    {
+        var h = Qualified();
+        var privateMapping = new Ipv4Endpoint(new Ipv4Address(10, 9, 9, 9), 9000);
+        var peer = Packets.PeerAddress(false, privateMapping);
+        // Its embedded mapping matches the source (case 3), but the client may not send there.
+        h.Client.FromUdp(h.Now, ClientPort.Service, privateMapping, Packets.Echo(peer, h.Client.Address.Address), h.Sink);
+        Assert.Equal(1, h.Client.Counters[ClientCounter.DeliveredUnverified]);
+        Assert.Equal(1, h.Client.Counters[ClientCounter.SourceNotGlobalNotLearned]);
+        Assert.False(h.Client.Peers.Find(peer) is { Trusted: true });
+        h.FromTun(From(h, peer));
+        var knocks = h.TakeOthers().Where(p => p.Route == PacketRoute.Udp).ToList();
+        Assert.Equal(new Ipv4Endpoint(Packets.PeerServer, 3544), Assert.Single(knocks).To);
+        Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+    }
+
+    private static void AssertAllGlobal(IEnumerable<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
+    {
+        foreach (var p in sent)
+            if (p.Route != PacketRoute.Tun) Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(p.To.Address), $"sent to {p.To}");
     }
 
     [Fact]

@@ -181,13 +181,142 @@ public class TeredoRelayEngineTests
 
     [Theory]
     [InlineData("2001:db8::1")] // not Teredo
-    [InlineData("2001:0:c612:a:0:f7ff:f5ff:fffe")] // mapped 10.0.0.1: not global
+    [InlineData("2001:0:c0a8:101:0:f7ff:f5ff:fffe")] // server 192.168.1.1: the indirect bubble has nowhere to go
+    [InlineData("2001:0:e000:1:0:f7ff:f5ff:fffe")] // server 224.0.0.1
     public void Tun_packets_the_relay_cannot_send_are_dropped(string destination)
     {
         var relay = Engine();
         relay.FromTun(0, Echo(Native, Ipv6Address.Parse(destination)), _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(0, relay.Peers.Count);
+    }
+
+    /// <summary>
+    /// Issue 16: T(D) of the P2P plan read as a Teredo address embeds the "mapping" (255 - D[3]).255.255.255,
+    /// which is not global unicast for 20 of the 256 values of D's last octet (0, 16-31, 128, 245, 255).
+    /// Every one is reached through the coordinator all the same, and nothing leaves toward such an address.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Every_coordinator_destination_is_bubbled_through_the_coordinator_and_released_to_the_proven_socket(bool behindNat)
+    {
+        var coordinator = new Ipv4Address(198, 18, 0, 30);
+        var relay = Engine(new RelayOptions { BehindNat = behindNat, NonceKey = new byte[32] });
+        int[] notGlobal = [0, .. Enumerable.Range(16, 16), 128, 245, 255];
+        for (int last = 0; last < 256; last++)
+        {
+            var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, (byte)last)).ToIpv6();
+            var owner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), (ushort)(20000 + last));
+            var packet = Echo(Native, target, (ushort)last);
+            relay.FromTun(last * 10, packet, _sink);
+            var knocks = _sink.Take();
+            AssertAllGlobal(knocks);
+            var indirect = Assert.Single(knocks, p => p.To == new Ipv4Endpoint(coordinator, 3544));
+            Assert.True(Ipv6Packet.TryParse(indirect.Bytes, out var bubble) && bubble.IsBubble);
+            Assert.Equal((relay.NonceAddress(target), target), (bubble.Source, bubble.Destination));
+            bool mappedGlobal = !notGlobal.Contains(last);
+            Assert.Equal(behindNat && mappedGlobal ? 2 : 1, knocks.Count);
+            Assert.Equal(1, relay.Peers.Find(target)!.QueuedPackets);
+
+            relay.FromUdp(last * 10 + 1, owner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
+            var released = Assert.Single(_sink.Take());
+            Assert.Equal((PacketRoute.Udp, owner), (released.Route, released.To));
+            Assert.Equal(packet, released.Bytes);
+        }
+        Assert.Equal(256, relay.Counters[RelayCounter.Queued]);
+        Assert.Equal(256, relay.Counters[RelayCounter.QueueReleased]);
+        Assert.Equal(256, relay.Counters[RelayCounter.MismatchAcceptedByNonce]);
+        Assert.Equal(behindNat ? 20 : 0, relay.Counters[RelayCounter.DirectBubblesSkippedNotGlobal]);
+        Assert.Equal(0, relay.Counters[RelayCounter.TunDropServerNotGlobal]);
+        Assert.Equal(0, relay.Counters[RelayCounter.SendRefusedNotGlobal]);
+    }
+
+    [Fact]
+    public void A_cone_destination_with_a_non_global_mapping_goes_through_its_server_and_never_to_that_mapping()
+    {
+        var relay = Engine(new RelayOptions { BehindNat = true, NonceKey = new byte[32] });
+        var privateMapping = new Ipv4Endpoint(new Ipv4Address(10, 1, 2, 3), 1000);
+        var cone = TeredoAddress.Create(Server, TeredoFlags.Cone, privateMapping).Address;
+        var packet = Echo(Native, cone);
+        relay.FromTun(0, packet, _sink);
+        relay.FromTun(10, Echo(Native, cone, 2), _sink);
+        for (long t = 100; t <= 6000; t += 100) relay.OnTimer(t, _sink);
+        var knocks = _sink.Take();
+        AssertAllGlobal(knocks);
+        Assert.Equal(4, knocks.Count); // the first bubble and its repetitions at 2, 4 and 6 s, all to the server
+        Assert.All(knocks, p => Assert.Equal(new Ipv4Endpoint(Server, 3544), p.To));
+        Assert.Equal(2, relay.Counters[RelayCounter.ConeMappingNotGlobal]);
+        Assert.Equal(4, relay.Counters[RelayCounter.DirectBubblesSkippedNotGlobal]);
+        Assert.Equal(0, relay.Counters[RelayCounter.SentToConePeer]);
+
+        // A packet from the private mapping itself proves nothing the relay could send to.
+        relay.FromUdp(6050, privateMapping, BubbleFrom(cone, relay.NonceAddress(cone)), _sink);
+        Assert.Empty(_sink.Take());
+        Assert.Equal(1, relay.Counters[RelayCounter.UdpDropSourceNotGlobal]);
+        // The answer to the nonce from a global socket releases both packets there.
+        var real = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 3), 3333);
+        relay.FromUdp(6100, real, BubbleFrom(cone, relay.NonceAddress(cone)), _sink);
+        var released = _sink.Take();
+        Assert.Equal(2, released.Count);
+        Assert.All(released, p => Assert.Equal(real, p.To));
+        Assert.Equal(packet, released[0].Bytes);
+        Assert.Equal(0, relay.Counters[RelayCounter.SendRefusedNotGlobal]);
+    }
+
+    [Fact]
+    public void A_packet_proving_a_non_global_mapping_is_dropped_and_nothing_is_learned()
+    {
+        var relay = Engine();
+        var privateMapping = new Ipv4Endpoint(new Ipv4Address(192, 168, 1, 7), 4000);
+        var peer = TeredoAddress.Create(Server, TeredoFlags.None, privateMapping).Address;
+        relay.FromUdp(0, privateMapping, Echo(peer, Native), _sink);
+        Assert.Empty(_sink.Take());
+        Assert.Null(relay.Peers.Find(peer));
+        Assert.Equal(1, relay.Counters[RelayCounter.UdpDropSourceNotGlobal]);
+    }
+
+    /// <summary>DESIGN.md §B.6: the coordinator moves T(D) to another IPv4 peer, which answers the relay's nonce; the flow follows at once.</summary>
+    [Fact]
+    public void A_nonce_proven_bubble_from_a_new_socket_re_maps_a_trusted_peer()
+    {
+        var coordinator = new Ipv4Address(198, 18, 0, 30);
+        var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, 17)).ToIpv6();
+        var oldOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), 61000);
+        var newOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 4, 1), 62000);
+        var relay = Engine();
+        var packet = Echo(Native, target);
+        relay.FromTun(0, packet, _sink);
+        relay.FromUdp(10, oldOwner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
+        relay.FromUdp(20, oldOwner, Echo(target, Native), _sink);
+        relay.FromTun(30, packet, _sink);
+        Assert.Equal(oldOwner, _sink.Take()[^1].To);
+        Assert.True(relay.Peers.Find(target)!.Trusted);
+
+        // The new owner bubbles the relay's nonce (the coordinator kept it from the first bubble).
+        relay.FromUdp(1000, newOwner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
+        Assert.Empty(_sink.Take());
+        Assert.Equal(newOwner, relay.Peers.Find(target)!.Mapped);
+        relay.FromTun(1010, packet, _sink);
+        var moved = Assert.Single(_sink.Take());
+        Assert.Equal((PacketRoute.Udp, newOwner), (moved.Route, moved.To));
+        Assert.Equal(1, relay.Counters[RelayCounter.IndirectBubblesSent]); // no new bubble round through the coordinator
+
+        // The old owner no longer speaks for T(D); the new one does.
+        relay.FromUdp(1020, oldOwner, Echo(target, Native), _sink);
+        Assert.Empty(_sink.Take());
+        Assert.Equal(1, relay.Counters[RelayCounter.UdpDropMappingMismatch]);
+        relay.FromUdp(1030, newOwner, Echo(target, Native), _sink);
+        Assert.Equal(PacketRoute.Tun, Assert.Single(_sink.Take()).Route);
+        // A bubble to a nonce that is not ours re-maps nothing.
+        relay.FromUdp(1040, oldOwner, BubbleFrom(target, Ipv6Address.Parse("fe80::1")), _sink);
+        Assert.Equal(newOwner, relay.Peers.Find(target)!.Mapped);
+    }
+
+    private static void AssertAllGlobal(IEnumerable<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
+    {
+        foreach (var p in sent)
+            if (p.Route == PacketRoute.Udp) Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(p.To.Address), $"sent to {p.To}");
     }
 
     [Fact]
