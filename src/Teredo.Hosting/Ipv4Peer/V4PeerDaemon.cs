@@ -86,7 +86,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
             Capacity = (uint)settings.MaxLeases,
             BandwidthKbps = (uint)Math.Min(uint.MaxValue, settings.RateLimitMbit * 1000),
         }, log);
-        Subscribe(_client);
+        ControlBinding.Bind(_client, _engine, _lock, _controlSink, _controlSink.Flush);
         _client.Start();
         _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
         log.LogInformation("v4peer: coordinator {Host}:{Port} ({Verify}), local address {Local}, Teredo socket {Udp}, pool {Pool} on {Tun} (MTU {Mtu}), rate limit {Rate}, control socket {Control}",
@@ -138,26 +138,6 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         probe.Connect(new IPEndPoint(address, port));
         return Ipv4Address.FromIPAddress(((IPEndPoint)probe.LocalEndPoint!).Address);
-    }
-
-    private void Subscribe(CoordinatorClient client)
-    {
-        // Notices arrive one at a time on the client's reader task: the control sink is only used there.
-        client.Welcomed += w => { lock (_lock) _engine!.OnWelcome(Environment.TickCount64, w); };
-        client.Disconnected += _ => { lock (_lock) _engine!.OnDisconnected(); };
-        client.BubbleNotified += n =>
-        {
-            lock (_lock) _engine!.OnBubbleNotification(n, _controlSink!);
-            _controlSink!.Flush();
-        };
-        client.LeaseGranted += g =>
-        {
-            lock (_lock) _engine!.OnLeaseGranted(Environment.TickCount64, g, _controlSink!);
-            _controlSink!.Flush();
-        };
-        client.LeaseRenewed += r => { lock (_lock) _engine!.OnLeaseRenewed(Environment.TickCount64, r); };
-        client.LeaseReleased += r => { lock (_lock) _engine!.OnLeaseEnded(r.Address); };
-        client.LeaseRevoked += r => { lock (_lock) _engine!.OnLeaseEnded(r.Address); };
     }
 
     private void Start(string name, ThreadStart body)
