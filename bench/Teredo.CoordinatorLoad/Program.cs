@@ -88,6 +88,7 @@ var leaseClock = Stopwatch.StartNew();
 for (int pass = 0; pass < 6 && Interlocked.Read(ref granted) < leases; pass++)
 {
     long sentThisPass = 0;
+    bool windowed = pass == 0; // a stall (bubbles lost) ends the window for this pass: the next passes resend
     for (int i = 0; i < leases; i++)
     {
         if (leased[i]) continue;
@@ -95,7 +96,11 @@ for (int pass = 0; pass < 6 && Interlocked.Read(ref granted) < leases; pass++)
         relay.Send(bubble);
         sentThisPass++;
         var windowDeadline = DateTime.UtcNow.AddSeconds(2);
-        while (pass == 0 && i - Interlocked.Read(ref granted) > 2000 && DateTime.UtcNow < windowDeadline) Thread.Sleep(1);
+        while (windowed && i - Interlocked.Read(ref granted) > 2000)
+        {
+            if (DateTime.UtcNow > windowDeadline) { windowed = false; break; }
+            Thread.Sleep(1);
+        }
     }
     var passDeadline = DateTime.UtcNow.AddSeconds(10);
     while (Interlocked.Read(ref granted) < leases && DateTime.UtcNow < passDeadline) Thread.Sleep(50);
