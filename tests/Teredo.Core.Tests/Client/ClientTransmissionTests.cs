@@ -98,17 +98,10 @@ public class ClientTransmissionTests
             Assert.All(knocks, k => Assert.Equal(new Ipv4Endpoint(Packets.PeerServer, 3544), k.To));
 
             // The answer to the nonce from a global socket releases the packet there.
-            var real = new Ipv4Endpoint(new Ipv4Address(198, 18, 6, cone ? (byte)1 : (byte)2), 6000);
-            h.Client.FromUdp(h.Now, ClientPort.Service, real, Packets.Bubble(peer, h.Client.NonceAddress(peer)), h.Sink);
-            h.Pump();
-            var released = Assert.Single(h.TakeOthers());
-            Assert.Equal(real, released.To);
-            Assert.Equal(packet, released.Bytes);
+            AnswerNonceFrom(h, peer, new Ipv4Endpoint(new Ipv4Address(198, 18, 6, cone ? (byte)1 : (byte)2), 6000), packet);
         }
-        Assert.Equal(1, h.Client.Counters[ClientCounter.ConeMappingNotGlobal]);
-        Assert.Equal(8, h.Client.Counters[ClientCounter.DirectBubblesSkippedNotGlobal]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.SentToConePeer]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+        AssertCounters(h, (ClientCounter.ConeMappingNotGlobal, 1), (ClientCounter.DirectBubblesSkippedNotGlobal, 8),
+            (ClientCounter.SentToConePeer, 0), (ClientCounter.SendRefusedNotGlobal, 0));
     }
 
     /// <summary>Issue 16 for the client: every T(D) of a coordinator's /64, whatever "mapping" it seems to embed.</summary>
@@ -129,19 +122,10 @@ public class ClientTransmissionTests
             Assert.True(ClientHarness.IsBubble(indirect.Bytes, out var source, out var destination));
             Assert.Equal((h.Client.NonceAddress(target), target), (source, destination));
             Assert.Equal(notGlobal.Contains(last) ? 1 : 2, knocks.Count);
-
-            h.Client.FromUdp(h.Now, ClientPort.Service, owner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
-            h.Pump();
-            var released = Assert.Single(h.TakeOthers());
-            Assert.Equal(owner, released.To);
-            Assert.Equal(packet, released.Bytes);
+            AnswerNonceFrom(h, target, owner, packet);
         }
-        Assert.Equal(256, h.Client.Counters[ClientCounter.Queued]);
-        Assert.Equal(256, h.Client.Counters[ClientCounter.NonceBubbleAccepted]);
-        Assert.Equal(256, h.Client.Counters[ClientCounter.QueueReleased]);
-        Assert.Equal(20, h.Client.Counters[ClientCounter.DirectBubblesSkippedNotGlobal]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.TunDropServerNotGlobal]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+        AssertCounters(h, (ClientCounter.Queued, 256), (ClientCounter.NonceBubbleAccepted, 256), (ClientCounter.QueueReleased, 256),
+            (ClientCounter.DirectBubblesSkippedNotGlobal, 20), (ClientCounter.TunDropServerNotGlobal, 0), (ClientCounter.SendRefusedNotGlobal, 0));
     }
 
     /// <summary>DESIGN.md §B.6 for the client: a nonce-proven bubble from a new socket re-maps a trusted peer.</summary>
@@ -154,9 +138,8 @@ public class ClientTransmissionTests
         var newOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 4, 1), 62000);
         var packet = From(h, target);
         h.FromTun(packet);
-        h.Client.FromUdp(h.Now, ClientPort.Service, oldOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
-        h.Pump();
-        Assert.Equal(oldOwner, h.TakeOthers()[^1].To);
+        h.TakeOthers();
+        AnswerNonceFrom(h, target, oldOwner, packet);
         h.Advance(1_000);
         h.Client.FromUdp(h.Now, ClientPort.Service, newOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
         Assert.Equal(newOwner, h.Client.Peers.Find(target)!.Mapped);
@@ -184,6 +167,20 @@ public class ClientTransmissionTests
         Assert.Equal(new Ipv4Endpoint(Packets.PeerServer, 3544), Assert.Single(knocks).To);
         Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
     }
+
+    /// <summary>The peer answers our nonce from <paramref name="socket"/>: the packet queued for it goes there.</summary>
+    private static void AnswerNonceFrom(ClientHarness h, Ipv6Address peer, Ipv4Endpoint socket, byte[] queued)
+    {
+        h.Client.FromUdp(h.Now, ClientPort.Service, socket, Packets.Bubble(peer, h.Client.NonceAddress(peer)), h.Sink);
+        h.Pump();
+        var released = Assert.Single(h.TakeOthers());
+        Assert.Equal(socket, released.To);
+        Assert.Equal(queued, released.Bytes);
+    }
+
+    /// <summary>Several counters at once, so that a failure shows them all.</summary>
+    private static void AssertCounters(ClientHarness h, params (ClientCounter Counter, long Value)[] expected) =>
+        Assert.Equal(expected, expected.Select(e => (e.Counter, h.Client.Counters[e.Counter])).ToArray());
 
     private static void AssertAllGlobal(IEnumerable<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
     {

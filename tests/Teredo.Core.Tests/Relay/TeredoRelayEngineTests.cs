@@ -14,7 +14,12 @@ public class TeredoRelayEngineTests
     private static readonly Ipv6Address Client = TeredoAddress.Create(Server, TeredoFlags.None, ClientMapping).Address;
     private static readonly Ipv6Address Native = Ipv6Address.Parse("2001:db8:1::100");
     private static readonly Ipv6Address RelayOwn = Ipv6Address.Parse("2001:db8:1::20");
+    private static readonly Ipv4Address Coordinator = new(198, 18, 0, 30);
     private readonly ListSink _sink = new();
+
+    /// <summary>T(D) in <see cref="Coordinator"/>'s /64 for D = 198.18.0.<paramref name="last"/> (DESIGN.md §B.1).</summary>
+    private static Ipv6Address CoordinatorTarget(int last) =>
+        CoordinatorAddress.Dynamic(Coordinator, new Ipv4Address(198, 18, 0, (byte)last)).ToIpv6();
 
     private static TeredoRelayEngine Engine(RelayOptions? options = null) =>
         new(options ?? new RelayOptions { OwnAddress = RelayOwn, NonceKey = new byte[32] });
@@ -65,14 +70,13 @@ public class TeredoRelayEngineTests
     public void Answer_to_the_nonce_from_another_socket_is_accepted_and_the_mapping_learned()
     {
         // DESIGN.md §B.2 step 4: a P2P IPv4 peer answers for T(D) from its own socket.
-        var coordinator = new Ipv4Address(198, 18, 0, 30);
-        var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, 100)).ToIpv6();
+        var target = CoordinatorTarget(100);
         var realSocket = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), 61000);
         var relay = Engine();
         var packet = Echo(Native, target);
         relay.FromTun(0, packet, _sink);
         var bubble = Assert.Single(_sink.Take());
-        Assert.Equal(new Ipv4Endpoint(coordinator, 3544), bubble.To);
+        Assert.Equal(new Ipv4Endpoint(Coordinator, 3544), bubble.To);
 
         relay.FromUdp(50, realSocket, BubbleFrom(target, relay.NonceAddress(target)), _sink);
         var released = Assert.Single(_sink.Take());
@@ -201,18 +205,17 @@ public class TeredoRelayEngineTests
     [InlineData(true)]
     public void Every_coordinator_destination_is_bubbled_through_the_coordinator_and_released_to_the_proven_socket(bool behindNat)
     {
-        var coordinator = new Ipv4Address(198, 18, 0, 30);
         var relay = Engine(new RelayOptions { BehindNat = behindNat, NonceKey = new byte[32] });
         int[] notGlobal = [0, .. Enumerable.Range(16, 16), 128, 245, 255];
         for (int last = 0; last < 256; last++)
         {
-            var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, (byte)last)).ToIpv6();
+            var target = CoordinatorTarget(last);
             var owner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), (ushort)(20000 + last));
             var packet = Echo(Native, target, (ushort)last);
             relay.FromTun(last * 10, packet, _sink);
             var knocks = _sink.Take();
             AssertAllGlobal(knocks);
-            var indirect = Assert.Single(knocks, p => p.To == new Ipv4Endpoint(coordinator, 3544));
+            var indirect = Assert.Single(knocks, p => p.To == new Ipv4Endpoint(Coordinator, 3544));
             Assert.True(Ipv6Packet.TryParse(indirect.Bytes, out var bubble) && bubble.IsBubble);
             Assert.Equal((relay.NonceAddress(target), target), (bubble.Source, bubble.Destination));
             bool mappedGlobal = !notGlobal.Contains(last);
@@ -280,8 +283,7 @@ public class TeredoRelayEngineTests
     [Fact]
     public void A_nonce_proven_bubble_from_a_new_socket_re_maps_a_trusted_peer()
     {
-        var coordinator = new Ipv4Address(198, 18, 0, 30);
-        var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, 17)).ToIpv6();
+        var target = CoordinatorTarget(17);
         var oldOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), 61000);
         var newOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 4, 1), 62000);
         var relay = Engine();
@@ -348,6 +350,76 @@ public class TeredoRelayEngineTests
         Assert.True(relay.Peers.Find(Client)!.Trusted);
         Assert.Equal(1000, relay.Counters[RelayCounter.SentToTrustedPeer]);
         Assert.True(relay.Peers.Evictions > 990_000);
+    }
+
+    /// <summary>
+    /// §5.4.1's goal under arbitrary input: packets to random Teredo destinations (any server, flags and
+    /// mapping), answers from random sockets (global or not, to the nonce or not), and the timer. No
+    /// datagram leaves toward a non-global IPv4 address, and the last guard never has to refuse one.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Random_destinations_and_answers_never_send_toward_a_non_global_address(bool behindNat)
+    {
+        var relay = Engine(new RelayOptions { BehindNat = behindNat, PeerCapacity = 512, NonceKey = new byte[32] });
+        var sink = new GlobalOnlySink();
+        var random = new Random(16);
+        var targets = new Ipv6Address[64];
+        for (int i = 0; i < 200_000; i++)
+        {
+            long now = i;
+            int slot = random.Next(targets.Length);
+            if (targets[slot] == default || random.Next(8) == 0)
+                targets[slot] = TeredoAddress.Create(RandomIpv4(random), new TeredoFlags((ushort)random.Next(65536)),
+                    new Ipv4Endpoint(RandomIpv4(random), (ushort)random.Next(65536))).Address;
+            var target = targets[slot];
+            switch (random.Next(4))
+            {
+                case 0:
+                case 1:
+                    relay.FromTun(now, Echo(Native, target, (ushort)i), sink);
+                    break;
+                case 2:
+                    var from = random.Next(2) == 0 ? new TeredoAddress(target).Mapped : new Ipv4Endpoint(RandomIpv4(random), (ushort)random.Next(65536));
+                    var to = random.Next(2) == 0 ? relay.NonceAddress(target) : Ipv6Address.Parse("fe80::1");
+                    relay.FromUdp(now, from, random.Next(2) == 0 ? BubbleFrom(target, to) : Echo(target, Native), sink);
+                    break;
+                default:
+                    relay.OnTimer(now * 20, sink);
+                    break;
+            }
+        }
+        Assert.True(sink.Sent > 10_000);
+        Assert.True(relay.Counters[RelayCounter.QueueReleased] > 0);
+        // Every check met input it had to stop.
+        Assert.True(relay.Counters[RelayCounter.TunDropServerNotGlobal] > 0);
+        Assert.True(relay.Counters[RelayCounter.ConeMappingNotGlobal] > 0);
+        Assert.True(relay.Counters[RelayCounter.UdpDropSourceNotGlobal] > 0);
+        Assert.Equal(behindNat, relay.Counters[RelayCounter.DirectBubblesSkippedNotGlobal] > 0);
+        Assert.Equal(0, relay.Counters[RelayCounter.SendRefusedNotGlobal]);
+    }
+
+    /// <summary>Half the time from the ranges §5.2.4 excludes, so that the checks are exercised.</summary>
+    private static Ipv4Address RandomIpv4(Random random)
+    {
+        uint[] notGlobal = [0x0000_0001, 0x0A01_0203, 0x7F00_0001, 0xA9FE_0101, 0xAC10_0001, 0xC058_6301, 0xC0A8_0101, 0xE000_0001, 0xFFFF_FFFF];
+        return random.Next(2) == 0 ? new Ipv4Address(notGlobal[random.Next(notGlobal.Length)]) : new Ipv4Address(198, 18, (byte)random.Next(256), (byte)random.Next(256));
+    }
+
+    /// <summary>Fails the test the moment a datagram is committed toward a non-global IPv4 address.</summary>
+    private sealed class GlobalOnlySink : IPacketSink
+    {
+        private readonly byte[] _buffer = new byte[2048];
+        public int Sent;
+        public Span<byte> Reserve(int maxLength) => _buffer;
+
+        public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
+        {
+            if (route == PacketRoute.Tun) return;
+            Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(to.Address), $"sent to {to}");
+            Sent++;
+        }
     }
 
     private sealed class CountingSink : IPacketSink
