@@ -45,15 +45,7 @@ public static class CoordinatorConfiguration
         if (!Ipv4Address.TryParse(addressDirective.Value, out var address))
             throw new ConfigException($"{config.Where(addressDirective)}: Address wants an IPv4 address, not '{addressDirective.Value}'");
 
-        var allow = new List<Ipv4Prefix>();
-        void AddAllow(string value, string where)
-        {
-            foreach (string item in value.Split([' ', '\t', ','], StringSplitOptions.RemoveEmptyEntries))
-                allow.Add(Ipv4Prefix.TryParse(item, out var prefix) ? prefix
-                    : throw new ConfigException($"{where}: AllowDestination wants an IPv4 CIDR such as 198.18.0.0/15, not '{item}'"));
-        }
-        foreach (var d in config.GetAll("AllowDestination")) AddAllow(d.Value, config.Where(d));
-        foreach (string v in extraAllowDestinations ?? []) AddAllow(v, "command line");
+        var allow = AllowDestinationDirective.Read(config, extraAllowDestinations);
 
         string? tokenFile = config.Get("TokenFile")?.Value;
         IReadOnlySet<string>? tokens = tokenFile is null ? null : LoadTokens(tokenFile);

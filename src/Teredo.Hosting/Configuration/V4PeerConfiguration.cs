@@ -73,15 +73,7 @@ public static class V4PeerConfiguration
         if (config.Get("Pool") is { } pd && (!Ipv4Prefix.TryParse(pd.Value, out pool) || pool.Length is < 16 or > 29))
             throw new ConfigException($"{config.Where(pd)}: Pool wants an IPv4 CIDR from /16 to /29 such as 10.255.46.0/24, not '{pd.Value}'");
 
-        var allow = new List<Ipv4Prefix>();
-        void AddAllow(string value, string where)
-        {
-            foreach (string item in value.Split([' ', '\t', ','], StringSplitOptions.RemoveEmptyEntries))
-                allow.Add(Ipv4Prefix.TryParse(item, out var prefix) ? prefix
-                    : throw new ConfigException($"{where}: AllowDestination wants an IPv4 CIDR such as 198.18.0.0/15, not '{item}'"));
-        }
-        foreach (var d in config.GetAll("AllowDestination")) AddAllow(d.Value, config.Where(d));
-        foreach (string v in extraAllowDestinations ?? []) AddAllow(v, "command line");
+        var allow = AllowDestinationDirective.Read(config, extraAllowDestinations);
 
         double rate = 0;
         if (config.Get("RateLimit") is { } r && (!double.TryParse(r.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out rate) || rate < 0 || rate > 1_000_000))

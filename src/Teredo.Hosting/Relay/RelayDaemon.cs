@@ -83,36 +83,14 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     private void TunLoop()
     {
         using var sink = NewSink();
-        using var packets = new UdpBatch(BatchSize, SlotSize);
-        while (!_stopping)
-        {
-            if (TunBatchReader.Read(_tun!, packets) == 0) continue;
-            long now = Environment.TickCount64;
-            lock (_lock)
-            {
-                for (int i = 0; i < packets.Count; i++) _engine.FromTun(now, packets.Committed(i), sink);
-            }
-            sink.Flush();
-        }
+        PacketLoops.ReadTun(_tun!, () => _stopping, _lock, (now, packet) => _engine.FromTun(now, packet, sink), sink.Flush, BatchSize, SlotSize);
     }
 
     private void UdpLoop()
     {
-        using var rx = new UdpBatch(BatchSize, SlotSize);
         using var sink = NewSink();
-        while (!_stopping)
-        {
-            int n;
-            try { n = rx.Receive(_udp!.Socket); }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException) { if (_stopping) return; continue; }
-            if (n == 0) continue;
-            long now = Environment.TickCount64;
-            lock (_lock)
-            {
-                for (int i = 0; i < n; i++) _engine.FromUdp(now, rx.Source(i), rx.Received(i), sink);
-            }
-            sink.Flush();
-        }
+        PacketLoops.ReceiveUdp(_udp!.Socket, () => _stopping, _lock, (now, from, payload) => _engine.FromUdp(now, from, payload, sink),
+            sink.Flush, BatchSize, SlotSize);
     }
 
     private void TimerLoop()
