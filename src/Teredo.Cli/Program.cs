@@ -7,6 +7,8 @@ root.Subcommands.Add(ServerCommand.Create());
 root.Subcommands.Add(ClientCommand.Create());
 root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(V6PeerCommand.Create());
+root.Subcommands.Add(CoordinatorCommand.Create());
+root.Subcommands.Add(V4PeerCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
 return root.Parse(args).Invoke();
