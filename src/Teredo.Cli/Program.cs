@@ -6,6 +6,7 @@ root.Subcommands.Add(DecodeCommand.Create());
 root.Subcommands.Add(ServerCommand.Create());
 root.Subcommands.Add(ClientCommand.Create());
 root.Subcommands.Add(RelayCommand.Create());
+root.Subcommands.Add(Nat64Command.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
 return root.Parse(args).Invoke();
