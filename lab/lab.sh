@@ -204,8 +204,9 @@ build_host() {   # srv relay host6 host4 nat64
     host4)
       attach host4 4 eth4; addr host4 "$HOST4_V4/$V4_PLEN" eth4
       # a tiny web server and echo target for later NAT64 work
-      start_bg host4 http socat TCP4-LISTEN:80,reuseaddr,fork \
-        SYSTEM:"printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello from host4\\r\\n'"
+      # (the response comes from a file: socat's address parser mangles backslash escapes in SYSTEM:)
+      printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from host4\r\n' >"$STATE/host4/http-response"
+      start_bg host4 http socat TCP4-LISTEN:80,reuseaddr,fork SYSTEM:"cat $STATE/host4/http-response"
       start_bg host4 echo-tcp socat TCP4-LISTEN:7,reuseaddr,fork PIPE
       start_bg host4 echo-udp socat UDP4-RECVFROM:7,reuseaddr,fork PIPE ;;
   esac
