@@ -79,6 +79,20 @@ public sealed class Nat64AddressMap
         return false;
     }
 
+    public bool IsInPool6(Ipv6Address address) => address.IsIn(_options.Prefix, _options.PrefixLength);
+
+    /// <summary>
+    /// True when an IPv4 destination reached from the IPv6 side stands for an IPv6 host behind us (EAM or
+    /// dynamic pool): the packet must be hairpinned back (RFC 7757 §4.2).
+    /// </summary>
+    internal bool TryMapHairpin(Ipv4Address destination, out Ipv6Address v6)
+    {
+        if (_explicit.TryMap4To6(destination, out v6)) return true;
+        if (_dynamic is { } d && destination.IsIn(d.Network, d.Length)) return d.TryFindByIpv4(0, destination, false, out v6);
+        v6 = default;
+        return false;
+    }
+
     /// <summary>EAM, then the dynamic pool for addresses inside it, then pool6.</summary>
     internal bool TryMapIpv4(long nowMs, Ipv4Address address, bool touch, out Ipv6Address v6)
     {
@@ -98,6 +112,9 @@ public sealed class Nat64AddressMap
     private bool PrefixMayCarry(Ipv4Address v4) =>
         !(_options.WellKnownPrefixStrict && _options.PrefixLength == 96 &&
           _options.Prefix == Ipv4EmbeddedIpv6.WellKnownPrefix && SpecialPurposeIpv4.IsSpecial(v4));
+
+    /// <summary>The pool6 address of <paramref name="v4"/> regardless of the Well-Known Prefix rules (sources of ICMPv4 errors, RFC 7915 §4.1).</summary>
+    internal Ipv6Address EmbedInPool6(Ipv4Address v4) => Embed(v4);
 
     /// <summary>RFC 6052 §2.2 embedding without the allocation-free helper's range checks (the length was validated).</summary>
     private Ipv6Address Embed(Ipv4Address v4)

@@ -19,9 +19,12 @@ public enum Nat64Counter
     Translated6To4IcmpEcho,
     Translated6To4IcmpError,
     Translated6To4Other,
+    /// <summary>Sent straight back to IPv6 (RFC 7757 §4.2): the IPv4 destination is an IPv6 host behind us.</summary>
+    Hairpinned,
     Drop6Malformed,
     Drop6HopLimitExceeded,
     Drop6RoutingHeader,
+    Drop6HeaderAfterFragment,
     Drop6SourceUnmapped,
     Drop6DestinationUnmapped,
     Drop6DestinationProhibited,

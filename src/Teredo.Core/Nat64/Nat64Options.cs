@@ -16,8 +16,18 @@ public sealed class Nat64Options
     public int OfflinkMtu { get; set; } = 1280;
     /// <summary>MTU of the IPv4 side: larger translated packets get an ICMPv6 Packet Too Big back.</summary>
     public int Ipv4Mtu { get; set; } = 1500;
+    /// <summary>
+    /// MTU of the IPv6 next hop (0: the same as <see cref="Ipv4Mtu"/>, one TUN carries both): an IPv4
+    /// packet with DF set that translates to more gets Fragmentation Needed back (RFC 7915 §4.1).
+    /// </summary>
+    public int Ipv6Mtu { get; set; }
     /// <summary>tayga <c>ipv4-addr</c>: source of the ICMPv4 errors we originate, and of translated ICMPv6 errors from unmappable routers (RFC 6791).</summary>
     public Ipv4Address TranslatorIpv4 { get; set; }
+    /// <summary>
+    /// RFC 6791 source for translated ICMPv6 errors whose (router) source does not map; Any means
+    /// <see cref="TranslatorIpv4"/> (Jool's pool6791).
+    /// </summary>
+    public Ipv4Address Rfc6791Ipv4 { get; set; }
     /// <summary>tayga <c>ipv6-addr</c>: source of the ICMPv6 errors we originate.</summary>
     public Ipv6Address TranslatorIpv6 { get; set; }
     /// <summary>Refuse IPv4 destinations that are not globally reachable (RFC 6890) with ICMPv6 administratively prohibited.</summary>
@@ -44,6 +54,8 @@ public sealed class Nat64Options
             throw new ArgumentException($"offlink-mtu {OfflinkMtu}: must be 0 or 1280..65535", nameof(OfflinkMtu));
         if (Ipv4Mtu < 68 || Ipv4Mtu > 65535)
             throw new ArgumentException($"IPv4 MTU {Ipv4Mtu}: must be 68..65535", nameof(Ipv4Mtu));
+        if (Ipv6Mtu != 0 && (Ipv6Mtu < 1280 || Ipv6Mtu > 65535))
+            throw new ArgumentException($"IPv6 MTU {Ipv6Mtu}: must be 0 or 1280..65535", nameof(Ipv6Mtu));
         if (IcmpErrorsPerSecond < 0)
             throw new ArgumentException("ICMP errors per second cannot be negative", nameof(IcmpErrorsPerSecond));
         foreach (var (network, length) in AllowedDestinations)

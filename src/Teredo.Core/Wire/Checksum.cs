@@ -37,6 +37,31 @@ public static class Checksum
 
     public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Add(0, data));
 
+    /// <summary>Folds an accumulator to 16 bits without complementing it.</summary>
+    public static ushort Fold(ulong sum)
+    {
+        while (sum >> 16 != 0)
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        return (ushort)sum;
+    }
+
+    /// <summary>
+    /// Incremental update (RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m')): the checksum field after the words
+    /// summing to <paramref name="removed"/> were replaced by words summing to <paramref name="added"/>.
+    /// A wrong checksum stays wrong by the same amount, which is what a translator owes the receiver.
+    /// </summary>
+    public static ushort Update(ushort checksum, ulong removed, ulong added)
+    {
+        ulong sum = (ushort)~checksum + (ulong)(ushort)~Fold(removed) + Fold(added);
+        return (ushort)~Fold(sum);
+    }
+
+    /// <summary>The sum of an IPv6 address's 16-bit words (for pseudo-header updates).</summary>
+    public static ulong Sum(Ipv6Address address) => AddWords(address.Value);
+
+    /// <summary>The sum of an IPv4 address's 16-bit words.</summary>
+    public static ulong Sum(Ipv4Address address) => (ulong)(address.Value >> 16) + (address.Value & 0xFFFF);
+
     /// <summary>The IPv6 pseudo-header of RFC 8200 §8.1 (upper-layer length is 32 bits).</summary>
     public static ulong Ipv6PseudoHeader(Ipv6Address source, Ipv6Address destination, uint upperLayerLength, byte nextHeader)
     {

@@ -19,7 +19,7 @@ public static class Icmpv6Type
 /// <summary>A read-only view of an ICMPv6 message (RFC 4443 §2.1): type, code, checksum, body.</summary>
 public readonly ref struct Icmpv6Packet
 {
-    private static class Field
+    internal static class Field
     {
         public const int Type = 0;
         public const int Code = 1;

@@ -6,7 +6,7 @@ namespace Teredo.Wire;
 /// <summary>A read-only view of an IPv4 packet (RFC 791): header with options, then payload.</summary>
 public readonly ref struct Ipv4Packet
 {
-    private static class Field
+    internal static class Field
     {
         public const int VersionIhl = 0;
         public const int Tos = 1;
@@ -90,5 +90,38 @@ public readonly record struct Ipv4Header(
         Source.Write(h.Slice(12));
         Destination.Write(h.Slice(16));
         BinaryPrimitives.WriteUInt16BigEndian(h.Slice(10), Checksum.Compute(h));
+    }
+}
+
+/// <summary>
+/// A writable view of an IPv4 header (smoltcp's <c>Packet&lt;&amp;mut [u8]&gt;</c>): the translator builds
+/// headers field by field with the offsets of <see cref="Ipv4Packet"/>.
+/// </summary>
+public readonly ref struct Ipv4PacketWriter
+{
+    private readonly Span<byte> _buffer;
+
+    public Ipv4PacketWriter(Span<byte> buffer) => _buffer = buffer;
+
+    /// <summary>Version 4 with a header of <paramref name="headerLength"/> bytes.</summary>
+    public int HeaderLength { set => _buffer[Ipv4Packet.Field.VersionIhl] = (byte)(0x40 | value / 4); }
+    public byte TypeOfService { set => _buffer[Ipv4Packet.Field.Tos] = value; }
+    public ushort TotalLength { set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv4Packet.Field.TotalLength), value); }
+    public ushort Identification { set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv4Packet.Field.Identification), value); }
+    public byte Ttl { set => _buffer[Ipv4Packet.Field.Ttl] = value; }
+    public byte Protocol { set => _buffer[Ipv4Packet.Field.Protocol] = value; }
+    public Ipv4Address Source { set => value.Write(_buffer.Slice(Ipv4Packet.Field.Source)); }
+    public Ipv4Address Destination { set => value.Write(_buffer.Slice(Ipv4Packet.Field.Destination)); }
+
+    /// <summary>Flags and fragment offset (in bytes, a multiple of 8).</summary>
+    public void SetFragment(bool dontFragment, bool moreFragments, int offset) =>
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv4Packet.Field.FlagsFragment),
+            (ushort)((dontFragment ? 0x4000 : 0) | (moreFragments ? 0x2000 : 0) | (offset >> 3 & 0x1FFF)));
+
+    /// <summary>Computes the header checksum over the first <paramref name="headerLength"/> bytes.</summary>
+    public void FillChecksum(int headerLength = Ipv4Packet.MinHeaderLength)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv4Packet.Field.Checksum), 0);
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv4Packet.Field.Checksum), Checksum.Compute(_buffer.Slice(0, headerLength)));
     }
 }

@@ -7,7 +7,7 @@ namespace Teredo.Wire;
 public readonly ref struct Ipv6Packet
 {
     /// <summary>Field offsets, all in one place.</summary>
-    private static class Field
+    internal static class Field
     {
         public const int VersionTrafficFlow = 0;
         public const int PayloadLength = 4;
@@ -87,4 +87,22 @@ public readonly record struct Ipv6Header(
         Source.Write(destination.Slice(8));
         Destination.Write(destination.Slice(24));
     }
+}
+
+/// <summary>A writable view of the IPv6 fixed header, with the offsets of <see cref="Ipv6Packet"/>.</summary>
+public readonly ref struct Ipv6PacketWriter
+{
+    private readonly Span<byte> _buffer;
+
+    public Ipv6PacketWriter(Span<byte> buffer) => _buffer = buffer;
+
+    /// <summary>Version 6, the traffic class, and a flow label.</summary>
+    public void SetVersionClassFlow(byte trafficClass, uint flowLabel) =>
+        BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Ipv6Packet.Field.VersionTrafficFlow),
+            6u << 28 | (uint)trafficClass << 20 | (flowLabel & 0x000F_FFFF));
+    public ushort PayloadLength { set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv6Packet.Field.PayloadLength), value); }
+    public byte NextHeader { set => _buffer[Ipv6Packet.Field.NextHeader] = value; }
+    public byte HopLimit { set => _buffer[Ipv6Packet.Field.HopLimit] = value; }
+    public Ipv6Address Source { set => value.Write(_buffer.Slice(Ipv6Packet.Field.Source)); }
+    public Ipv6Address Destination { set => value.Write(_buffer.Slice(Ipv6Packet.Field.Destination)); }
 }

@@ -6,7 +6,7 @@ namespace Teredo.Wire;
 /// <summary>A read-only view of a UDP datagram (RFC 768): 8-byte header, then payload.</summary>
 public readonly ref struct UdpDatagram
 {
-    private static class Field
+    internal static class Field
     {
         public const int SourcePort = 0;
         public const int DestinationPort = 2;
@@ -15,6 +15,7 @@ public readonly ref struct UdpDatagram
     }
 
     public const int HeaderLength = 8;
+    public const int ChecksumOffset = Field.Checksum;
 
     private readonly ReadOnlySpan<byte> _buffer;
 

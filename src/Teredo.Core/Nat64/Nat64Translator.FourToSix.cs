@@ -1,0 +1,309 @@
+using System.Buffers.Binary;
+using Teredo.Net;
+using Teredo.Wire;
+
+namespace Teredo.Nat64;
+
+// RFC 7915 §4: IPv4 → IPv6.
+public sealed partial class Nat64Translator
+{
+    private Nat64Counter Translate4To6(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink)
+    {
+        if (!Ipv4Packet.TryParse(input, out var ip)) return Nat64Counter.Drop4Malformed;
+        if (!ip.VerifyHeaderChecksum()) return Nat64Counter.Drop4BadHeaderChecksum;
+        ReadOnlySpan<byte> packet = ip.Bytes;
+        ReadOnlySpan<byte> payload = ip.Payload;
+        bool firstPiece = ip.FragmentOffset == 0;
+        bool icmp = ip.Protocol == IpProtocol.Icmp;
+        bool icmpError = icmp && firstPiece && payload.Length >= 1 && IcmpTranslation.IsIcmpv4Error(payload[0]);
+
+        if (HasUnexpiredSourceRoute(packet.Slice(Ipv4Packet.MinHeaderLength, ip.HeaderLength - Ipv4Packet.MinHeaderLength)))
+        {
+            // §4.1: options are not translated, but an unexpired source route cannot be honoured.
+            SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 5, 0, sink);
+            return Nat64Counter.Drop4SourceRoute;
+        }
+        if (ip.Ttl <= 1)
+        {
+            SendIcmpv4Error(nowMs, packet, Icmpv4Type.TimeExceeded, 0, 0, sink);
+            return Nat64Counter.Drop4TtlExceeded;
+        }
+        if (!Map.TryMapIpv4Destination(nowMs, ip.Destination, out var destination)) return Nat64Counter.Drop4DestinationUnmapped;
+        if (!Map.TryMapIpv4Source(ip.Source, out var source))
+        {
+            // §4.1: the "illegal" source of an ICMPv4 error is still translated, for troubleshooting.
+            if (!icmpError) return Nat64Counter.Drop4SourceUnmapped;
+            source = Map.EmbedInPool6(ip.Source);
+        }
+        if (icmp && ip.IsFragment) return Nat64Counter.Drop4FragmentedIcmp;
+
+        if (icmpError) return TranslateIcmpError4To6(ip, source, destination, sink);
+
+        int fragmentHeader = ip.IsFragment ? Ipv6FragmentHeader.Length : 0;
+        int length = Ipv6Packet.HeaderLength + fragmentHeader + payload.Length;
+        if (ip.DontFragment && length > _ipv6Mtu)
+        {
+            SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 4, (uint)Math.Max(68, _ipv6Mtu - 20), sink);
+            return Nat64Counter.Drop4TooBig;
+        }
+
+        // The transport header is in the first piece only: work out its new checksum (and ICMP type) up front,
+        // so that it can be patched into whichever output fragment carries it.
+        Nat64Counter outcome;
+        int checksumOffset = -1;
+        ushort checksum = 0;
+        byte nextHeader = ip.Protocol;
+        byte icmpType = 0;
+        ulong removed = Checksum.Sum(ip.Source) + Checksum.Sum(ip.Destination);
+        ulong added = Checksum.Sum(source) + Checksum.Sum(destination);
+        switch (ip.Protocol)
+        {
+            case IpProtocol.Tcp:
+                outcome = Nat64Counter.Translated4To6Tcp;
+                if (firstPiece && payload.Length >= TcpSegment.ChecksumOffset + 2)
+                {
+                    checksumOffset = TcpSegment.ChecksumOffset;
+                    checksum = Checksum.Update(BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(checksumOffset)), removed, added);
+                }
+                break;
+            case IpProtocol.Udp:
+                outcome = Nat64Counter.Translated4To6Udp;
+                if (firstPiece && payload.Length >= UdpDatagram.HeaderLength)
+                {
+                    checksumOffset = UdpDatagram.ChecksumOffset;
+                    ushort old = BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(checksumOffset));
+                    if (old != 0)
+                    {
+                        checksum = Checksum.Update(old, removed, added);
+                        if (checksum == 0) checksum = 0xFFFF;
+                    }
+                    else if (!ZeroUdpChecksum(ip, payload, source, destination, out checksum, out var reason))
+                    {
+                        // Communication administratively prohibited, as Jool answers (RFC 7915 §4.5 leaves it open).
+                        SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
+                        return reason;
+                    }
+                }
+                break;
+            case IpProtocol.Icmp:
+                if (payload.Length < IcmpHeaderWriter.Length ||
+                    payload[0] is not (Icmpv4Type.EchoRequest or Icmpv4Type.EchoReply) ||
+                    !IcmpTranslation.TryMap4To6(payload[0], payload[1], out icmpType, out _))
+                    return payload.Length < IcmpHeaderWriter.Length ? Nat64Counter.Drop4Malformed : Nat64Counter.Drop4IcmpUntranslatable;
+                outcome = Nat64Counter.Translated4To6IcmpEcho;
+                nextHeader = IpProtocol.Icmpv6;
+                checksumOffset = IcmpHeaderWriter.ChecksumOffset;
+                // ICMPv6 adds the pseudo-header to the sum (§4.2) and the type changes.
+                checksum = Checksum.Update(BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(checksumOffset)),
+                    (ulong)(payload[0] << 8),
+                    (ulong)(icmpType << 8) + Checksum.Ipv6PseudoHeader(source, destination, (uint)payload.Length, IpProtocol.Icmpv6));
+                break;
+            default:
+                outcome = Nat64Counter.Translated4To6Other;
+                break;
+        }
+
+        // §4: without DF, anything larger than the lowest IPv6 MTU is split into IPv6 fragments.
+        int fragmentMtu = Math.Min(_lowestIpv6Mtu, _ipv6Mtu);
+        bool split = !ip.DontFragment && length > fragmentMtu;
+        int chunkMax = split ? (fragmentMtu - Ipv6Packet.HeaderLength - Ipv6FragmentHeader.Length) & ~7 : payload.Length;
+        bool withFragmentHeader = split || ip.IsFragment;
+        int headers = Ipv6Packet.HeaderLength + (withFragmentHeader ? Ipv6FragmentHeader.Length : 0);
+        for (int offset = 0; ;)
+        {
+            int chunk = Math.Min(chunkMax, payload.Length - offset);
+            bool last = offset + chunk >= payload.Length;
+            Span<byte> output = sink.Reserve(headers + chunk);
+            var header = new Ipv6PacketWriter(output);
+            header.SetVersionClassFlow(ip.TypeOfService, 0);
+            header.PayloadLength = (ushort)(headers - Ipv6Packet.HeaderLength + chunk);
+            header.HopLimit = (byte)(ip.Ttl - 1);
+            header.Source = source;
+            header.Destination = destination;
+            if (withFragmentHeader)
+            {
+                header.NextHeader = Ipv6FragmentHeader.Protocol;
+                new Ipv6FragmentHeader(output.Slice(Ipv6Packet.HeaderLength))
+                    .Set(nextHeader, ip.FragmentOffset + offset, !last || ip.MoreFragments, ip.Identification);
+            }
+            else
+            {
+                header.NextHeader = nextHeader;
+            }
+            Span<byte> data = output.Slice(headers, chunk);
+            payload.Slice(offset, chunk).CopyTo(data);
+            if (offset == 0 && checksumOffset >= 0)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(data.Slice(checksumOffset), checksum);
+                if (icmpType != 0) data[0] = icmpType;
+            }
+            sink.Commit(headers + chunk);
+            if (split) Counters.Increment(Nat64Counter.Ipv6FragmentsSent);
+            offset += chunk;
+            if (last) break;
+        }
+        return outcome;
+    }
+
+    /// <summary>RFC 7915 §4.5 and tayga's udp-cksum-mode for a UDP datagram without a checksum.</summary>
+    private bool ZeroUdpChecksum(Ipv4Packet ip, ReadOnlySpan<byte> datagram, Ipv6Address source, Ipv6Address destination,
+        out ushort checksum, out Nat64Counter reason)
+    {
+        checksum = 0;
+        reason = Nat64Counter.Drop4UdpZeroChecksum;
+        switch (_options.UdpChecksumMode)
+        {
+            case UdpChecksumMode.Forward:
+                Counters.Increment(Nat64Counter.UdpZeroChecksumForwarded);
+                return true;
+            case UdpChecksumMode.Calculate when !ip.MoreFragments:
+                // Sum the datagram as if its checksum field were zero: it is.
+                ulong sum = Checksum.Add(Checksum.Ipv6PseudoHeader(source, destination, (uint)datagram.Length, IpProtocol.Udp), datagram);
+                checksum = Checksum.Finish(sum);
+                if (checksum == 0) checksum = 0xFFFF;
+                Counters.Increment(Nat64Counter.UdpZeroChecksumCalculated);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>An LSRR or SSRR option whose pointer has not passed its end (RFC 791).</summary>
+    private static bool HasUnexpiredSourceRoute(ReadOnlySpan<byte> options)
+    {
+        for (int i = 0; i < options.Length;)
+        {
+            byte kind = options[i];
+            if (kind == 0) break;       // end of option list
+            if (kind == 1) { i++; continue; } // no-operation
+            if (i + 1 >= options.Length) break;
+            int length = options[i + 1];
+            if (length < 2) break;
+            if (kind is 131 or 137 && i + 2 < options.Length && options[i + 2] <= length) return true;
+            i += length;
+        }
+        return false;
+    }
+
+    /// <summary>§4.2 and §4.3: an ICMPv4 error, its inner packet translated one level deep, capped at 1280 bytes.</summary>
+    private Nat64Counter TranslateIcmpError4To6(Ipv4Packet ip, Ipv6Address source, Ipv6Address destination, ITranslationSink sink)
+    {
+        ReadOnlySpan<byte> message = ip.Payload;
+        if (message.Length < IcmpHeaderWriter.Length) return Nat64Counter.Drop4Malformed;
+        byte type = message[0], code = message[1];
+        if (!IcmpTranslation.TryMap4To6(type, code, out byte type6, out byte code6)) return Nat64Counter.Drop4IcmpUntranslatable;
+
+        const int Headers = Ipv6Packet.HeaderLength + IcmpHeaderWriter.Length;
+        Span<byte> output = sink.Reserve(Math.Max(MaxIcmpv6ErrorLength, Headers + message.Length + Ipv6FragmentHeader.Length + 20 + Rfc4884MinimumOriginal));
+        Span<byte> icmpBytes = output.Slice(Ipv6Packet.HeaderLength);
+        var icmp = new IcmpHeaderWriter(icmpBytes);
+        icmp.Type = type6;
+        icmp.Code = code6;
+        icmp.Checksum = 0;
+        icmp.Rest = 0;
+        ReadOnlySpan<byte> original = message.Slice(IcmpHeaderWriter.Length);
+        if (type6 == Icmpv6Type.PacketTooBig)
+        {
+            int advertised = BinaryPrimitives.ReadUInt16BigEndian(message.Slice(6));
+            if (advertised == 0)
+            {
+                // RFC 1191 router: guess from the returned datagram's total length.
+                int returned = original.Length >= 4 ? BinaryPrimitives.ReadUInt16BigEndian(original.Slice(2)) : 0;
+                advertised = IcmpTranslation.Plateau(returned);
+            }
+            int mtu = Math.Min(Math.Min(advertised + 20, _ipv6Mtu), _options.Ipv4Mtu + 20);
+            icmp.MtuV6 = (uint)Math.Max(Ipv6Packet.MinimumMtu, mtu);
+        }
+        else if (type6 == Icmpv6Type.ParameterProblem)
+        {
+            int pointer = type == Icmpv4Type.DestinationUnreachable ? 6 : IcmpTranslation.Pointer4To6(message[4]);
+            if (pointer < 0) return Nat64Counter.Drop4IcmpUntranslatable;
+            icmp.PointerV6 = (uint)pointer;
+        }
+
+        ReadOnlySpan<byte> extension = default;
+        if (type is Icmpv4Type.DestinationUnreachable or Icmpv4Type.TimeExceeded or Icmpv4Type.ParameterProblem
+            && message[5] != 0 && message[5] * 4 <= original.Length)
+        {
+            extension = original.Slice(message[5] * 4);
+            original = original.Slice(0, message[5] * 4);
+        }
+        Span<byte> inner = icmpBytes.Slice(IcmpHeaderWriter.Length);
+        int translated = TranslateInner4To6(original, inner);
+        if (translated < 0) return Nat64Counter.Drop4IcmpErrorInnerUntranslatable;
+        int body = FitWithExtension(inner, translated, extension, MaxIcmpv6ErrorLength - Headers, wordSize: 8, out int lengthWords);
+        if (type6 is Icmpv6Type.DestinationUnreachable or Icmpv6Type.TimeExceeded) icmp.LengthV6 = (byte)lengthWords;
+        int messageLength = IcmpHeaderWriter.Length + body;
+
+        var header = new Ipv6PacketWriter(output);
+        header.SetVersionClassFlow(ip.TypeOfService, 0);
+        header.PayloadLength = (ushort)messageLength;
+        header.NextHeader = IpProtocol.Icmpv6;
+        header.HopLimit = (byte)(ip.Ttl - 1);
+        header.Source = source;
+        header.Destination = destination;
+        Icmpv6Packet.FillChecksum(icmpBytes.Slice(0, messageLength), source, destination);
+        sink.Commit(Ipv6Packet.HeaderLength + messageLength);
+        return Nat64Counter.Translated4To6IcmpError;
+    }
+
+    /// <summary>§4.3: the IPv4 packet inside an ICMPv4 error, as IPv6 with its TTL kept. Returns the bytes written, or -1.</summary>
+    private int TranslateInner4To6(ReadOnlySpan<byte> inner, Span<byte> output)
+    {
+        if (inner.Length < Ipv4Packet.MinHeaderLength || inner[0] >> 4 != 4) return -1;
+        int headerLength = (inner[0] & 0x0F) * 4;
+        if (headerLength < Ipv4Packet.MinHeaderLength || headerLength > inner.Length) return -1;
+        var source4 = Ipv4Address.Read(inner.Slice(12));
+        var destination4 = Ipv4Address.Read(inner.Slice(16));
+        if (!Map.TryMapIpv4(0, source4, touch: false, out var source6) || !Map.TryMapIpv4(0, destination4, touch: false, out var destination6))
+            return -1;
+        int claimedUpper = Math.Max(0, BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(2)) - headerLength);
+        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(6));
+        int fragmentOffset = (flags & 0x1FFF) * 8;
+        bool more = (flags & 0x2000) != 0;
+        bool fragment = more || fragmentOffset != 0;
+        byte protocol = inner[9];
+        byte nextHeader = protocol == IpProtocol.Icmp ? IpProtocol.Icmpv6 : protocol;
+        int headers = Ipv6Packet.HeaderLength + (fragment ? Ipv6FragmentHeader.Length : 0);
+
+        ReadOnlySpan<byte> upper = inner.Slice(headerLength);
+        Span<byte> segment = output.Slice(headers, upper.Length);
+        upper.CopyTo(segment);
+        if (fragmentOffset == 0)
+        {
+            ulong removed = Checksum.Sum(source4) + Checksum.Sum(destination4);
+            ulong added = Checksum.Sum(source6) + Checksum.Sum(destination6);
+            if (protocol == IpProtocol.Tcp && segment.Length >= TcpSegment.ChecksumOffset + 2)
+                UpdateChecksumAt(segment, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
+            else if (protocol == IpProtocol.Udp && segment.Length >= UdpDatagram.HeaderLength)
+                UpdateChecksumAt(segment, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
+            else if (protocol == IpProtocol.Icmp && segment.Length >= 4 && segment[0] is Icmpv4Type.EchoRequest or Icmpv4Type.EchoReply
+                     && IcmpTranslation.TryMap4To6(segment[0], segment[1], out byte type6, out _))
+            {
+                ulong oldSum = (ulong)(segment[0] << 8);
+                ulong newSum = (ulong)(type6 << 8) + Checksum.Ipv6PseudoHeader(source6, destination6, (uint)claimedUpper, IpProtocol.Icmpv6);
+                segment[0] = type6;
+                ushort old = BinaryPrimitives.ReadUInt16BigEndian(segment.Slice(IcmpHeaderWriter.ChecksumOffset));
+                BinaryPrimitives.WriteUInt16BigEndian(segment.Slice(IcmpHeaderWriter.ChecksumOffset), Checksum.Update(old, oldSum, newSum));
+            }
+        }
+
+        var header = new Ipv6PacketWriter(output);
+        header.SetVersionClassFlow(inner[1], 0);
+        header.PayloadLength = (ushort)(headers - Ipv6Packet.HeaderLength + claimedUpper);
+        header.HopLimit = inner[8];
+        header.Source = source6;
+        header.Destination = destination6;
+        if (fragment)
+        {
+            header.NextHeader = Ipv6FragmentHeader.Protocol;
+            new Ipv6FragmentHeader(output.Slice(Ipv6Packet.HeaderLength))
+                .Set(nextHeader, fragmentOffset, more, BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(4)));
+        }
+        else
+        {
+            header.NextHeader = nextHeader;
+        }
+        return headers + upper.Length;
+    }
+}

@@ -1,0 +1,332 @@
+using System.Buffers.Binary;
+using Teredo.Net;
+using Teredo.Wire;
+
+namespace Teredo.Nat64;
+
+// RFC 7915 §5: IPv6 → IPv4.
+public sealed partial class Nat64Translator
+{
+    private Nat64Counter Translate6To4(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink)
+    {
+        if (!Ipv6Packet.TryParse(input, out var ip)) return Nat64Counter.Drop6Malformed;
+        ReadOnlySpan<byte> packet = ip.Bytes;
+        if (!Ipv6ExtensionHeaders.TryWalk(packet, out var ext)) return Nat64Counter.Drop6Malformed;
+        bool icmp = ext.UpperProtocol == IpProtocol.Icmpv6;
+        ReadOnlySpan<byte> upper = packet.Slice(ext.UpperOffset);
+        bool firstPiece = ext.FragmentDataOffset(packet) == 0;
+        bool icmpError = icmp && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0]);
+
+        if (ext.HeaderAfterFragment)
+        {
+            // The upper-layer header may not be in this fragment, so the packet cannot be translated
+            // faithfully: refused as Jool does (its RFC 7915 review, "simple extension headers").
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
+            return Nat64Counter.Drop6HeaderAfterFragment;
+        }
+        if (ext.ActiveRoutingHeader >= 0)
+        {
+            // RFC 7915 §5.1: a routing header with segments left ≠ 0 is an error at this "router" (RFC 8200 §4.4).
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.ParameterProblem, 0, (uint)(ext.ActiveRoutingHeader + 3), sink);
+            return Nat64Counter.Drop6RoutingHeader;
+        }
+        if (ip.HopLimit <= 1)
+        {
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.TimeExceeded, 0, 0, sink);
+            return Nat64Counter.Drop6HopLimitExceeded;
+        }
+        if (!Map.TryMapIpv6Destination(ip.Destination, out var destination)) return Nat64Counter.Drop6DestinationUnmapped;
+        if (IsProhibitedDestination(destination))
+        {
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
+            return Nat64Counter.Drop6DestinationProhibited;
+        }
+        if (Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out var hairpinDestination))
+            return Hairpin(packet, ip, ext, hairpinDestination, sink);
+        Ipv4Address source;
+        if (icmpError)
+        {
+            // A router's error: its address rarely maps, so it is shown as ours (RFC 6791); never leased.
+            if (!Map.TryMapIpv6(ip.Source, out source))
+            {
+                source = _options.Rfc6791Ipv4 != Ipv4Address.Any ? _options.Rfc6791Ipv4 : _options.TranslatorIpv4;
+                if (source == Ipv4Address.Any) return Nat64Counter.Drop6SourceUnmapped;
+            }
+        }
+        else if (!Map.TryMapIpv6Source(nowMs, ip.Source, out source))
+        {
+            return Nat64Counter.Drop6SourceUnmapped;
+        }
+        if (icmp && ext.IsFragmented(packet)) return Nat64Counter.Drop6FragmentedIcmp;
+
+        int length = Ipv4Packet.MinHeaderLength + upper.Length;
+        if (length > _options.Ipv4Mtu)
+        {
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.PacketTooBig, 0, (uint)Math.Max(Ipv6Packet.MinimumMtu, _options.Ipv4Mtu + 20), sink);
+            return Nat64Counter.Drop6TooBig;
+        }
+
+        Span<byte> output = sink.Reserve(icmp ? Math.Max(length, MaxIcmpv4ErrorLength) : length);
+        Nat64Counter outcome;
+        int upperLength = upper.Length;
+        byte protocol = ext.UpperProtocol;
+        if (icmp)
+        {
+            protocol = IpProtocol.Icmp;
+            upperLength = TranslateIcmp6To4(upper, ip.Source, ip.Destination, output.Slice(Ipv4Packet.MinHeaderLength), out outcome);
+            if (upperLength < 0) return outcome;
+            length = Ipv4Packet.MinHeaderLength + upperLength;
+        }
+        else
+        {
+            upper.CopyTo(output.Slice(Ipv4Packet.MinHeaderLength));
+            outcome = TranslateTransport6To4(protocol, firstPiece, output.Slice(Ipv4Packet.MinHeaderLength, upperLength),
+                ip.Source, ip.Destination, source, destination);
+        }
+
+        var header = new Ipv4PacketWriter(output);
+        header.HeaderLength = Ipv4Packet.MinHeaderLength;
+        header.TypeOfService = ip.TrafficClass;
+        header.TotalLength = (ushort)length;
+        WriteFragmentFields6To4(header, packet, ext, length);
+        header.Ttl = (byte)(ip.HopLimit - 1);
+        header.Protocol = protocol;
+        header.Source = source;
+        header.Destination = destination;
+        header.FillChecksum();
+        sink.Commit(length);
+        return outcome;
+    }
+
+    /// <summary>§5.1: identification, DF and MF from the fragment header when there is one, else DF by size.</summary>
+    private void WriteFragmentFields6To4(Ipv4PacketWriter header, ReadOnlySpan<byte> packet, in Ipv6ExtensionHeaders ext, int length)
+    {
+        if (ext.HasFragmentHeader)
+        {
+            header.Identification = (ushort)ext.FragmentIdentification(packet);
+            header.SetFragment(false, ext.MoreFragments(packet), ext.FragmentDataOffset(packet));
+        }
+        else
+        {
+            bool dontFragment = length > DontFragmentThreshold;
+            header.Identification = dontFragment ? (ushort)0 : NextIdentification();
+            header.SetFragment(dontFragment, false, 0);
+        }
+    }
+
+    /// <summary>TCP and UDP keep their bytes; only the pseudo-header addresses change in the checksum (RFC 1624).</summary>
+    private static Nat64Counter TranslateTransport6To4(byte protocol, bool firstPiece, Span<byte> segment,
+        Ipv6Address source6, Ipv6Address destination6, Ipv4Address source4, Ipv4Address destination4)
+    {
+        ulong removed = Checksum.Sum(source6) + Checksum.Sum(destination6);
+        ulong added = Checksum.Sum(source4) + Checksum.Sum(destination4);
+        switch (protocol)
+        {
+            case IpProtocol.Tcp:
+                if (firstPiece && segment.Length >= TcpSegment.ChecksumOffset + 2)
+                    UpdateChecksumAt(segment, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
+                return Nat64Counter.Translated6To4Tcp;
+            case IpProtocol.Udp:
+                if (firstPiece && segment.Length >= UdpDatagram.HeaderLength)
+                    UpdateChecksumAt(segment, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
+                return Nat64Counter.Translated6To4Udp;
+            default:
+                return Nat64Counter.Translated6To4Other;
+        }
+    }
+
+    private static void UpdateChecksumAt(Span<byte> segment, int offset, ulong removed, ulong added, bool zeroMeansNone)
+    {
+        ushort old = BinaryPrimitives.ReadUInt16BigEndian(segment.Slice(offset));
+        if (zeroMeansNone && old == 0) return; // UDP without checksum stays without one
+        ushort updated = Checksum.Update(old, removed, added);
+        if (zeroMeansNone && updated == 0) updated = 0xFFFF;
+        BinaryPrimitives.WriteUInt16BigEndian(segment.Slice(offset), updated);
+    }
+
+    /// <summary>
+    /// §5.2: translates the ICMPv6 message <paramref name="message"/> into an ICMPv4 one at <paramref name="output"/>.
+    /// Returns its length, or -1 with the drop reason in <paramref name="outcome"/>.
+    /// </summary>
+    private int TranslateIcmp6To4(ReadOnlySpan<byte> message, Ipv6Address source6, Ipv6Address destination6,
+        Span<byte> output, out Nat64Counter outcome)
+    {
+        outcome = Nat64Counter.Drop6IcmpUntranslatable;
+        if (message.Length < IcmpHeaderWriter.Length) return Fail(Nat64Counter.Drop6Malformed, out outcome);
+        byte type = message[0], code = message[1];
+        if (!IcmpTranslation.TryMap6To4(type, code, out byte type4, out byte code4)) return -1;
+
+        if (type is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply)
+        {
+            message.CopyTo(output);
+            var echo = new IcmpHeaderWriter(output);
+            echo.Type = type4;
+            // Drop the ICMPv6 pseudo-header from the sum and account for the new type (RFC 7915 §5.2).
+            ulong removed = Checksum.Ipv6PseudoHeader(source6, destination6, (uint)message.Length, IpProtocol.Icmpv6) + (ulong)(type << 8);
+            echo.Checksum = Checksum.Update(echo.Checksum, removed, (ulong)(type4 << 8));
+            outcome = Nat64Counter.Translated6To4IcmpEcho;
+            return message.Length;
+        }
+
+        var icmp = new IcmpHeaderWriter(output);
+        icmp.Type = type4;
+        icmp.Code = code4;
+        icmp.Checksum = 0;
+        icmp.Rest = 0;
+        uint rest6 = BinaryPrimitives.ReadUInt32BigEndian(message.Slice(4));
+        if (type == Icmpv6Type.PacketTooBig)
+        {
+            // minimum(advertised MTU − 20, MTU of the IPv4 next hop, MTU of the IPv6 next hop − 20)
+            long mtu = Math.Min(Math.Min((long)rest6 - 20, _options.Ipv4Mtu), _ipv6Mtu - 20);
+            icmp.MtuV4 = (ushort)Math.Clamp(mtu, 68, 65535);
+        }
+        else if (type == Icmpv6Type.ParameterProblem && code == 0)
+        {
+            int pointer = IcmpTranslation.Pointer6To4(rest6);
+            if (pointer < 0) return -1;
+            icmp.PointerV4 = (byte)pointer;
+        }
+
+        // RFC 4884: a length attribute on Destination Unreachable and Time Exceeded splits the original datagram from extensions.
+        ReadOnlySpan<byte> original = message.Slice(IcmpHeaderWriter.Length);
+        ReadOnlySpan<byte> extension = default;
+        if (type is Icmpv6Type.DestinationUnreachable or Icmpv6Type.TimeExceeded && message[4] != 0 && message[4] * 8 <= original.Length)
+        {
+            extension = original.Slice(message[4] * 8);
+            original = original.Slice(0, message[4] * 8);
+        }
+        Span<byte> inner = output.Slice(IcmpHeaderWriter.Length);
+        int translated = TranslateInner6To4(original, inner);
+        if (translated < 0) return Fail(Nat64Counter.Drop6IcmpErrorInnerUntranslatable, out outcome);
+
+        int room = MaxIcmpv4ErrorLength - Ipv4Packet.MinHeaderLength - IcmpHeaderWriter.Length;
+        int body = FitWithExtension(inner, translated, extension, room, wordSize: 4, out int lengthWords);
+        icmp.LengthV4 = (byte)lengthWords;
+        int total = IcmpHeaderWriter.Length + body;
+        icmp.Checksum = Checksum.Compute(output.Slice(0, total));
+        outcome = Nat64Counter.Translated6To4IcmpError;
+        return total;
+    }
+
+    /// <summary>
+    /// Places an RFC 4884 extension after the translated original datagram (already at the start of
+    /// <paramref name="body"/>): the original is padded to a whole number of words and at least 128 bytes,
+    /// and trimmed first when the message must fit <paramref name="room"/>; an extension that cannot fit
+    /// whole is dropped. Returns the body length; <paramref name="lengthWords"/> is the length attribute.
+    /// </summary>
+    private static int FitWithExtension(Span<byte> body, int translated, ReadOnlySpan<byte> extension, int room, int wordSize, out int lengthWords)
+    {
+        lengthWords = 0;
+        if (extension.IsEmpty || Rfc4884MinimumOriginal + extension.Length > room)
+            return Math.Min(translated, room);
+        int original = Math.Max(Rfc4884MinimumOriginal, RoundUp(translated, wordSize));
+        original = Math.Min(original, (room - extension.Length) / wordSize * wordSize);
+        if (translated < original) body.Slice(translated, original - translated).Clear();
+        extension.CopyTo(body.Slice(original));
+        lengthWords = original / wordSize;
+        return original + extension.Length;
+    }
+
+    /// <summary>
+    /// §5.3: the IPv6 packet inside an ICMPv6 error, as IPv4 (hop limit kept as the TTL). It may be
+    /// truncated; the lengths in its header stay those of the original. Returns the bytes written, or -1.
+    /// </summary>
+    private int TranslateInner6To4(ReadOnlySpan<byte> inner, Span<byte> output)
+    {
+        if (inner.Length < Ipv6Packet.HeaderLength || inner[0] >> 4 != 6) return -1;
+        if (!Ipv6ExtensionHeaders.TryWalk(inner, out var ext, truncatedOk: true)) return -1;
+        var source6 = Ipv6Address.Read(inner.Slice(8));
+        var destination6 = Ipv6Address.Read(inner.Slice(24));
+        if (!Map.TryMapIpv6(source6, out var source4) || !Map.TryMapIpv6(destination6, out var destination4)) return -1;
+
+        int claimedUpper = BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(4)) - (ext.UpperOffset - Ipv6Packet.HeaderLength);
+        if (claimedUpper < 0) claimedUpper = 0;
+        ReadOnlySpan<byte> upper = ext.UpperOffset <= inner.Length ? inner.Slice(ext.UpperOffset) : default;
+        bool firstPiece = ext.FragmentDataOffset(inner) == 0;
+        byte protocol = ext.UpperProtocol == IpProtocol.Icmpv6 ? IpProtocol.Icmp : ext.UpperProtocol;
+
+        Span<byte> segment = output.Slice(Ipv4Packet.MinHeaderLength, upper.Length);
+        upper.CopyTo(segment);
+        if (ext.UpperProtocol == IpProtocol.Icmpv6)
+        {
+            // An echo inside an error: new type, and no pseudo-header in its checksum.
+            if (firstPiece && segment.Length >= 4 && IcmpTranslation.TryMap6To4(segment[0], segment[1], out byte type4, out _)
+                && segment[0] is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply)
+            {
+                ulong removed = Checksum.Ipv6PseudoHeader(source6, destination6, (uint)claimedUpper, IpProtocol.Icmpv6) + (ulong)(segment[0] << 8);
+                var echo = new IcmpHeaderWriter(segment.Length >= 8 ? segment : output.Slice(Ipv4Packet.MinHeaderLength, 8));
+                echo.Type = type4;
+                echo.Checksum = Checksum.Update(echo.Checksum, removed, (ulong)(type4 << 8));
+            }
+        }
+        else
+        {
+            TranslateTransport6To4(ext.UpperProtocol, firstPiece, segment, source6, destination6, source4, destination4);
+        }
+
+        var header = new Ipv4PacketWriter(output);
+        header.HeaderLength = Ipv4Packet.MinHeaderLength;
+        header.TypeOfService = (byte)(BinaryPrimitives.ReadUInt16BigEndian(inner) >> 4);
+        int totalLength = Ipv4Packet.MinHeaderLength + claimedUpper;
+        header.TotalLength = (ushort)Math.Min(totalLength, 65535);
+        if (ext.HasFragmentHeader)
+        {
+            header.Identification = (ushort)ext.FragmentIdentification(inner);
+            header.SetFragment(false, ext.MoreFragments(inner), ext.FragmentDataOffset(inner));
+        }
+        else
+        {
+            header.Identification = 0;
+            header.SetFragment(totalLength > DontFragmentThreshold, false, 0);
+        }
+        header.Ttl = inner[7];
+        header.Protocol = protocol;
+        header.Source = source4;
+        header.Destination = destination4;
+        header.FillChecksum();
+        return Ipv4Packet.MinHeaderLength + upper.Length;
+    }
+
+    /// <summary>
+    /// RFC 7757 §4.2 hairpinning: the IPv4 destination is itself an IPv6 host behind us (EAM or dynamic
+    /// pool), so the packet goes straight back to IPv6, its source shown as the RFC 6052 address of its
+    /// IPv4 form. Extension headers stay; only addresses, hop limit and the pseudo-header checksum change.
+    /// </summary>
+    private Nat64Counter Hairpin(ReadOnlySpan<byte> packet, Ipv6Packet ip, in Ipv6ExtensionHeaders ext, Ipv6Address destination6, ITranslationSink sink)
+    {
+        if (!Map.TryMapIpv6(ip.Source, out var source4)) return Nat64Counter.Drop6SourceUnmapped;
+        var source6 = Map.EmbedInPool6(source4);
+        Span<byte> output = sink.Reserve(packet.Length);
+        packet.CopyTo(output);
+        var header = new Ipv6PacketWriter(output);
+        header.HopLimit = (byte)(ip.HopLimit - 1);
+        header.Source = source6;
+        header.Destination = destination6;
+        ulong removed = Checksum.Sum(ip.Source) + Checksum.Sum(ip.Destination);
+        ulong added = Checksum.Sum(source6) + Checksum.Sum(destination6);
+        Span<byte> upper = output.Slice(ext.UpperOffset);
+        if (ext.FragmentDataOffset(packet) == 0)
+        {
+            switch (ext.UpperProtocol)
+            {
+                case IpProtocol.Tcp when upper.Length >= TcpSegment.ChecksumOffset + 2:
+                    UpdateChecksumAt(upper, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
+                    break;
+                case IpProtocol.Udp when upper.Length >= UdpDatagram.HeaderLength:
+                    UpdateChecksumAt(upper, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
+                    break;
+                case IpProtocol.Icmpv6 when upper.Length >= IcmpHeaderWriter.Length:
+                    UpdateChecksumAt(upper, IcmpHeaderWriter.ChecksumOffset, removed, added, zeroMeansNone: false);
+                    break;
+            }
+        }
+        sink.Commit(packet.Length);
+        return Nat64Counter.Hairpinned;
+    }
+
+    private static int Fail(Nat64Counter reason, out Nat64Counter outcome)
+    {
+        outcome = reason;
+        return -1;
+    }
+}
