@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
 namespace Teredo.Lab.Tests;
@@ -11,7 +12,7 @@ namespace Teredo.Lab.Tests;
 /// ways, the dynamic pool kept across a restart, and the persistent TUN contract of --mktun/--rmtun.
 /// </summary>
 [Collection(Nat64LabCollection.Name)]
-public sealed class Nat64LabTests(Nat64LabFixture lab, ITestOutputHelper output) : IDisposable
+public sealed partial class Nat64LabTests(Nat64LabFixture lab, ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Short = LabFixture.Short;
     private static readonly TimeSpan Long = LabFixture.Long;
@@ -28,6 +29,7 @@ public sealed class Nat64LabTests(Nat64LabFixture lab, ITestOutputHelper output)
     public void Dispose()
     {
         if (lab.SkipReason is not null) return;
+        Lab.InNode("nat64", Short, "ip", "link", "del", "inj");
         Lab.Run(Short, "tayga-stop", "nat64");
         Lab.InNode("nat64", Short, "ip", "link", "set", "dev", "eth4", "mtu", "1500");
         // A Packet Too Big leaves a path MTU behind in host6's route cache; the next test starts clean.
@@ -157,4 +159,86 @@ public sealed class Nat64LabTests(Nat64LabFixture lab, ITestOutputHelper output)
         Assert.Equal(0, In("nat64", wrapper, "-c", "/run/tlab/nat64/tayga.conf", "--rmtun").ExitCode);
         Assert.NotEqual(0, In("nat64", "ip", "link", "show", "nat64").ExitCode);
     }
+    /// <summary>
+    /// Jool's graybox pktgen cases (UDP, TCP, ICMP echo and ICMP errors, both directions, good and bad
+    /// checksums, fragments), read in place from ../shared/thirdparty/jool-graybox: each test packet is
+    /// written into a second TUN on the translator host (as if a neighbour sent it), the kernel routes
+    /// it into `teredo nat64`'s TUN and the translation back out of the second one, where it is compared
+    /// with Jool's expected packet (teredo-labtools tun-exchange). Configured as siit/network.md says:
+    /// pool6 2001:db8:100::/40, EAMT 2001:db8:3::/120 = 1.0.0.0/24 and 2001:db8:2::/120 = 10.0.0.0/24.
+    /// </summary>
+    [SkippableFact]
+    public void Jools_graybox_packets_come_out_of_a_real_tun_as_jool_expects()
+    {
+        lab.Require();
+        string? siit = JoolSiitFolder();
+        Skip.If(siit is null, "Jool's graybox packets are not in ../shared/thirdparty/jool-graybox");
+        string state = "/run/tlab/nat64";
+        File.WriteAllText($"{state}/jool-tayga.conf", """
+            # siit/network.md of Jool's graybox tests, in tayga.conf(5)
+            tun-device nat64
+            ipv4-addr 203.0.113.8
+            prefix 2001:db8:100::/40
+            wkpf-strict no
+            map 1.0.0.0/24 2001:db8:3::/120
+            map 10.0.0.0/24 2001:db8:2::/120
+            """);
+        var cases = PktgenCases(siit!);
+        Assert.True(cases.Count >= 40, $"only {cases.Count} pktgen cases found in {siit}/test.sh");
+        File.WriteAllLines($"{state}/jool-cases.txt", cases);
+        _lab.MustRun(Long, "tayga", "nat64", "teredo", "--conf", $"{state}/jool-tayga.conf");
+        string[][] setup =
+        [
+            ["ip", "tuntap", "add", "dev", "inj", "mode", "tun"],
+            ["ip", "link", "set", "dev", "inj", "addrgenmode", "none"],
+            ["ip", "link", "set", "dev", "inj", "up"],
+            ["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.inj.rp_filter=0", "net.ipv4.conf.nat64.rp_filter=0"],
+            // Into the translator: pool6 and the EAMT's IPv6 side for n6's packets, n6's IPv4 view for n4's.
+            ["ip", "-6", "route", "add", "2001:db8:100::/40", "dev", "nat64"],
+            ["ip", "-6", "route", "add", "2001:db8:2::/120", "dev", "nat64"],
+            ["ip", "route", "add", "192.0.2.0/24", "dev", "nat64"],
+            ["ip", "route", "add", "1.0.0.0/24", "dev", "nat64"],
+            // Out to the injecting TUN: n6's and n4's networks.
+            ["ip", "-6", "route", "add", "2001:db8:1c0:2::/64", "dev", "inj"],
+            ["ip", "-6", "route", "add", "2001:db8:3::/120", "dev", "inj"],
+            ["ip", "route", "add", "198.51.100.0/24", "dev", "inj"],
+            ["ip", "route", "add", "10.0.0.0/24", "dev", "inj"],
+        ];
+        foreach (var command in setup) Assert.Equal(0, In("nat64", command).ExitCode);
+        var run = In("nat64", LabSession.Tools, "tun-exchange", "inj", $"{state}/jool-cases.txt");
+        var failures = run.Stdout.Split('\n').Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)).ToArray();
+        Assert.True(failures.Length == 0, string.Join('\n', failures));
+        Assert.Equal(cases.Count, run.Stdout.Split('\n').Count(l => l.StartsWith("PASS", StringComparison.Ordinal)));
+    }
+
+    private static string? JoolSiitFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Teredo.slnx")))
+            {
+                string siit = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "thirdparty", "jool-graybox", "siit"));
+                return File.Exists(Path.Combine(siit, "test.sh")) ? siit : null;
+            }
+        return null;
+    }
+
+    /// <summary>"NAME SENT EXPECTED [IGNORED]" for every test64_auto / test46_auto line of siit/test.sh.</summary>
+    private static List<string> PktgenCases(string siit)
+    {
+        string text = File.ReadAllText(Path.Combine(siit, "test.sh"));
+        var variables = VariableLine().Matches(text).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        var cases = new List<string>();
+        foreach (Match m in AutoLine().Matches(text))
+        {
+            string ignored = Regex.Replace(m.Groups[3].Value, @"\$(\w+)", v => variables[v.Groups[1].Value]);
+            cases.Add($"{m.Groups[1].Value} {siit}/pktgen/sender/{m.Groups[1].Value}.pkt {siit}/pktgen/receiver/{m.Groups[2].Value}.pkt {ignored}".TrimEnd());
+        }
+        return cases;
+    }
+
+    [GeneratedRegex(@"^\s*test(?:64|46)_auto ([46]-\S+) ([46]-\S+)[ \t]*(\S*)", RegexOptions.Multiline)]
+    private static partial Regex AutoLine();
+
+    [GeneratedRegex(@"^([A-Z_]+)=([0-9,]+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex VariableLine();
 }
