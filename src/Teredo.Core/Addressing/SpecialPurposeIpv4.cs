@@ -11,7 +11,8 @@ public static class SpecialPurposeIpv4
 {
     public readonly record struct Range(Ipv4Address Network, int Length, string Name);
 
-    public static readonly IReadOnlyList<Range> Ranges =
+    // An array, not the interface: iterating an IReadOnlyList boxes its enumerator, and the translator asks per packet.
+    private static readonly Range[] Table =
     [
         new(new(0, 0, 0, 0), 8, "this network"),
         new(new(10, 0, 0, 0), 8, "private-use"),
@@ -31,10 +32,12 @@ public static class SpecialPurposeIpv4
         new(new(255, 255, 255, 255), 32, "limited broadcast"),
     ];
 
+    public static IReadOnlyList<Range> Ranges => Table;
+
     /// <summary>The special-purpose range containing <paramref name="address"/>, or null for an ordinary global address.</summary>
     public static Range? Find(Ipv4Address address)
     {
-        foreach (var range in Ranges)
+        foreach (var range in Table)
             if (address.IsIn(range.Network, range.Length)) return range;
         return null;
     }

@@ -7,6 +7,8 @@ namespace Teredo.Nat64;
 /// by <c>capacity</c>. A new host takes a free address; when none is free the least recently used lease
 /// that has expired is reclaimed, and if none has, the host gets nothing (the packet is dropped and
 /// counted). Both dictionaries are sized up front so that a lookup or a lease never allocates.
+/// Every operation takes one lock, so that translators on several threads (one per TUN queue) can share
+/// the pool; uncontended, that costs a few nanoseconds per packet.
 /// </summary>
 internal sealed class DynamicPool
 {
@@ -25,6 +27,7 @@ internal sealed class DynamicPool
     private readonly long _leaseMs;
     private readonly int _capacity;
     private uint _cursor;
+    private readonly Lock _lock = new();
 
     public DynamicPool(Ipv4Address network, int length, Ipv4Address translator, long leaseMs, int capacity)
     {
@@ -45,52 +48,65 @@ internal sealed class DynamicPool
 
     public Ipv4Address Network { get; }
     public int Length { get; }
-    public int Count => _byIpv6.Count;
+    public int Count
+    {
+        get { lock (_lock) return _byIpv6.Count; }
+    }
+
     public bool Changed { get; private set; }
 
     public bool TryFindByIpv6(Ipv6Address v6, out Ipv4Address v4)
     {
-        if (_byIpv6.TryGetValue(v6, out uint offset))
+        lock (_lock)
         {
-            v4 = new Ipv4Address(Network.Value + offset);
-            return true;
+            if (_byIpv6.TryGetValue(v6, out uint offset))
+            {
+                v4 = new Ipv4Address(Network.Value + offset);
+                return true;
+            }
+            v4 = default;
+            return false;
         }
-        v4 = default;
-        return false;
     }
 
     public bool TryFindByIpv4(long nowMs, Ipv4Address v4, bool touch, out Ipv6Address v6)
     {
-        uint offset = v4.Value - Network.Value;
-        if (offset < _leases.Length && _leases[offset].Used)
+        lock (_lock)
         {
-            ref var lease = ref _leases[offset];
-            if (touch && nowMs > lease.LastUseMs) lease.LastUseMs = nowMs;
-            v6 = lease.V6;
-            return true;
+            uint offset = v4.Value - Network.Value;
+            if (offset < _leases.Length && _leases[offset].Used)
+            {
+                ref var lease = ref _leases[offset];
+                if (touch && nowMs > lease.LastUseMs) lease.LastUseMs = nowMs;
+                v6 = lease.V6;
+                return true;
+            }
+            v6 = default;
+            return false;
         }
-        v6 = default;
-        return false;
     }
 
     /// <summary>The lease of <paramref name="v6"/>, refreshed, or a new one.</summary>
     public bool TryLeaseFor(long nowMs, Ipv6Address v6, out Ipv4Address v4)
     {
-        if (_byIpv6.TryGetValue(v6, out uint offset))
+        lock (_lock)
         {
-            ref var lease = ref _leases[offset];
-            if (nowMs > lease.LastUseMs) lease.LastUseMs = nowMs;
+            if (_byIpv6.TryGetValue(v6, out uint offset))
+            {
+                ref var lease = ref _leases[offset];
+                if (nowMs > lease.LastUseMs) lease.LastUseMs = nowMs;
+                v4 = new Ipv4Address(Network.Value + offset);
+                return true;
+            }
+            if (!TryFreeOffset(nowMs, out offset))
+            {
+                v4 = default;
+                return false;
+            }
+            Take(offset, v6, nowMs);
             v4 = new Ipv4Address(Network.Value + offset);
             return true;
         }
-        if (!TryFreeOffset(nowMs, out offset))
-        {
-            v4 = default;
-            return false;
-        }
-        Take(offset, v6, nowMs);
-        v4 = new Ipv4Address(Network.Value + offset);
-        return true;
     }
 
     private bool TryFreeOffset(long nowMs, out uint offset)
@@ -138,32 +154,38 @@ internal sealed class DynamicPool
 
     public IReadOnlyList<DynamicMapping> Export(long nowMs)
     {
-        var list = new List<DynamicMapping>(_byIpv6.Count);
-        for (uint i = _first; i <= _last; i++)
+        lock (_lock)
         {
-            if (!_leases[i].Used) continue;
-            if (nowMs - _leases[i].LastUseMs >= _leaseMs)
+            var list = new List<DynamicMapping>(_byIpv6.Count);
+            for (uint i = _first; i <= _last; i++)
             {
-                Release(i);
-                continue;
+                if (!_leases[i].Used) continue;
+                if (nowMs - _leases[i].LastUseMs >= _leaseMs)
+                {
+                    Release(i);
+                    continue;
+                }
+                list.Add(new DynamicMapping(new Ipv4Address(Network.Value + i), _leases[i].V6, _leases[i].LastUseMs));
             }
-            list.Add(new DynamicMapping(new Ipv4Address(Network.Value + i), _leases[i].V6, _leases[i].LastUseMs));
+            Changed = false;
+            return list;
         }
-        Changed = false;
-        return list;
     }
 
     /// <summary>Restores saved leases; expired ones, ones outside the pool and conflicting ones are skipped.</summary>
     public void Import(IEnumerable<DynamicMapping> entries, long nowMs)
     {
-        foreach (var e in entries)
+        lock (_lock)
         {
-            if (!e.V4.IsIn(Network, Length) || nowMs - e.LastUseMs >= _leaseMs) continue;
-            uint offset = e.V4.Value - Network.Value;
-            if (offset < _first || offset > _last || offset == _excluded) continue;
-            if (_leases[offset].Used || _byIpv6.ContainsKey(e.V6) || _byIpv6.Count >= _capacity) continue;
-            Take(offset, e.V6, Math.Min(e.LastUseMs, nowMs));
+            foreach (var e in entries)
+            {
+                if (!e.V4.IsIn(Network, Length) || nowMs - e.LastUseMs >= _leaseMs) continue;
+                uint offset = e.V4.Value - Network.Value;
+                if (offset < _first || offset > _last || offset == _excluded) continue;
+                if (_leases[offset].Used || _byIpv6.ContainsKey(e.V6) || _byIpv6.Count >= _capacity) continue;
+                Take(offset, e.V6, Math.Min(e.LastUseMs, nowMs));
+            }
+            Changed = false;
         }
-        Changed = false;
     }
 }

@@ -28,10 +28,13 @@ internal sealed class ExplicitAddressTable
             if (m.V6.IsIn(e.V6, Math.Min(e.V6Length, m.V6Length)))
                 throw new ArgumentException($"{m} overlaps {e} on the IPv6 side");
         }
-        _by4 = [.. _by4, m];
-        Array.Sort(_by4, (a, b) => b.V4Length.CompareTo(a.V4Length));
-        _by6 = [.. _by6, m];
-        Array.Sort(_by6, (a, b) => b.V6Length.CompareTo(a.V6Length));
+        // Sorted copies replace the arrays whole, so a translator on another thread never sees half an update.
+        ExplicitMapping[] by4 = [.. _by4, m];
+        Array.Sort(by4, (a, b) => b.V4Length.CompareTo(a.V4Length));
+        ExplicitMapping[] by6 = [.. _by6, m];
+        Array.Sort(by6, (a, b) => b.V6Length.CompareTo(a.V6Length));
+        _by4 = by4;
+        _by6 = by6;
     }
 
     public bool TryMap4To6(Ipv4Address address, out Ipv6Address v6)

@@ -7,7 +7,8 @@ namespace Teredo.Nat64;
 /// The translator's address mapping, without I/O: explicit address mappings (RFC 7757, tayga <c>map</c>),
 /// pool6 (RFC 6052) and a dynamic IPv4 pool that gives each new IPv6 host an address on its first packet
 /// (tayga <c>dynamic-pool</c>). Lookups try the EAM table first (longest prefix), then the dynamic pool
-/// for addresses inside it, then pool6. Not thread-safe: one per translator.
+/// for addresses inside it, then pool6. Configure it (AddExplicit, SetDynamicPool, ImportDynamic) before
+/// traffic flows; after that several translators, one per thread, may share it.
 /// </summary>
 public sealed class Nat64AddressMap
 {

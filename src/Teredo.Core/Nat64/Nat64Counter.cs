@@ -4,7 +4,7 @@ namespace Teredo.Nat64;
 
 /// <summary>
 /// What happened to each packet the translator saw. Every input packet ends in exactly one outcome
-/// (the values from <see cref="Translated6To4Tcp"/> to <see cref="Drop4Other"/>); the rest are events
+/// (the values from <see cref="Translated6To4Tcp"/> to <see cref="Drop4TooBig"/>); the rest are events
 /// counted beside the outcome (errors we sent, fragments we made).
 /// </summary>
 public enum Nat64Counter
@@ -32,8 +32,8 @@ public enum Nat64Counter
     Drop6IcmpUntranslatable,
     Drop6IcmpErrorInnerUntranslatable,
     Drop6TooBig,
+    /// <summary>A new IPv6 source found the dynamic pool full of unexpired leases.</summary>
     Drop6PoolExhausted,
-    Drop6Other,
 
     // Outcomes of IPv4 → IPv6
     Translated4To6Tcp,
@@ -52,7 +52,6 @@ public enum Nat64Counter
     Drop4IcmpErrorInnerUntranslatable,
     Drop4UdpZeroChecksum,
     Drop4TooBig,
-    Drop4Other,
 
     // Events beside the outcome
     Icmpv6ErrorsSent,
@@ -61,14 +60,13 @@ public enum Nat64Counter
     Ipv6FragmentsSent,
     UdpZeroChecksumCalculated,
     UdpZeroChecksumForwarded,
-    DynamicLeasesCreated,
 }
 
 public sealed class Nat64Counters : CounterSet<Nat64Counter>
 {
     /// <summary>True for the counters of which exactly one counts each input packet.</summary>
     public static bool IsOutcome(Nat64Counter counter) =>
-        counter is >= Nat64Counter.Translated6To4Tcp and <= Nat64Counter.Drop4Other;
+        counter is >= Nat64Counter.Translated6To4Tcp and <= Nat64Counter.Drop4TooBig;
 
     /// <summary>Sum of the outcome counters: equals the inputs when the accounting is complete.</summary>
     public long OutcomeTotal

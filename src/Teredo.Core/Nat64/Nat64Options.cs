@@ -32,7 +32,7 @@ public sealed class Nat64Options
     public Ipv6Address TranslatorIpv6 { get; set; }
     /// <summary>Refuse IPv4 destinations that are not globally reachable (RFC 6890) with ICMPv6 administratively prohibited.</summary>
     public bool RefuseNonGlobalIpv4Destinations { get; set; }
-    /// <summary>Exceptions to that refusal (e.g. 198.18.0.0/15 in the lab).</summary>
+    /// <summary>Exceptions to that refusal (e.g. 198.18.0.0/15 in the lab); read once when the translator is built.</summary>
     public IList<(Ipv4Address Network, int Length)> AllowedDestinations { get; set; } = new List<(Ipv4Address, int)>();
     /// <summary>Errors we originate per second (token bucket, burst of the same size); 0 = unlimited.</summary>
     public int IcmpErrorsPerSecond { get; set; } = 100;

@@ -7,7 +7,12 @@ namespace Teredo.Nat64;
 // RFC 7915 §4: IPv4 → IPv6.
 public sealed partial class Nat64Translator
 {
-    private Nat64Counter Translate4To6(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink)
+    /// <param name="hairpin">
+    /// Second half of a hairpin (RFC 7757 §4.2): the packet came from the IPv6 side and was just
+    /// translated to IPv4, so its TTL is already decremented and its source (and the destination of a
+    /// packet inside an ICMP error) is shown under pool6, not the EAM entry it belongs to.
+    /// </param>
+    private Nat64Counter Translate4To6(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink, bool hairpin = false)
     {
         if (!Ipv4Packet.TryParse(input, out var ip)) return Nat64Counter.Drop4Malformed;
         if (!ip.VerifyHeaderChecksum()) return Nat64Counter.Drop4BadHeaderChecksum;
@@ -23,21 +28,33 @@ public sealed partial class Nat64Translator
             SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 5, 0, sink);
             return Nat64Counter.Drop4SourceRoute;
         }
-        if (ip.Ttl <= 1)
+        byte hopLimit = hairpin ? ip.Ttl : (byte)(ip.Ttl - 1);
+        if (!hairpin && ip.Ttl <= 1)
         {
             SendIcmpv4Error(nowMs, packet, Icmpv4Type.TimeExceeded, 0, 0, sink);
             return Nat64Counter.Drop4TtlExceeded;
         }
-        if (!Map.TryMapIpv4Destination(nowMs, ip.Destination, out var destination)) return Nat64Counter.Drop4DestinationUnmapped;
-        if (!Map.TryMapIpv4Source(ip.Source, out var source))
+        if (!Map.TryMapIpv4Destination(nowMs, ip.Destination, out var destination))
+        {
+            // §4.4: a discarded packet may be answered with Destination Unreachable, administratively prohibited.
+            SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
+            return Nat64Counter.Drop4DestinationUnmapped;
+        }
+        Ipv6Address source;
+        if (hairpin) source = Map.EmbedInPool6(ip.Source);
+        else if (!Map.TryMapIpv4Source(ip.Source, out source))
         {
             // §4.1: the "illegal" source of an ICMPv4 error is still translated, for troubleshooting.
-            if (!icmpError) return Nat64Counter.Drop4SourceUnmapped;
+            if (!icmpError)
+            {
+                SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
+                return Nat64Counter.Drop4SourceUnmapped;
+            }
             source = Map.EmbedInPool6(ip.Source);
         }
         if (icmp && ip.IsFragment) return Nat64Counter.Drop4FragmentedIcmp;
 
-        if (icmpError) return TranslateIcmpError4To6(ip, source, destination, sink);
+        if (icmpError) return TranslateIcmpError4To6(ip, source, destination, hopLimit, hairpin, sink);
 
         int fragmentHeader = ip.IsFragment ? Ipv6FragmentHeader.Length : 0;
         int length = Ipv6Packet.HeaderLength + fragmentHeader + payload.Length;
@@ -79,7 +96,7 @@ public sealed partial class Nat64Translator
                     }
                     else if (!ZeroUdpChecksum(ip, payload, source, destination, out checksum, out var reason))
                     {
-                        // Communication administratively prohibited, as Jool answers (RFC 7915 §4.5 leaves it open).
+                        // Communication administratively prohibited: §4.4's answer to any discarded packet.
                         SendIcmpv4Error(nowMs, packet, Icmpv4Type.DestinationUnreachable, 13, 0, sink);
                         return reason;
                     }
@@ -117,7 +134,7 @@ public sealed partial class Nat64Translator
             var header = new Ipv6PacketWriter(output);
             header.SetVersionClassFlow(ip.TypeOfService, 0);
             header.PayloadLength = (ushort)(headers - Ipv6Packet.HeaderLength + chunk);
-            header.HopLimit = (byte)(ip.Ttl - 1);
+            header.HopLimit = hopLimit;
             header.Source = source;
             header.Destination = destination;
             if (withFragmentHeader)
@@ -186,7 +203,8 @@ public sealed partial class Nat64Translator
     }
 
     /// <summary>§4.2 and §4.3: an ICMPv4 error, its inner packet translated one level deep, capped at 1280 bytes.</summary>
-    private Nat64Counter TranslateIcmpError4To6(Ipv4Packet ip, Ipv6Address source, Ipv6Address destination, ITranslationSink sink)
+    private Nat64Counter TranslateIcmpError4To6(Ipv4Packet ip, Ipv6Address source, Ipv6Address destination, byte hopLimit, bool hairpin,
+        ITranslationSink sink)
     {
         ReadOnlySpan<byte> message = ip.Payload;
         if (message.Length < IcmpHeaderWriter.Length) return Nat64Counter.Drop4Malformed;
@@ -229,7 +247,7 @@ public sealed partial class Nat64Translator
             original = original.Slice(0, message[5] * 4);
         }
         Span<byte> inner = icmpBytes.Slice(IcmpHeaderWriter.Length);
-        int translated = TranslateInner4To6(original, inner);
+        int translated = TranslateInner4To6(original, inner, hairpin);
         if (translated < 0) return Nat64Counter.Drop4IcmpErrorInnerUntranslatable;
         int body = FitWithExtension(inner, translated, extension, MaxIcmpv6ErrorLength - Headers, wordSize: 8, out int lengthWords);
         if (type6 is Icmpv6Type.DestinationUnreachable or Icmpv6Type.TimeExceeded) icmp.LengthV6 = (byte)lengthWords;
@@ -239,7 +257,7 @@ public sealed partial class Nat64Translator
         header.SetVersionClassFlow(ip.TypeOfService, 0);
         header.PayloadLength = (ushort)messageLength;
         header.NextHeader = IpProtocol.Icmpv6;
-        header.HopLimit = (byte)(ip.Ttl - 1);
+        header.HopLimit = hopLimit;
         header.Source = source;
         header.Destination = destination;
         Icmpv6Packet.FillChecksum(icmpBytes.Slice(0, messageLength), source, destination);
@@ -248,15 +266,17 @@ public sealed partial class Nat64Translator
     }
 
     /// <summary>§4.3: the IPv4 packet inside an ICMPv4 error, as IPv6 with its TTL kept. Returns the bytes written, or -1.</summary>
-    private int TranslateInner4To6(ReadOnlySpan<byte> inner, Span<byte> output)
+    private int TranslateInner4To6(ReadOnlySpan<byte> inner, Span<byte> output, bool hairpin)
     {
         if (inner.Length < Ipv4Packet.MinHeaderLength || inner[0] >> 4 != 4) return -1;
         int headerLength = (inner[0] & 0x0F) * 4;
         if (headerLength < Ipv4Packet.MinHeaderLength || headerLength > inner.Length) return -1;
         var source4 = Ipv4Address.Read(inner.Slice(12));
         var destination4 = Ipv4Address.Read(inner.Slice(16));
-        if (!Map.TryMapIpv4(0, source4, touch: false, out var source6) || !Map.TryMapIpv4(0, destination4, touch: false, out var destination6))
-            return -1;
+        if (!Map.TryMapIpv4(0, source4, touch: false, out var source6)) return -1;
+        Ipv6Address destination6;
+        if (hairpin) destination6 = Map.EmbedInPool6(destination4);
+        else if (!Map.TryMapIpv4(0, destination4, touch: false, out destination6)) return -1;
         int claimedUpper = Math.Max(0, BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(2)) - headerLength);
         ushort flags = BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(6));
         int fragmentOffset = (flags & 0x1FFF) * 8;
@@ -267,6 +287,8 @@ public sealed partial class Nat64Translator
         int headers = Ipv6Packet.HeaderLength + (fragment ? Ipv6FragmentHeader.Length : 0);
 
         ReadOnlySpan<byte> upper = inner.Slice(headerLength);
+        // One level deep only: an error about an error should not exist (RFC 1812 §4.3.2.7).
+        if (protocol == IpProtocol.Icmp && fragmentOffset == 0 && upper.Length >= 1 && IcmpTranslation.IsIcmpv4Error(upper[0])) return -1;
         Span<byte> segment = output.Slice(headers, upper.Length);
         upper.CopyTo(segment);
         if (fragmentOffset == 0)

@@ -7,7 +7,10 @@ namespace Teredo.Nat64;
 // RFC 7915 §5: IPv6 → IPv4.
 public sealed partial class Nat64Translator
 {
-    private Nat64Counter Translate6To4(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink)
+    private Nat64Counter Translate6To4(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink) =>
+        Translate6To4Core(nowMs, input, sink, allowHairpin: true);
+
+    private Nat64Counter Translate6To4Core(long nowMs, ReadOnlySpan<byte> input, ITranslationSink sink, bool allowHairpin)
     {
         if (!Ipv6Packet.TryParse(input, out var ip)) return Nat64Counter.Drop6Malformed;
         ReadOnlySpan<byte> packet = ip.Bytes;
@@ -35,14 +38,19 @@ public sealed partial class Nat64Translator
             SendIcmpv6Error(nowMs, packet, Icmpv6Type.TimeExceeded, 0, 0, sink);
             return Nat64Counter.Drop6HopLimitExceeded;
         }
-        if (!Map.TryMapIpv6Destination(ip.Destination, out var destination)) return Nat64Counter.Drop6DestinationUnmapped;
+        if (!Map.TryMapIpv6Destination(ip.Destination, out var destination))
+        {
+            // §5.4: a discarded packet may be answered with Destination Unreachable, administratively prohibited.
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
+            return Nat64Counter.Drop6DestinationUnmapped;
+        }
         if (IsProhibitedDestination(destination))
         {
             SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
             return Nat64Counter.Drop6DestinationProhibited;
         }
-        if (Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out var hairpinDestination))
-            return Hairpin(packet, ip, ext, hairpinDestination, sink);
+        if (allowHairpin && Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out _))
+            return Hairpin(nowMs, packet, sink);
         Ipv4Address source;
         if (icmpError)
         {
@@ -55,7 +63,9 @@ public sealed partial class Nat64Translator
         }
         else if (!Map.TryMapIpv6Source(nowMs, ip.Source, out source))
         {
-            return Nat64Counter.Drop6SourceUnmapped;
+            SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
+            // With a dynamic pool every source maps unless the pool is full.
+            return Map.DynamicPoolRange is null ? Nat64Counter.Drop6SourceUnmapped : Nat64Counter.Drop6PoolExhausted;
         }
         if (icmp && ext.IsFragmented(packet)) return Nat64Counter.Drop6FragmentedIcmp;
 
@@ -247,14 +257,16 @@ public sealed partial class Nat64Translator
 
         Span<byte> segment = output.Slice(Ipv4Packet.MinHeaderLength, upper.Length);
         upper.CopyTo(segment);
+        // One level deep only: an error about an error should not exist (RFC 4443 §2.4 e).
+        if (ext.UpperProtocol == IpProtocol.Icmpv6 && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0])) return -1;
         if (ext.UpperProtocol == IpProtocol.Icmpv6)
         {
             // An echo inside an error: new type, and no pseudo-header in its checksum.
-            if (firstPiece && segment.Length >= 4 && IcmpTranslation.TryMap6To4(segment[0], segment[1], out byte type4, out _)
-                && segment[0] is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply)
+            if (firstPiece && segment.Length >= IcmpHeaderWriter.Length && segment[0] is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply
+                && IcmpTranslation.TryMap6To4(segment[0], segment[1], out byte type4, out _))
             {
                 ulong removed = Checksum.Ipv6PseudoHeader(source6, destination6, (uint)claimedUpper, IpProtocol.Icmpv6) + (ulong)(segment[0] << 8);
-                var echo = new IcmpHeaderWriter(segment.Length >= 8 ? segment : output.Slice(Ipv4Packet.MinHeaderLength, 8));
+                var echo = new IcmpHeaderWriter(segment);
                 echo.Type = type4;
                 echo.Checksum = Checksum.Update(echo.Checksum, removed, (ulong)(type4 << 8));
             }
@@ -289,39 +301,34 @@ public sealed partial class Nat64Translator
 
     /// <summary>
     /// RFC 7757 §4.2 hairpinning: the IPv4 destination is itself an IPv6 host behind us (EAM or dynamic
-    /// pool), so the packet goes straight back to IPv6, its source shown as the RFC 6052 address of its
-    /// IPv4 form. Extension headers stay; only addresses, hop limit and the pseudo-header checksum change.
+    /// pool), so the IPv4 packet just made goes straight back through 4→6 (from a scratch buffer the
+    /// translator owns), its source shown as the RFC 6052 address of its IPv4 form. Translating twice
+    /// keeps every rule of both directions, ICMP errors and their inner packets included.
     /// </summary>
-    private Nat64Counter Hairpin(ReadOnlySpan<byte> packet, Ipv6Packet ip, in Ipv6ExtensionHeaders ext, Ipv6Address destination6, ITranslationSink sink)
+    private Nat64Counter Hairpin(long nowMs, ReadOnlySpan<byte> packet, ITranslationSink sink)
     {
-        if (!Map.TryMapIpv6(ip.Source, out var source4)) return Nat64Counter.Drop6SourceUnmapped;
-        var source6 = Map.EmbedInPool6(source4);
-        Span<byte> output = sink.Reserve(packet.Length);
-        packet.CopyTo(output);
-        var header = new Ipv6PacketWriter(output);
-        header.HopLimit = (byte)(ip.HopLimit - 1);
-        header.Source = source6;
-        header.Destination = destination6;
-        ulong removed = Checksum.Sum(ip.Source) + Checksum.Sum(ip.Destination);
-        ulong added = Checksum.Sum(source6) + Checksum.Sum(destination6);
-        Span<byte> upper = output.Slice(ext.UpperOffset);
-        if (ext.FragmentDataOffset(packet) == 0)
+        _hairpinSink.Length = -1;
+        var first = Translate6To4Core(nowMs, packet, _hairpinSink, allowHairpin: false);
+        if (_hairpinSink.Length < 0) return first; // dropped on the way in
+        ReadOnlySpan<byte> translated = _hairpinSink.Buffer.AsSpan(0, _hairpinSink.Length);
+        if (translated[0] >> 4 == 6)
         {
-            switch (ext.UpperProtocol)
-            {
-                case IpProtocol.Tcp when upper.Length >= TcpSegment.ChecksumOffset + 2:
-                    UpdateChecksumAt(upper, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
-                    break;
-                case IpProtocol.Udp when upper.Length >= UdpDatagram.HeaderLength:
-                    UpdateChecksumAt(upper, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
-                    break;
-                case IpProtocol.Icmpv6 when upper.Length >= IcmpHeaderWriter.Length:
-                    UpdateChecksumAt(upper, IcmpHeaderWriter.ChecksumOffset, removed, added, zeroMeansNone: false);
-                    break;
-            }
+            // Not translated but answered (Packet Too Big): the error goes out as it is.
+            translated.CopyTo(sink.Reserve(translated.Length));
+            sink.Commit(translated.Length);
+            return first;
         }
-        sink.Commit(packet.Length);
-        return Nat64Counter.Hairpinned;
+        var second = Translate4To6(nowMs, translated, sink, hairpin: true);
+        return second is >= Nat64Counter.Translated4To6Tcp and <= Nat64Counter.Translated4To6Other ? Nat64Counter.Hairpinned : second;
+    }
+
+    /// <summary>The scratch buffer of the 6→4 half of a hairpin.</summary>
+    private sealed class HairpinSink : ITranslationSink
+    {
+        public readonly byte[] Buffer = new byte[65536 + MaxIcmpv4ErrorLength];
+        public int Length = -1;
+        public Span<byte> Reserve(int maxLength) => Buffer.AsSpan(0, maxLength);
+        public void Commit(int length) => Length = length;
     }
 
     private static int Fail(Nat64Counter reason, out Nat64Counter outcome)

@@ -11,6 +11,9 @@ namespace Teredo.Nat64;
 /// the sink. Nothing is allocated per packet and nothing is thrown: every input ends in exactly one
 /// outcome counter. A buffer reserved from the sink and not committed is simply reused by the next
 /// Reserve (the translator reserves before it knows whether an ICMP message is translatable).
+/// One translator belongs to one thread (its counters, rate limiter and scratch buffer are its own); for
+/// several TUN queues make one translator per queue over one shared <see cref="Nat64AddressMap"/> and add
+/// their counters up.
 /// </summary>
 public sealed partial class Nat64Translator
 {
@@ -23,12 +26,15 @@ public sealed partial class Nat64Translator
     private const int Rfc4884MinimumOriginal = 128;
 
     private readonly Nat64Options _options;
+    /// <summary>A copy of AllowedDestinations as an array: enumerating the IList per packet would allocate.</summary>
+    private readonly (Ipv4Address Network, int Length)[] _allowed;
     private readonly int _ipv6Mtu;
     private readonly int _lowestIpv6Mtu;
     private readonly long _errorBurstMilli;
     private long _errorMilliTokens;
     private long _errorLastMs = long.MinValue;
     private ushort _nextIdentification;
+    private readonly HairpinSink _hairpinSink = new();
 
     public Nat64Translator(Nat64Options options, Nat64AddressMap map)
     {
@@ -37,6 +43,7 @@ public sealed partial class Nat64Translator
         Map = map;
         _ipv6Mtu = options.Ipv6Mtu == 0 ? options.Ipv4Mtu : options.Ipv6Mtu;
         _lowestIpv6Mtu = options.EffectiveOfflinkMtu;
+        _allowed = [.. options.AllowedDestinations];
         _errorBurstMilli = Math.Max(1, options.IcmpErrorsPerSecond) * 1000L;
         _errorMilliTokens = _errorBurstMilli;
         _nextIdentification = (ushort)Random.Shared.Next(65536);
@@ -63,7 +70,7 @@ public sealed partial class Nat64Translator
     private bool IsProhibitedDestination(Ipv4Address destination)
     {
         if (!_options.RefuseNonGlobalIpv4Destinations || !SpecialPurposeIpv4.IsSpecial(destination)) return false;
-        foreach (var (network, length) in _options.AllowedDestinations)
+        foreach (var (network, length) in _allowed)
             if (destination.IsIn(network, length)) return false;
         return true;
     }

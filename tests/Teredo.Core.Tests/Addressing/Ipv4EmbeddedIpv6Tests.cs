@@ -5,15 +5,20 @@ namespace Teredo.Tests.Addressing;
 
 public class Ipv4EmbeddedIpv6Tests
 {
-    // RFC 6052 §2.4, the example table for 192.0.2.33.
+    /// <summary>RFC 6052 §2.4, the example table for 192.0.2.33 (also used by the NAT64 address map tests).</summary>
+    public static TheoryData<string, int, string> Rfc6052Examples => new()
+    {
+        { "2001:db8::", 32, "2001:db8:c000:221::" },
+        { "2001:db8:100::", 40, "2001:db8:1c0:2:21::" },
+        { "2001:db8:122::", 48, "2001:db8:122:c000:2:2100::" },
+        { "2001:db8:122:300::", 56, "2001:db8:122:3c0:0:221::" },
+        { "2001:db8:122:344::", 64, "2001:db8:122:344:c0:2:2100:0" },
+        { "2001:db8:122:344::", 96, "2001:db8:122:344::c000:221" },
+        { "64:ff9b::", 96, "64:ff9b::c000:221" },
+    };
+
     [Theory]
-    [InlineData("2001:db8::", 32, "2001:db8:c000:221::")]
-    [InlineData("2001:db8:100::", 40, "2001:db8:1c0:2:21::")]
-    [InlineData("2001:db8:122::", 48, "2001:db8:122:c000:2:2100::")]
-    [InlineData("2001:db8:122:300::", 56, "2001:db8:122:3c0:0:221::")]
-    [InlineData("2001:db8:122:344::", 64, "2001:db8:122:344:c0:2:2100:0")]
-    [InlineData("2001:db8:122:344::", 96, "2001:db8:122:344::c000:221")]
-    [InlineData("64:ff9b::", 96, "64:ff9b::c000:221")]
+    [MemberData(nameof(Rfc6052Examples))]
     public void Rfc6052_example_table(string prefix, int length, string expected)
     {
         var v4 = Ipv4Address.Parse("192.0.2.33");

@@ -13,7 +13,7 @@ namespace Teredo.Tests.Nat64;
 public sealed partial class JoolGrayboxTests
 {
     public sealed record Case(string Name, string Direction, string Folder, string Sent, string[] Expected, int[] Ignored,
-        int LowestIpv6Mtu, int Ipv6Mtu, int Ipv4Mtu, bool AmendUdpZero)
+        int LowestIpv6Mtu, int Ipv6Mtu, int Ipv4Mtu, bool AmendUdpZero, bool Rfc6791 = true, bool NoPool6 = false)
     {
         public override string ToString() => Name;
     }
@@ -36,7 +36,7 @@ public sealed partial class JoolGrayboxTests
         if (root is null) yield break;
         var variables = new Dictionary<string, string>();
         int lowest = 1280, v6Mtu = 1500, v4Mtu = 1500;
-        bool amend = false, inGroup = false;
+        bool amend = false, inGroup = false, rfc6791 = true, noPool6 = false;
         var seen = new Dictionary<string, int>();
         foreach (string raw in File.ReadLines(Path.Combine(root, "siit", "test.sh")))
         {
@@ -46,6 +46,8 @@ public sealed partial class JoolGrayboxTests
             if (!inGroup || line.StartsWith('#')) continue;
             if (line.Contains("global update lowest-ipv6-mtu")) lowest = int.Parse(line.Split(' ')[^1]);
             else if (line.Contains("global update amend-udp-checksum-zero")) amend = line.EndsWith(" 1");
+            else if (line.Contains("global update rfc6791v4-prefix")) rfc6791 = !line.EndsWith(" null");
+            else if (line.Contains("global update pool6 ")) noPool6 = line.EndsWith(" null");
             else if (line.Contains("dev to_client_v6 mtu")) v6Mtu = int.Parse(line.Split(' ')[^1]);
             else if (line.Contains("joolns ip link set dev to_client_v4 mtu")) v4Mtu = int.Parse(line.Split(' ')[^1]);
             var m = TestLine().Match(line);
@@ -62,11 +64,14 @@ public sealed partial class JoolGrayboxTests
             string name = Path.GetFileName(sent);
             seen[name] = seen.GetValueOrDefault(name) + 1;
             if (seen[name] > 1) name += $"#{seen[name]}";
-            yield return new Case(name, m.Groups[1].Value, folder, sent, expected, ignored, lowest, v6Mtu, v4Mtu, amend);
+            yield return new Case(name, m.Groups[1].Value, folder, sent, expected, ignored, lowest, v6Mtu, v4Mtu, amend, rfc6791, noPool6);
         }
     }
 
     public static TheoryData<Case> Rfc7915Cases() => Data("rfc7915");
+
+    /// <summary>The "manual" RFC 6791 cases (the source of translated errors from routers that do not map).</summary>
+    public static TheoryData<Case> MiscCases() => Data("misc");
 
     /// <summary>The pktgen groups: UDP, TCP, ICMP echo and ICMP errors both ways, checksums good and bad, fragments.</summary>
     public static TheoryData<Case> PktgenCases()
@@ -99,7 +104,7 @@ public sealed partial class JoolGrayboxTests
             Ipv4Mtu = c.Ipv4Mtu,
             UdpChecksumMode = c.AmendUdpZero ? UdpChecksumMode.Calculate : UdpChecksumMode.Drop,
             TranslatorIpv4 = Ipv4Address.Parse("198.51.100.1"),
-            Rfc6791Ipv4 = Ipv4Address.Parse("203.0.113.8"),
+            Rfc6791Ipv4 = c.Rfc6791 ? Ipv4Address.Parse("203.0.113.8") : Ipv4Address.Any,
             TranslatorIpv6 = Ipv6Address.Parse("2001:db8:1c0:2:1::"),
             IcmpErrorsPerSecond = 0,
         };
@@ -114,6 +119,10 @@ public sealed partial class JoolGrayboxTests
     public void Rfc7915(Case c) => Run(c);
 
     [SkippableTheory]
+    [MemberData(nameof(MiscCases))]
+    public void Misc(Case c) => Run(c);
+
+    [SkippableTheory]
     [MemberData(nameof(PktgenCases))]
     public void Pktgen(Case c) => Run(c);
 
@@ -121,6 +130,7 @@ public sealed partial class JoolGrayboxTests
     {
         Skip.If(c.Name == "missing", "Jool's graybox packets are not at ../shared/thirdparty/jool-graybox (beside the repository)");
         Skip.If(Nat64Conformance.Deviations.TryGetValue(c.Name, out string? reason), $"documented deviation: {reason}");
+        Skip.If(c.NoPool6, "needs Jool without pool6 (EAMT only) and its rfc6791v6-prefix: our translator always has a pool6");
         string dir = Path.Combine(GrayboxRoot()!, "siit", c.Folder);
         byte[] sent = File.ReadAllBytes(Path.Combine(dir, c.Sent + ".pkt"));
         var translator = Translator(c);

@@ -1,16 +1,6 @@
-namespace Teredo.Wire;
+using System.Buffers.Binary;
 
-/// <summary>ICMPv4 message types (RFC 792 and successors) the translator reads or writes.</summary>
-public static class Icmpv4Type
-{
-    public const byte EchoReply = 0;
-    public const byte DestinationUnreachable = 3;
-    public const byte SourceQuench = 4;
-    public const byte Redirect = 5;
-    public const byte EchoRequest = 8;
-    public const byte TimeExceeded = 11;
-    public const byte ParameterProblem = 12;
-}
+namespace Teredo.Wire;
 
 /// <summary>
 /// The first eight bytes that ICMPv4 and ICMPv6 messages share (type, code, checksum, four
@@ -44,32 +34,32 @@ public readonly ref struct IcmpHeaderWriter
     public byte Code { get => _buffer[Field.Code]; set => _buffer[Field.Code] = value; }
     public ushort Checksum
     {
-        get => System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.Checksum));
-        set => System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Field.Checksum), value);
+        get => BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.Checksum));
+        set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Field.Checksum), value);
     }
     /// <summary>The four type-specific bytes (identifier and sequence of echoes, unused, MTU, pointer).</summary>
     public uint Rest
     {
-        get => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(_buffer.Slice(Field.Rest));
-        set => System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Field.Rest), value);
+        get => BinaryPrimitives.ReadUInt32BigEndian(_buffer.Slice(Field.Rest));
+        set => BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Field.Rest), value);
     }
     public byte LengthV4 { get => _buffer[Field.LengthV4]; set => _buffer[Field.LengthV4] = value; }
     public byte LengthV6 { get => _buffer[Field.LengthV6]; set => _buffer[Field.LengthV6] = value; }
     public ushort MtuV4
     {
-        get => System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.MtuV4));
-        set => System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Field.MtuV4), value);
+        get => BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.MtuV4));
+        set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Field.MtuV4), value);
     }
     public uint MtuV6
     {
-        get => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(_buffer.Slice(Field.MtuV6));
-        set => System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Field.MtuV6), value);
+        get => BinaryPrimitives.ReadUInt32BigEndian(_buffer.Slice(Field.MtuV6));
+        set => BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Field.MtuV6), value);
     }
     public byte PointerV4 { get => _buffer[Field.PointerV4]; set => _buffer[Field.PointerV4] = value; }
     public uint PointerV6
     {
-        get => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(_buffer.Slice(Field.PointerV6));
-        set => System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Field.PointerV6), value);
+        get => BinaryPrimitives.ReadUInt32BigEndian(_buffer.Slice(Field.PointerV6));
+        set => BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Field.PointerV6), value);
     }
     /// <summary>The checksum field's offset, for callers that sum the message around it.</summary>
     public const int ChecksumOffset = Field.Checksum;
