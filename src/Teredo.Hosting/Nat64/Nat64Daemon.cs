@@ -35,6 +35,7 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
     private long _notIp;
     private long _selfEchoAnswered;
     private long _selfDropped;
+    private long _multicastDropped;
     private long _saveErrors;
     private int _slotSize;
 
@@ -125,6 +126,11 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
                 for (int i = 0; i < packets.Count; i++)
                 {
                     var packet = packets.Committed(i);
+                    if (MulticastFilter.IsMulticast(packet))
+                    {
+                        _multicastDropped++;
+                        continue;
+                    }
                     switch (packet[0] >> 4)
                     {
                         case 6:
@@ -262,7 +268,8 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
         Control.StatusJson.WriteCounters<Nat64Counter>(j, c => t.Counters[c],
             ("tunPacketsWritten", written), ("tunWriteErrors", writeErrors), ("tunWritesDroppedFull", dropped),
             ("tunReadsTruncated", truncated), ("notIp", Interlocked.Read(ref _notIp)),
-            ("selfEchoAnswered", Interlocked.Read(ref _selfEchoAnswered)), ("selfDropped", Interlocked.Read(ref _selfDropped)), ("dynamicSaveErrors", Interlocked.Read(ref _saveErrors)));
+            ("selfEchoAnswered", Interlocked.Read(ref _selfEchoAnswered)), ("selfDropped", Interlocked.Read(ref _selfDropped)),
+            ("multicastDropped", Interlocked.Read(ref _multicastDropped)), ("dynamicSaveErrors", Interlocked.Read(ref _saveErrors)));
     });
 
     public Task StopAsync(CancellationToken cancellationToken)
