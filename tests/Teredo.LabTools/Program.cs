@@ -11,6 +11,7 @@ using Teredo.Wire;
 // teredo-labtools flood6 SERVER COUNT           UDP/IPv6 to COUNT distinct Teredo destinations under a server
 // teredo-labtools sink TEREDO-ADDRESS PORT SECONDS  a public Teredo endpoint that only answers bubbles
 // teredo-labtools blast6 DESTINATION SECONDS    1200-byte UDP/IPv6 datagrams to one destination, as fast as possible
+// teredo-labtools tun-exchange TUN CASES        Jool graybox packets through the kernel and a translator's TUN (TunExchange.cs)
 return args switch
 {
     ["p2p-coordinator", var address] => P2P.Coordinator(Ipv4Address.Parse(address)),
@@ -20,6 +21,7 @@ return args switch
     ["flood6", var server, var count] => Flood.Run(Ipv4Address.Parse(server), int.Parse(count)),
     ["sink", var teredoAddress, var port, var seconds] => Sink.Run(Ipv6Address.Parse(teredoAddress), ushort.Parse(port), int.Parse(seconds)),
     ["blast6", var destination, var seconds] => Flood.Blast(Ipv6Address.Parse(destination), double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
+    ["tun-exchange", var device, var cases] => TunExchange.Run(device, cases),
     _ => Usage(),
 };
 
