@@ -158,15 +158,18 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
 
     private void UdpLoop()
     {
+        using var rx = new UdpBatch(BatchSize, SlotSize);
         using var sink = NewSink();
-        PacketLoops.ReceiveUdp(_udp!.Socket, () => _stopping, _lock, (now, from, payload) => _engine!.FromUdp(now, from, payload, sink),
-            sink.Flush, BatchSize, SlotSize);
+        UdpDatagramHandler engine = _engine!.FromUdp;
+        while (!_stopping && UdpBatchReader.ReceiveAndProcess(_udp!.Socket, rx, _lock, engine, sink)) { }
     }
 
     private void TunLoop()
     {
+        using var packets = new UdpBatch(BatchSize, SlotSize);
         using var sink = NewSink();
-        PacketLoops.ReadTun(_tun!, () => _stopping, _lock, (now, packet) => _engine!.FromTun(now, packet, sink), sink.Flush, BatchSize, SlotSize);
+        TunPacketHandler engine = _engine!.FromTun;
+        while (!_stopping) TunBatchReader.ReadAndProcess(_tun!, packets, _lock, engine, sink);
     }
 
     /// <summary>Expiry every second; lease use and refused leases to the coordinator every few seconds.</summary>
