@@ -14,17 +14,24 @@ declare -A TOPO=(
   [basic]="core srv relay host6 host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [teredo]="core srv relay host6 natprc clprc natsym clsym"
   [nat]="core srv host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+  [nat64]="core host6 host4 nat64"
 )
 declare -A TOPO_DESC=(
   [basic]="everything: Teredo server, relay, native v4/v6 hosts, four NAT kinds with a client each"
   [teredo]="Teredo server, relay, native IPv6 host, clients behind a port-restricted and a symmetric NAT (demo subset)"
   [nat]="the NATs and their clients, plus srv and host4 as outside peers (NAT-behaviour checks)"
+  [nat64]="IPv6-only host6 -> translator host nat64 (Tayga or teredo nat64 on a TUN) -> IPv4-only host4"
 )
 
 # Public / native addresses (also in lab/README.md).
 SRV_V4A=198.18.0.10 SRV_V4B=198.18.0.11 SRV_V6=2001:db8:1::10
 RELAY_V4=198.18.0.20 RELAY_V6=2001:db8:1::20
 HOST6_V6=2001:db8:1::100 HOST4_V4=198.18.0.100
+# NAT64 (topology nat64): the translator host, its network-specific prefix (198.18/15 is not global,
+# so the well-known prefix would refuse it), Tayga's own IPv4 address, the dynamic pool and one static map.
+NAT64_V4=198.18.0.64 NAT64_V6=2001:db8:1::64
+NAT64_PREFIX=2001:db8:64::/96 NAT64_TAYGA_V4=10.64.0.1 NAT64_POOL=10.64.0.0/24 NAT64_V4_ROUTE=10.64.0.0/16
+NAT64_STATIC_V4=10.64.1.101 HOST6_STATIC_V6=2001:db8:1::101
 V4_PLEN=15 V6_PLEN=64
 # NAT node -> "kind wan_addr lan_net_prefix client"; natdbl1's WAN is natdbl2's LAN.
 declare -A NAT=(
@@ -61,7 +68,7 @@ require_netns() {
 usage() {
   cat <<'EOF'
 usage: lab.sh COMMAND ...
-  up NAME                         build topology NAME (basic | teredo | nat); sweeps stale lab state first
+  up NAME                         build topology NAME (basic | teredo | nat | nat64); sweeps stale lab state first
   down [NAME]                     tear NAME down (no NAME: everything the lab made)
   list                            running topologies, nodes, addresses and lab processes
   exec NODE -- CMD...             run CMD inside NODE's namespace
@@ -79,6 +86,8 @@ usage: lab.sh COMMAND ...
   start NODE NAME -- CMD...       run CMD in NODE as a tracked lab process (log and pidfile NAME)
   teredo-server NODE [--primary IPV4] [OPTIONS]   this project's server in place of miredo-server
   teredo-relay NODE [--bind IPV4] [--ifname IF] [OPTIONS]   this project's relay in place of Miredo's
+  tayga NODE [tayga|teredo] [--conf FILE] [-- OPTS]  NAT64 on NODE: Debian's tayga or ours (a wrapper named tayga)
+  tayga-stop NODE                 stop it and remove its persistent TUN (--rmtun)
 Nodes are given without the tlab- prefix (it is accepted too).  State: /run/tlab (TLAB_STATE).
 EOF
 }
@@ -170,7 +179,7 @@ build_core() {
   done
 }
 
-build_host() {   # srv relay host6 host4
+build_host() {   # srv relay host6 host4 nat64
   local node=$1
   mk_ns "$node"
   case $node in
@@ -182,13 +191,22 @@ build_host() {   # srv relay host6 host4
       attach relay 6 eth6; addr relay "$RELAY_V6/$V6_PLEN" eth6
       inns relay sysctl -qw net.ipv6.conf.all.forwarding=1 ;;
     host6)
-      attach host6 6 eth6; addr host6 "$HOST6_V6/$V6_PLEN" eth6
+      attach host6 6 eth6; addr host6 "$HOST6_V6/$V6_PLEN" eth6; addr host6 "$HOST6_STATIC_V6/$V6_PLEN" eth6
       ip -n "$(ns host6)" -6 route add 2001::/32 via "$RELAY_V6" ;;
+    nat64)
+      # The translator host: a router between br6 and br4 whose TUN (made by the tayga launcher) owns
+      # the prefix and the IPv4 side; the end hosts route those through it.
+      attach nat64 4 eth4; addr nat64 "$NAT64_V4/$V4_PLEN" eth4
+      attach nat64 6 eth6; addr nat64 "$NAT64_V6/$V6_PLEN" eth6
+      inns nat64 sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1
+      ! ns_exists host6 || ip -n "$(ns host6)" -6 route add "$NAT64_PREFIX" via "$NAT64_V6"
+      ! ns_exists host4 || ip -n "$(ns host4)" route add "$NAT64_V4_ROUTE" via "$NAT64_V4" ;;
     host4)
       attach host4 4 eth4; addr host4 "$HOST4_V4/$V4_PLEN" eth4
       # a tiny web server and echo target for later NAT64 work
-      start_bg host4 http socat TCP4-LISTEN:80,reuseaddr,fork \
-        SYSTEM:"printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello from host4\\r\\n'"
+      # (the response comes from a file: socat's address parser mangles backslash escapes in SYSTEM:)
+      printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from host4\r\n' >"$STATE/host4/http-response"
+      start_bg host4 http socat TCP4-LISTEN:80,reuseaddr,fork SYSTEM:"cat $STATE/host4/http-response"
       start_bg host4 echo-tcp socat TCP4-LISTEN:7,reuseaddr,fork PIPE
       start_bg host4 echo-udp socat UDP4-RECVFROM:7,reuseaddr,fork PIPE ;;
   esac
@@ -237,7 +255,7 @@ build_node() {
   if ns_exists "$node"; then return 0; fi   # clients are made with their NAT
   case $node in
     core) build_core ;;
-    srv|relay|host6|host4) build_host "$node" ;;
+    srv|relay|host6|host4|nat64) build_host "$node" ;;
     natfc|natprc|natsym|natdbl2|natdbl1) build_nat "$node" ;;
     clfc|clprc|clsym|cldbl) die "$node must follow its NAT in the topology" ;;
     *) die "unknown node $node" ;;
@@ -672,6 +690,82 @@ cmd_teredo_relay() {   # NODE [--bind IPV4] [--ifname IF] [teredo relay options.
   say "teredo relay running in $node (2001::/32 dev $ifname, bound ${bind:-any}; log $d/teredo-relay.log, status: teredo status --control $d/teredo-relay.sock)"
 }
 
+# ---------------------------------------------------------------------------------------------
+# NAT64: Debian's tayga, or teredo nat64 through a wrapper named tayga, from the same tayga.conf
+# ---------------------------------------------------------------------------------------------
+NAT64_TUN=nat64
+
+tayga_conf() {   # NODE -> writes $STATE/NODE/tayga.conf: only directives Debian's 0.9.2 knows, so both read it
+  local d="$STATE/$1"
+  mkdir -p "$d/tayga-data"
+  {
+    echo "# generated by lab.sh for node $1: stateless NAT64 (tayga.conf(5))"
+    echo "tun-device $NAT64_TUN"
+    echo "ipv4-addr $NAT64_TAYGA_V4"
+    echo "prefix $NAT64_PREFIX"
+    echo "dynamic-pool $NAT64_POOL"
+    echo "data-dir $d/tayga-data"
+    echo "map $NAT64_STATIC_V4 $HOST6_STATIC_V6"
+  } >"$d/tayga.conf"
+}
+
+tayga_program() {   # NODE IMPL -> the program to run as "tayga": Debian's, or a two-line wrapper that execs ours
+  local d="$STATE/$1"
+  case $2 in
+    tayga) command -v tayga || echo /usr/sbin/tayga ;;
+    teredo)
+      mkdir -p "$d/teredo-bin"
+      printf '#!/bin/sh\nexec %q nat64 --control %q "$@"\n' "$(teredo_bin)" "$d/teredo-nat64.sock" >"$d/teredo-bin/tayga"
+      chmod +x "$d/teredo-bin/tayga"
+      echo "$d/teredo-bin/tayga" ;;
+    *) die "tayga: implementation must be tayga or teredo, not '$2'" ;;
+  esac
+}
+
+cmd_tayga() {   # NODE [tayga|teredo] [--conf FILE] [-- EXTRA TAYGA OPTIONS]: as Debian's init script runs it
+  local node=$(node_of "${1:?usage: lab.sh tayga NODE [tayga|teredo] [--conf FILE]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local impl=tayga d="$STATE/$node" conf="" extra=() prog i
+  case ${1:-} in tayga|teredo) impl=$1; shift ;; esac
+  while [ $# -gt 0 ]; do
+    case $1 in --conf) conf=$2; shift 2 ;; --) shift; extra=("$@"); break ;; *) die "tayga: unknown option $1" ;; esac
+  done
+  mkdir -p "$d"
+  cmd_tayga_stop "$node" >/dev/null 2>&1 || true
+  if [ -z "$conf" ]; then tayga_conf "$node"; conf="$d/tayga.conf"; fi
+  prog=$(tayga_program "$node" "$impl")
+  echo "$impl $prog $conf" >"$d/tayga-impl"
+  # /etc/init.d/tayga with CONFIGURE_IFACE=yes: a persistent TUN, up, routes for the prefix and the
+  # IPv4 side, then the daemon in the foreground (--nodetach) under the lab's process tracking.
+  inns "$node" "$prog" -c "$conf" --mktun >"$d/tayga-mktun.log" 2>&1 || die "tayga --mktun failed: $(tail -3 "$d/tayga-mktun.log")"
+  ip -n "$(ns "$node")" link set "$NAT64_TUN" up
+  ip -n "$(ns "$node")" -6 route replace "$NAT64_PREFIX" dev "$NAT64_TUN"
+  ip -n "$(ns "$node")" route replace "$NAT64_V4_ROUTE" dev "$NAT64_TUN"
+  rm -f "$d/teredo-nat64.sock"
+  start_bg "$node" tayga "$prog" -c "$conf" --nodetach -p "$d/tayga.daemon-pid" "${extra[@]}"
+  for i in $(seq 100); do
+    pid_alive "$d/tayga.pid" >/dev/null || die "$impl failed to start: $(tail -3 "$d/tayga.log")"
+    if [ "$impl" = teredo ]; then [ -S "$d/teredo-nat64.sock" ] && break; else [ -s "$d/tayga.daemon-pid" ] && break; fi
+    sleep 0.05
+  done
+  local status=""
+  [ "$impl" = tayga ] || status=", status: teredo status --control $d/teredo-nat64.sock"
+  say "$impl running as tayga in $node ($NAT64_TUN: $NAT64_PREFIX and $NAT64_V4_ROUTE; conf $conf; log $d/tayga.log$status)"
+}
+
+cmd_tayga_stop() {   # NODE: stop the translator and remove its persistent TUN (--rmtun), as the init script does
+  local node=$(node_of "${1:?usage: lab.sh tayga-stop NODE}") d prog conf impl
+  d="$STATE/$node"
+  stop_pidfile "$d/tayga.pid"
+  if [ -f "$d/tayga-impl" ]; then
+    read -r impl prog conf <"$d/tayga-impl"
+    ip -n "$(ns "$node")" link set "$NAT64_TUN" down 2>/dev/null || true
+    inns "$node" "$prog" -c "$conf" --rmtun >/dev/null 2>&1 || true
+    rm -f "$d/tayga-impl"
+  fi
+  wait_if_free "$node" "$NAT64_TUN"
+}
+
 teredo_addr() {   # NODE -> the 2001:0: address of its Teredo interface (empty if none)
   local node=$1 ifn=teredo
   [ -f "$STATE/$node/teredo-ifname" ] && ifn=$(cat "$STATE/$node/teredo-ifname")
@@ -917,6 +1011,8 @@ main() {
     start) cmd_start "$@" ;;
     teredo-server) cmd_teredo_server "$@" ;;
     teredo-relay) cmd_teredo_relay "$@" ;;
+    tayga) cmd_tayga "$@" ;;
+    tayga-stop) cmd_tayga_stop "$@" ;;
     wait-qualified) cmd_wait_qualified "$@" ;;
     *) echo "lab: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
   esac

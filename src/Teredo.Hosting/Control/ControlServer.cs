@@ -72,7 +72,7 @@ public sealed class ControlServer : IDisposable
         _stop.Cancel();
         _listener.Dispose();
         try { _loop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
-        try { File.Delete(_path); } catch (IOException) { }
+        try { File.Delete(_path); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // a daemon that dropped root may not remove it
     }
 }
 

@@ -137,6 +137,23 @@ public sealed unsafe class LinuxTun : ITunDevice
         return request;
     }
 
+    /// <summary>
+    /// TUNSETPERSIST: a persistent interface outlives its descriptors (Tayga's --mktun), so routes and
+    /// firewall rules can be set before a daemon attaches; clearing it lets the kernel remove the
+    /// interface when this last descriptor closes (--rmtun).
+    /// </summary>
+    public void SetPersistent(bool persistent)
+    {
+        bool added = false;
+        _tun.DangerousAddRef(ref added);
+        try
+        {
+            if (TunNative.ioctl(_tun.Fd, TunNative.TunSetPersist, (void*)(persistent ? 1 : 0)) != 0)
+                throw TunNative.Error($"TUNSETPERSIST {Name} {(persistent ? 1 : 0)}");
+        }
+        finally { if (added) _tun.DangerousRelease(); }
+    }
+
     public int Read(Span<byte> packet) => Read(packet, ReadTimeoutMilliseconds);
 
     public int TryRead(Span<byte> packet) => Read(packet, 0);

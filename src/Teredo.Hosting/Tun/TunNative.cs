@@ -24,6 +24,7 @@ internal static unsafe partial class TunNative
     public const short IffMultiQueue = 0x0100;
     public const short IffNoPi = 0x1000;
     public const nuint TunSetIff = 0x400454CA;
+    public const nuint TunSetPersist = 0x400454CB;
     public const nuint SiocGIfMtu = 0x8921;
     public const int IfNameSize = 16;
 
