@@ -16,6 +16,7 @@ declare -A TOPO=(
   [nat]="core srv host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [nat64]="core host6 host4 nat64"
   [p2p]="core srv relay host6 host4 coord v6peer v6c natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+  [demo]="core srv relay host6 natprc clprc natsym clsym host4 coord v6peer v6c"
 )
 declare -A TOPO_DESC=(
   [basic]="everything: Teredo server, relay, native v4/v6 hosts, four NAT kinds with a client each"
@@ -23,6 +24,7 @@ declare -A TOPO_DESC=(
   [nat]="the NATs and their clients, plus srv and host4 as outside peers (NAT-behaviour checks)"
   [nat64]="IPv6-only host6 -> translator host nat64 (Tayga or teredo nat64 on a TUN) -> IPv4-only host4"
   [p2p]="P2P NAT64 network: IPv6-only LAN (v6c) behind v6peer, relay, coordinator, IPv4 peers' NATs, nginx on host4"
+  [demo]="the demo's: topology teredo plus the P2P network's host4, coordinator, v6peer and its LAN"
 )
 
 # Public / native addresses (also in lab/README.md).
@@ -77,7 +79,7 @@ require_netns() {
 usage() {
   cat <<'EOF'
 usage: lab.sh COMMAND ...
-  up NAME                         build topology NAME (basic | teredo | nat | nat64); sweeps stale lab state first
+  up NAME                         build topology NAME (basic | teredo | nat | nat64 | p2p | demo); sweeps stale lab state first
   down [NAME]                     tear NAME down (no NAME: everything the lab made)
   list                            running topologies, nodes, addresses and lab processes
   exec NODE -- CMD...             run CMD inside NODE's namespace
@@ -97,6 +99,9 @@ usage: lab.sh COMMAND ...
   teredo-relay NODE [--bind IPV4] [--ifname IF] [OPTIONS]   this project's relay in place of Miredo's
   tayga NODE [tayga|teredo] [--conf FILE] [-- OPTS]  NAT64 on NODE: Debian's tayga or ours (a wrapper named tayga)
   tayga-stop NODE                 stop it and remove its persistent TUN (--rmtun)
+  coordinator NODE [OPTIONS]      P2P coordinator on NODE's IPv4 address (pin in /run/tlab/NODE/coordinator.pin)
+  v4peer NODE [--coordinator NODE] [OPTIONS]   IPv4 peer; ready when the coordinator lists it
+  v6peer NODE [OPTIONS]           IPv6 peer: NAT64 prefix for the LAN behind NODE, pool routed back by the relay
 Nodes are given without the tlab- prefix (it is accepted too).  State: /run/tlab (TLAB_STATE).
 EOF
 }
@@ -427,7 +432,7 @@ cmd_up() {
   local node
   trap 'echo "lab: up $name failed; removing what was built" >&2; sweep_all' ERR
   for node in ${TOPO[$name]}; do build_node "$node"; done
-  [ "$name" != p2p ] || p2p_services
+  [[ " ${TOPO[$name]} " != *" v6peer "* ]] || p2p_services
   trap - ERR
   # wait until the v6 hosts can talk (no DAD, but the bridge ports need a moment)
   say "topology '$name' is up (${TOPO_DESC[$name]}): ${TOPO[$name]}"
@@ -900,6 +905,66 @@ cmd_tayga_stop() {   # NODE: stop the translator and remove its persistent TUN (
   wait_if_free "$node" "$NAT64_TUN"
 }
 
+# ---------------------------------------------------------------------------------------------
+# P2P NAT64 roles (docs/p2p.md): coordinator, IPv4 peer, IPv6 peer.  One launcher: start the role with
+# its control socket, then poll `teredo status --json` until the role's readiness query holds.
+# ---------------------------------------------------------------------------------------------
+role_status() { $(teredo_bin) status --control "$1" --json 2>/dev/null; }   # SOCK -> status JSON
+
+start_role() {   # NODE NAME READY_SOCK READY_JQ TIMEOUT_TENTHS -- CMD...: tracked, ready when the jq query prints true
+  local node=$1 name=$2 sock=$3 ready=$4 tenths=$5 d="$STATE/$1" i
+  shift 5; [ "${1:-}" = "--" ] && shift
+  stop_pidfile "$d/$name.pid"
+  [ "$sock" != "$d/$name.sock" ] || rm -f "$sock"
+  start_bg "$node" "$name" "$@"
+  for i in $(seq "$tenths"); do
+    [ "$(role_status "$sock" | jq -r "$ready" 2>/dev/null)" = true ] && return 0
+    pid_alive "$d/$name.pid" >/dev/null || break
+    sleep 0.1
+  done
+  die "$name in $node not ready: $(tail -3 "$d/$name.log")"
+}
+
+cmd_coordinator() {   # NODE [teredo coordinator options...]: the coordinator on NODE's public IPv4 address
+  local node=$(node_of "${1:?usage: lab.sh coordinator NODE [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local d="$STATE/$node" a
+  a=$(ip -n "$(ns "$node")" -4 -o addr show dev eth4 | awk '{print $4}' | cut -d/ -f1 | head -1)
+  mkdir -p "$d/coordinator-state"   # kept across restarts: the static addresses survive them
+  # shellcheck disable=SC2046
+  start_role "$node" coordinator "$d/coordinator.sock" '.state == "running"' 100 -- $(teredo_bin) coordinator \
+    --address "$a" --state "$d/coordinator-state" --control "$d/coordinator.sock" --allow-destination "$P2P_ALLOW" "$@"
+  role_status "$d/coordinator.sock" | jq -r .pin >"$d/coordinator.pin"
+  say "coordinator running in $node on $a ($(role_status "$d/coordinator.sock" | jq -r .prefix)), pin $(cat "$d/coordinator.pin") (status: teredo status --control $d/coordinator.sock)"
+}
+
+cmd_v4peer() {   # NODE [--coordinator NODE] [teredo v4peer options...]: an IPv4 peer, ready once the coordinator lists it
+  local node=$(node_of "${1:?usage: lab.sh v4peer NODE [--coordinator NODE] [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local cnode=coord d="$STATE/$node" extra=() local4 caddr
+  while [ $# -gt 0 ]; do case $1 in --coordinator) cnode=$2; shift 2 ;; *) extra+=("$1"); shift ;; esac; done
+  [ -s "$STATE/$cnode/coordinator.pin" ] || die "v4peer: no coordinator running in $cnode (lab.sh coordinator $cnode)"
+  caddr=$(ip -n "$(ns "$cnode")" -4 -o addr show dev eth4 | awk '{print $4}' | cut -d/ -f1 | head -1)
+  local4=$(ip -n "$(ns "$node")" -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)
+  mkdir -p "$d/v4peer-state"
+  # shellcheck disable=SC2046
+  start_role "$node" v4peer "$STATE/$cnode/coordinator.sock" "any(.peers[]; .localAddress == \"$local4\")" 150 -- \
+    $(teredo_bin) v4peer --coordinator "$caddr" --pin "$(cat "$STATE/$cnode/coordinator.pin")" --state "$d/v4peer-state" \
+    --control "$d/v4peer.sock" --allow-destination "$P2P_ALLOW" "${extra[@]}"
+  say "v4peer running in $node ($local4, behind ${NAT_DESC[$(cat "$STATE/$(cat "$STATE/$node/nat" 2>/dev/null)/nat-kind" 2>/dev/null || echo none)]:-no NAT}) connected to $caddr (status: teredo status --control $d/v4peer.sock)"
+}
+
+cmd_v6peer() {   # NODE [teredo v6peer options...]: the IPv6 peer offering N to the LAN behind it
+  local node=$(node_of "${1:?usage: lab.sh v6peer NODE [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local d="$STATE/$node"
+  # shellcheck disable=SC2046
+  start_role "$node" v6peer "$d/v6peer.sock" 'has("role")' 100 -- $(teredo_bin) v6peer --prefix "$P2P_PREFIX" \
+    --pool "$P2P_POOL" --coordinator "$COORD_V4" --client-network "${V6C_V6%::*}::/$V6LAN_PLEN" \
+    --allow-destination "$P2P_ALLOW" --control "$d/v6peer.sock" "$@"
+  say "v6peer running in $node: $P2P_PREFIX for ${V6C_V6%::*}::/$V6LAN_PLEN, pool $P2P_POOL, coordinator $COORD_V4 (status: teredo status --control $d/v6peer.sock)"
+}
+
 teredo_addr() {   # NODE -> the 2001:0: address of its Teredo interface (empty if none)
   local node=$1 ifn=teredo
   [ -f "$STATE/$node/teredo-ifname" ] && ifn=$(cat "$STATE/$node/teredo-ifname")
@@ -1028,13 +1093,63 @@ ping_stats() {   # ping output on stdin -> "loss% avg_ms" ("100 -" when nothing 
 relay_counters() { ip -n "$(ns relay)" -s -j link show teredo 2>/dev/null | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"' 2>/dev/null || echo "0 0"; }
 counter_delta() { local a b; read -r a b <<<"$1"; local c d; read -r c d <<<"$2"; echo "$((c - a)) packets decapsulated (rx), $((d - b)) encapsulated (tx)"; }
 
+# The P2P part (DESIGN.md §B.2): v6c, IPv6-only, fetches http://site.example/ (IPv4 only, on host4)
+# through v6peer -> relay -> coordinator -> an IPv4 peer behind the symmetric NAT -> host4.
+target_of() {   # COORD_V4 D -> T(D): 2001:0 | S | 0x00 | D | suffix 0 (DESIGN.md §B.1)
+  local s d; IFS=. read -r -a s <<<"$1"; IFS=. read -r -a d <<<"$2"
+  printf '2001:0:%x:%x:%x:%x:%x:0\n' $((s[0] << 8 | s[1])) $((s[2] << 8 | s[3])) "${d[0]}" $((d[1] << 8 | d[2])) $((d[3] << 8))
+}
+
+P2P_ROWS=()
+demo_p2p_fetch() {   # RELAY_LABEL: curl and ping site.example from v6c; appends a summary row
+  local label=$1 c ms first page owner
+  c=$(inns v6c timeout 20 curl -sS -o /dev/null -w '%{http_code} %{time_total}' "http://$P2P_NAME/" 2>&1 || true)
+  page=$(awk '{printf "%.3f s (HTTP %s)", $2, $1}' <<<"$c")
+  echo "   curl http://$P2P_NAME/ -> $c"
+  local body; body=$(inns v6c timeout 10 curl -sS "http://$P2P_NAME/" 2>&1 || true)
+  echo "   page: $body"
+  local p; p=$(inns v6c timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$P2P_NAME" 2>&1 || true)
+  echo "$p" | grep -E 'bytes from|packet loss' | sed 's/^/   /'
+  first=$(echo "$p" | awk -F'time=' '/time=/{print $2; exit}' | awk '{print $1}')
+  owner=$(role_status "$STATE/coord/coordinator.sock" | jq -r --arg d "$HOST4_V4" \
+    '(.leases[] | select(.destination == $d) | .owner) as $o | .peers[] | select(.identity == $o) | "\(.localAddress) seen from \(.remote)"' 2>/dev/null | head -1)
+  echo "   owning IPv4 peer (coordinator's status): ${owner:-none}"
+  P2P_ROWS+=("$(printf '%-14s page %s, first ping %s ms, pings %s%% lost, owner %s' "$label" "$page" "${first:--}" "$(echo "$p" | ping_stats | cut -d' ' -f1)" "${owner:-none}")")
+}
+
+demo_p2p() {
+  local b; b=$(teredo_bin)
+  # (an unknown verb with --help prints the root's help and exits 0: look for the roles' own options)
+  if ! $b v4peer --help 2>&1 | grep -q -- --pin || ! $b v6peer --help 2>&1 | grep -q -- --prefix; then
+    echo "== P2P part skipped: this build has no 'teredo v4peer' / 'teredo v6peer' yet"
+    P2P_ROWS+=("skipped: the build has no v4peer/v6peer"); return 0
+  fi
+  echo "== P2P NAT64 network: coordinator on coord, IPv6 peer on v6peer, IPv4 peer on clsym (behind natsym)"
+  cmd_coordinator coord 2>&1 | sed 's/^lab: /   /'
+  cmd_v6peer v6peer 2>&1 | sed 's/^lab: /   /'
+  cmd_v4peer clsym 2>&1 | sed 's/^lab: /   /'
+  local nd td
+  nd=$(inns v6c dig +short +time=2 +tries=1 AAAA "$P2P_NAME" | head -1)
+  td=$(target_of "$COORD_V4" "$HOST4_V4")
+  echo "   $P2P_NAME: A $HOST4_V4 only; DNS64 on v6peer gives v6c N::D = $nd"
+  echo "   v6peer rewrites N::D to T(D) = $td; teredo decode says:"
+  $b decode "$td" 2>&1 | sed 's/^/     /'
+  echo "== through our relay (teredo relay)"
+  cmd_teredo_relay relay 2>&1 | sed 's/^lab: /   /'
+  demo_p2p_fetch "our relay"
+  echo "== through Miredo's relay (unmodified)"
+  cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
+  demo_p2p_fetch "Miredo relay"
+  P2P_ROWS=("$(printf '%-14s N::D %s -> T(D) %s' "addresses" "$nd" "$td")" "${P2P_ROWS[@]}")
+}
+
 cmd_demo() {
   require_netns
   local t_start; t_start=$(date +%s%N)
   trap 'trap - EXIT INT TERM; echo; echo "== tearing down"; sweep_all; echo "lab: namespaces left: $(ip netns list | grep -c "^$PFX" || true)"' EXIT
   trap 'exit 130' INT TERM
-  echo "== building topology 'teredo' (${TOPO[teredo]})"
-  cmd_up teredo 2>&1 | sed 's/^lab: /   /'
+  echo "== building topology 'demo' (${TOPO[demo]})"
+  cmd_up demo 2>&1 | sed 's/^lab: /   /'
   local server_kind=miredo-server relay_kind="Miredo relay"
   if [ -n "${TEREDO_BIN:-}" ]; then
     server_kind="teredo server (ours)"; relay_kind="teredo relay (ours)"
@@ -1099,6 +1214,7 @@ cmd_demo() {
     echo "$p2" | grep -E 'packet loss|rtt' | sed 's/^/   host6 -> clsym: /'
     s3=$(echo "$p1" | ping_stats); s4=$(echo "$p2" | ping_stats)
   fi
+  [ -z "${TEREDO_BIN:-}" ] || demo_p2p
   echo
   echo "== summary"
   printf '   %-26s %s\n' "server" "$server_kind on srv (198.18.0.10/.11)"
@@ -1114,6 +1230,8 @@ cmd_demo() {
     printf '   %-26s loss %s%%, avg RTT %s ms\n' "clsym -> host6 (5 pings)" ${s3}
     printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clsym (5 pings)" ${s4}
   fi
+  local row
+  for row in "${P2P_ROWS[@]}"; do printf '   %-26s %s\n' "P2P site.example from v6c" "$row"; done
   local total=$(( ($(date +%s%N) - t_start) / 1000000 ))
   printf '   %-26s %d.%03d s\n' "demo time before teardown" $((total / 1000)) $((total % 1000))
 }
@@ -1145,6 +1263,9 @@ main() {
     start) cmd_start "$@" ;;
     teredo-server) cmd_teredo_server "$@" ;;
     teredo-relay) cmd_teredo_relay "$@" ;;
+    coordinator) cmd_coordinator "$@" ;;
+    v4peer) cmd_v4peer "$@" ;;
+    v6peer) cmd_v6peer "$@" ;;
     tayga) cmd_tayga "$@" ;;
     tayga-stop) cmd_tayga_stop "$@" ;;
     wait-qualified) cmd_wait_qualified "$@" ;;
