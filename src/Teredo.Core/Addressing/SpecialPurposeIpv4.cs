@@ -34,8 +34,9 @@ public static class SpecialPurposeIpv4
     /// <summary>The special-purpose range containing <paramref name="address"/>, or null for an ordinary global address.</summary>
     public static Range? Find(Ipv4Address address)
     {
-        foreach (var range in Ranges)
-            if (address.IsIn(range.Network, range.Length)) return range;
+        // An index loop: foreach over the IReadOnlyList would box its enumerator on every packet.
+        for (int i = 0; i < Ranges.Count; i++)
+            if (address.IsIn(Ranges[i].Network, Ranges[i].Length)) return Ranges[i];
         return null;
     }
 

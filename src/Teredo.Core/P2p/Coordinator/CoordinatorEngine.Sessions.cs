@@ -210,7 +210,7 @@ public sealed partial class CoordinatorEngine
             }
             if (use.Packets == 0) continue; // idle: the lease runs out on its own clock
             long lastUse = nowMs - Math.Min((long)use.IdleSeconds * 1000, _options.LeaseIdleSeconds * 1000L);
-            if (lastUse <= lease.LastUseMs) continue;
+            if (lease.Proven && lastUse <= lease.LastUseMs) continue; // an older report than one already counted
             lease.LastUseMs = lastUse;
             lease.ExpiresMs = lastUse + _options.LeaseIdleSeconds * 1000L;
             if (!lease.Proven)

@@ -32,6 +32,8 @@ public sealed partial class CoordinatorEngine
     private readonly List<Lease> _scratchLeases = [];
     private readonly List<PeerState> _scratchPeers = [];
     private readonly byte[] _frame = new byte[ControlFrame.MaxFrameBytes];
+    /// <summary>An array, so the per-bubble check enumerates without boxing.</summary>
+    private readonly Ipv4Prefix[] _allowed;
 
     public CoordinatorEngine(CoordinatorOptions options, ICoordinatorSink sink, IStaticAssignmentJournal journal,
         IEnumerable<KeyValuePair<UInt128, uint>>? recovered = null)
@@ -41,6 +43,7 @@ public sealed partial class CoordinatorEngine
         _sink = sink;
         _book = new StaticAddressBook(journal, options.MaxStaticAssignments, recovered ?? []);
         _prefix = CoordinatorAddress.Prefix(options.Address).Upper;
+        _allowed = [.. options.AllowDestinations];
         _intake = new SourceRateLimiter(options.BubbleRatePerRelay, options.BubbleBurstPerRelay, options.RateLimitSlots);
         _reflection = new SourceRateLimiter(options.NotificationRatePerTarget, options.NotificationBurstPerTarget, options.RateLimitSlots);
         _newLeases = new TokenBucket(options.NewLeaseRate, options.NewLeaseBurst);
@@ -60,7 +63,7 @@ public sealed partial class CoordinatorEngine
     /// <summary>Whether D may be a NAT64 destination: globally reachable (RFC 6890) or explicitly allowed.</summary>
     public bool IsAllowedDestination(Ipv4Address destination)
     {
-        foreach (var allowed in _options.AllowDestinations)
+        foreach (var allowed in _allowed)
             if (allowed.Contains(destination)) return true;
         return !SpecialPurposeIpv4.IsSpecial(destination);
     }
