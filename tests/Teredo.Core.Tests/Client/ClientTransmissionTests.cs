@@ -98,12 +98,7 @@ public class ClientTransmissionTests
             Assert.All(knocks, k => Assert.Equal(new Ipv4Endpoint(Packets.PeerServer, 3544), k.To));
 
             // The answer to the nonce from a global socket releases the packet there.
-            var real = new Ipv4Endpoint(new Ipv4Address(198, 18, 6, cone ? (byte)1 : (byte)2), 6000);
-            h.Client.FromUdp(h.Now, ClientPort.Service, real, Packets.Bubble(peer, h.Client.NonceAddress(peer)), h.Sink);
-            h.Pump();
-            var released = Assert.Single(h.TakeOthers());
-            Assert.Equal(real, released.To);
-            Assert.Equal(packet, released.Bytes);
+            AnswerNonceFrom(h, peer, new Ipv4Endpoint(new Ipv4Address(198, 18, 6, cone ? (byte)1 : (byte)2), 6000), packet);
         }
         Assert.Equal(1, h.Client.Counters[ClientCounter.ConeMappingNotGlobal]);
         Assert.Equal(8, h.Client.Counters[ClientCounter.DirectBubblesSkippedNotGlobal]);
@@ -129,12 +124,7 @@ public class ClientTransmissionTests
             Assert.True(ClientHarness.IsBubble(indirect.Bytes, out var source, out var destination));
             Assert.Equal((h.Client.NonceAddress(target), target), (source, destination));
             Assert.Equal(notGlobal.Contains(last) ? 1 : 2, knocks.Count);
-
-            h.Client.FromUdp(h.Now, ClientPort.Service, owner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
-            h.Pump();
-            var released = Assert.Single(h.TakeOthers());
-            Assert.Equal(owner, released.To);
-            Assert.Equal(packet, released.Bytes);
+            AnswerNonceFrom(h, target, owner, packet);
         }
         Assert.Equal(256, h.Client.Counters[ClientCounter.Queued]);
         Assert.Equal(256, h.Client.Counters[ClientCounter.NonceBubbleAccepted]);
@@ -154,9 +144,8 @@ public class ClientTransmissionTests
         var newOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 4, 1), 62000);
         var packet = From(h, target);
         h.FromTun(packet);
-        h.Client.FromUdp(h.Now, ClientPort.Service, oldOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
-        h.Pump();
-        Assert.Equal(oldOwner, h.TakeOthers()[^1].To);
+        h.TakeOthers();
+        AnswerNonceFrom(h, target, oldOwner, packet);
         h.Advance(1_000);
         h.Client.FromUdp(h.Now, ClientPort.Service, newOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
         Assert.Equal(newOwner, h.Client.Peers.Find(target)!.Mapped);
@@ -183,6 +172,16 @@ public class ClientTransmissionTests
         var knocks = h.TakeOthers().Where(p => p.Route == PacketRoute.Udp).ToList();
         Assert.Equal(new Ipv4Endpoint(Packets.PeerServer, 3544), Assert.Single(knocks).To);
         Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+    }
+
+    /// <summary>The peer answers our nonce from <paramref name="socket"/>: the packet queued for it goes there.</summary>
+    private static void AnswerNonceFrom(ClientHarness h, Ipv6Address peer, Ipv4Endpoint socket, byte[] queued)
+    {
+        h.Client.FromUdp(h.Now, ClientPort.Service, socket, Packets.Bubble(peer, h.Client.NonceAddress(peer)), h.Sink);
+        h.Pump();
+        var released = Assert.Single(h.TakeOthers());
+        Assert.Equal(socket, released.To);
+        Assert.Equal(queued, released.Bytes);
     }
 
     private static void AssertAllGlobal(IEnumerable<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)

@@ -14,7 +14,12 @@ public class TeredoRelayEngineTests
     private static readonly Ipv6Address Client = TeredoAddress.Create(Server, TeredoFlags.None, ClientMapping).Address;
     private static readonly Ipv6Address Native = Ipv6Address.Parse("2001:db8:1::100");
     private static readonly Ipv6Address RelayOwn = Ipv6Address.Parse("2001:db8:1::20");
+    private static readonly Ipv4Address Coordinator = new(198, 18, 0, 30);
     private readonly ListSink _sink = new();
+
+    /// <summary>T(D) in <see cref="Coordinator"/>'s /64 for D = 198.18.0.<paramref name="last"/> (DESIGN.md §B.1).</summary>
+    private static Ipv6Address CoordinatorTarget(int last) =>
+        CoordinatorAddress.Dynamic(Coordinator, new Ipv4Address(198, 18, 0, (byte)last)).ToIpv6();
 
     private static TeredoRelayEngine Engine(RelayOptions? options = null) =>
         new(options ?? new RelayOptions { OwnAddress = RelayOwn, NonceKey = new byte[32] });
@@ -65,14 +70,13 @@ public class TeredoRelayEngineTests
     public void Answer_to_the_nonce_from_another_socket_is_accepted_and_the_mapping_learned()
     {
         // DESIGN.md §B.2 step 4: a P2P IPv4 peer answers for T(D) from its own socket.
-        var coordinator = new Ipv4Address(198, 18, 0, 30);
-        var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, 100)).ToIpv6();
+        var target = CoordinatorTarget(100);
         var realSocket = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), 61000);
         var relay = Engine();
         var packet = Echo(Native, target);
         relay.FromTun(0, packet, _sink);
         var bubble = Assert.Single(_sink.Take());
-        Assert.Equal(new Ipv4Endpoint(coordinator, 3544), bubble.To);
+        Assert.Equal(new Ipv4Endpoint(Coordinator, 3544), bubble.To);
 
         relay.FromUdp(50, realSocket, BubbleFrom(target, relay.NonceAddress(target)), _sink);
         var released = Assert.Single(_sink.Take());
@@ -201,18 +205,17 @@ public class TeredoRelayEngineTests
     [InlineData(true)]
     public void Every_coordinator_destination_is_bubbled_through_the_coordinator_and_released_to_the_proven_socket(bool behindNat)
     {
-        var coordinator = new Ipv4Address(198, 18, 0, 30);
         var relay = Engine(new RelayOptions { BehindNat = behindNat, NonceKey = new byte[32] });
         int[] notGlobal = [0, .. Enumerable.Range(16, 16), 128, 245, 255];
         for (int last = 0; last < 256; last++)
         {
-            var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, (byte)last)).ToIpv6();
+            var target = CoordinatorTarget(last);
             var owner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), (ushort)(20000 + last));
             var packet = Echo(Native, target, (ushort)last);
             relay.FromTun(last * 10, packet, _sink);
             var knocks = _sink.Take();
             AssertAllGlobal(knocks);
-            var indirect = Assert.Single(knocks, p => p.To == new Ipv4Endpoint(coordinator, 3544));
+            var indirect = Assert.Single(knocks, p => p.To == new Ipv4Endpoint(Coordinator, 3544));
             Assert.True(Ipv6Packet.TryParse(indirect.Bytes, out var bubble) && bubble.IsBubble);
             Assert.Equal((relay.NonceAddress(target), target), (bubble.Source, bubble.Destination));
             bool mappedGlobal = !notGlobal.Contains(last);
@@ -280,8 +283,7 @@ public class TeredoRelayEngineTests
     [Fact]
     public void A_nonce_proven_bubble_from_a_new_socket_re_maps_a_trusted_peer()
     {
-        var coordinator = new Ipv4Address(198, 18, 0, 30);
-        var target = CoordinatorAddress.Dynamic(coordinator, new Ipv4Address(198, 18, 0, 17)).ToIpv6();
+        var target = CoordinatorTarget(17);
         var oldOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), 61000);
         var newOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 4, 1), 62000);
         var relay = Engine();
