@@ -69,6 +69,22 @@ public sealed class LabFixture : IDisposable
 
     private static string? WhyUnavailable()
     {
+        if (EnvironmentProblem() is { } problem)
+        {
+            return problem;
+        }
+
+        if (!Lab.OnPath("miredo") || !Lab.OnPath("miredo-server"))
+        {
+            return "miredo / miredo-server are not installed (apt-get install miredo miredo-server; see lab/apt-packages.txt)";
+        }
+
+        return MissingTools("socat", "conntrack", "iptables", "ping", "jq", "ss");
+    }
+
+    /// <summary>Why no topology can run here at all (not Linux, no lab.sh, not root, no ip netns), or null; every lab fixture starts with it.</summary>
+    public static string? EnvironmentProblem()
+    {
         if (!OperatingSystem.IsLinux())
         {
             return "the lab needs Linux network namespaces";
@@ -95,18 +111,14 @@ public sealed class LabFixture : IDisposable
             return "ip netns is unavailable: " + probe.Stderr.Trim();
         }
 
-        if (!Lab.OnPath("miredo") || !Lab.OnPath("miredo-server"))
-        {
-            return "miredo / miredo-server are not installed (apt-get install miredo miredo-server; see lab/apt-packages.txt)";
-        }
-
-        var missing = new[] { "socat", "conntrack", "iptables", "ping", "jq", "ss" }.Where(t => !Lab.OnPath(t)).ToArray();
-        if (missing.Length > 0)
-        {
-            return "missing lab tools: " + string.Join(", ", missing) + " (see lab/apt-packages.txt)";
-        }
-
         return null;
+    }
+
+    /// <summary>"missing lab tools: ..." for the tools not on PATH, or null.</summary>
+    public static string? MissingTools(params string[] tools)
+    {
+        var missing = tools.Where(t => !Lab.OnPath(t)).ToArray();
+        return missing.Length > 0 ? "missing lab tools: " + string.Join(", ", missing) + " (see lab/apt-packages.txt)" : null;
     }
 
     public void Dispose()

@@ -51,13 +51,15 @@ public sealed partial class JoolGrayboxTests
             var m = TestLine().Match(line);
             if (!m.Success) continue;
             string[] args = m.Groups[3].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // testNN_auto SENT EXPECTED [IGNORED] reads pktgen/sender and pktgen/receiver.
+            if (m.Groups[2].Value == "auto") args = ["pktgen", "sender/" + args[0], "receiver/" + args[1], .. args[2..]];
             int expectedCount = m.Groups[2].Value == "12" ? 2 : 1;
             string folder = args[0], sent = args[1];
             string[] expected = args[2..(2 + expectedCount)];
             int[] ignored = args.Length > 2 + expectedCount
                 ? [.. Regex.Replace(args[2 + expectedCount], @"\$(\w+)", x => variables[x.Groups[1].Value]).Split(',').Select(int.Parse)]
                 : [];
-            string name = sent;
+            string name = Path.GetFileName(sent);
             seen[name] = seen.GetValueOrDefault(name) + 1;
             if (seen[name] > 1) name += $"#{seen[name]}";
             yield return new Case(name, m.Groups[1].Value, folder, sent, expected, ignored, lowest, v6Mtu, v4Mtu, amend);
@@ -65,6 +67,16 @@ public sealed partial class JoolGrayboxTests
     }
 
     public static TheoryData<Case> Rfc7915Cases() => Data("rfc7915");
+
+    /// <summary>The pktgen groups: UDP, TCP, ICMP echo and ICMP errors both ways, checksums good and bad, fragments.</summary>
+    public static TheoryData<Case> PktgenCases()
+    {
+        var data = new TheoryData<Case>();
+        foreach (string group in new[] { "udp64", "udp46", "tcp64", "icmpi64", "icmpi46", "icmpe64", "icmpe46" })
+            foreach (var c in Cases(group)) data.Add(c);
+        if (data.Count == 0) data.Add(new Case("missing", "", "", "", [], [], 0, 0, 0, false));
+        return data;
+    }
 
     private static TheoryData<Case> Data(string group)
     {
@@ -100,6 +112,10 @@ public sealed partial class JoolGrayboxTests
     [SkippableTheory]
     [MemberData(nameof(Rfc7915Cases))]
     public void Rfc7915(Case c) => Run(c);
+
+    [SkippableTheory]
+    [MemberData(nameof(PktgenCases))]
+    public void Pktgen(Case c) => Run(c);
 
     private static void Run(Case c)
     {
@@ -137,7 +153,7 @@ public sealed partial class JoolGrayboxTests
     [GeneratedRegex(@"^(\w+)=([0-9,]+)$")]
     private static partial Regex VariableLine();
 
-    [GeneratedRegex(@"^test(\d\d)_(11|12) (.*)$")]
+    [GeneratedRegex(@"^test(\d\d)_(11|12|auto) (.*)$")]
     private static partial Regex TestLine();
 }
 
