@@ -41,7 +41,8 @@ public sealed partial class Nat64Translator
             SendIcmpv6Error(nowMs, packet, Icmpv6Type.DestinationUnreachable, 1, 0, sink);
             return Nat64Counter.Drop6DestinationProhibited;
         }
-        if (Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out var hairpinDestination))
+        // An EAM inside pool6 (the P2P IPv4 peer's static address) maps back to the very destination: not a hairpin.
+        if (Map.IsInPool6(ip.Destination) && Map.TryMapHairpin(destination, out var hairpinDestination) && hairpinDestination != ip.Destination)
             return Hairpin(packet, ip, ext, hairpinDestination, sink);
         Ipv4Address source;
         if (icmpError)

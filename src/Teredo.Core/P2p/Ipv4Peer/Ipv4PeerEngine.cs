@@ -97,7 +97,9 @@ public sealed class Ipv4PeerEngine
             Ipv4Mtu = _options.Ipv4Mtu,
             Ipv6Mtu = Ipv6Packet.MinimumMtu,
             TranslatorIpv4 = _options.TranslatorAddress,
-            TranslatorIpv6 = welcome.HasStaticAddress ? welcome.StaticAddress : new Ipv6Address(welcome.Prefix, 1),
+            // Never an address we hold (suffix 1 with embedded 0.0.0.0 is no address of the plan), so the
+            // router recognises the errors it originates and re-sources them from the address they answer for.
+            TranslatorIpv6 = new Ipv6Address(welcome.Prefix, 1),
             RefuseNonGlobalIpv4Destinations = true,
             AllowedDestinations = allowed,
         };
