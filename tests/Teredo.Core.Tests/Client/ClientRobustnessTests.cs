@@ -82,6 +82,8 @@ public class ClientRobustnessTests
         Assert.Equal(c[ClientCounter.TunReceived], c.TunOutcomeSum);
         Assert.True(h.Client.Peers.Count <= 64);
         Assert.True(h.Client.PendingEvents <= h.Options.EventCapacity);
+        // §5.2.4: whatever came in, the decisions never aimed a packet at a non-global address but a local peer's.
+        Assert.Equal(0, c[ClientCounter.SendRefusedNotGlobal]);
 
         // Still a working client: it keeps (or regains) its address and talks to a peer.
         h.Sink.Packets.Clear();

@@ -352,6 +352,76 @@ public class TeredoRelayEngineTests
         Assert.True(relay.Peers.Evictions > 990_000);
     }
 
+    /// <summary>
+    /// §5.4.1's goal under arbitrary input: packets to random Teredo destinations (any server, flags and
+    /// mapping), answers from random sockets (global or not, to the nonce or not), and the timer. No
+    /// datagram leaves toward a non-global IPv4 address, and the last guard never has to refuse one.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Random_destinations_and_answers_never_send_toward_a_non_global_address(bool behindNat)
+    {
+        var relay = Engine(new RelayOptions { BehindNat = behindNat, PeerCapacity = 512, NonceKey = new byte[32] });
+        var sink = new GlobalOnlySink();
+        var random = new Random(16);
+        var targets = new Ipv6Address[64];
+        for (int i = 0; i < 200_000; i++)
+        {
+            long now = i;
+            int slot = random.Next(targets.Length);
+            if (targets[slot] == default || random.Next(8) == 0)
+                targets[slot] = TeredoAddress.Create(RandomIpv4(random), new TeredoFlags((ushort)random.Next(65536)),
+                    new Ipv4Endpoint(RandomIpv4(random), (ushort)random.Next(65536))).Address;
+            var target = targets[slot];
+            switch (random.Next(4))
+            {
+                case 0:
+                case 1:
+                    relay.FromTun(now, Echo(Native, target, (ushort)i), sink);
+                    break;
+                case 2:
+                    var from = random.Next(2) == 0 ? new TeredoAddress(target).Mapped : new Ipv4Endpoint(RandomIpv4(random), (ushort)random.Next(65536));
+                    var to = random.Next(2) == 0 ? relay.NonceAddress(target) : Ipv6Address.Parse("fe80::1");
+                    relay.FromUdp(now, from, random.Next(2) == 0 ? BubbleFrom(target, to) : Echo(target, Native), sink);
+                    break;
+                default:
+                    relay.OnTimer(now * 20, sink);
+                    break;
+            }
+        }
+        Assert.True(sink.Sent > 10_000);
+        Assert.True(relay.Counters[RelayCounter.QueueReleased] > 0);
+        // Every check met input it had to stop.
+        Assert.True(relay.Counters[RelayCounter.TunDropServerNotGlobal] > 0);
+        Assert.True(relay.Counters[RelayCounter.ConeMappingNotGlobal] > 0);
+        Assert.True(relay.Counters[RelayCounter.UdpDropSourceNotGlobal] > 0);
+        Assert.Equal(behindNat, relay.Counters[RelayCounter.DirectBubblesSkippedNotGlobal] > 0);
+        Assert.Equal(0, relay.Counters[RelayCounter.SendRefusedNotGlobal]);
+    }
+
+    /// <summary>Half the time from the ranges §5.2.4 excludes, so that the checks are exercised.</summary>
+    private static Ipv4Address RandomIpv4(Random random)
+    {
+        uint[] notGlobal = [0x0000_0001, 0x0A01_0203, 0x7F00_0001, 0xA9FE_0101, 0xAC10_0001, 0xC058_6301, 0xC0A8_0101, 0xE000_0001, 0xFFFF_FFFF];
+        return random.Next(2) == 0 ? new Ipv4Address(notGlobal[random.Next(notGlobal.Length)]) : new Ipv4Address(198, 18, (byte)random.Next(256), (byte)random.Next(256));
+    }
+
+    /// <summary>Fails the test the moment a datagram is committed toward a non-global IPv4 address.</summary>
+    private sealed class GlobalOnlySink : IPacketSink
+    {
+        private readonly byte[] _buffer = new byte[2048];
+        public int Sent;
+        public Span<byte> Reserve(int maxLength) => _buffer;
+
+        public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
+        {
+            if (route == PacketRoute.Tun) return;
+            Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(to.Address), $"sent to {to}");
+            Sent++;
+        }
+    }
+
     private sealed class CountingSink : IPacketSink
     {
         private readonly byte[] _buffer = new byte[2048];
