@@ -205,7 +205,9 @@ build_host() {   # srv relay host6 host4 nat64 coord v6peer v6c
       attach relay 6 eth6; addr relay "$RELAY_V6/$V6_PLEN" eth6
       inns relay sysctl -qw net.ipv6.conf.all.forwarding=1 ;;
     host6)
-      attach host6 6 eth6; addr host6 "$HOST6_V6/$V6_PLEN" eth6; addr host6 "$HOST6_STATIC_V6/$V6_PLEN" eth6
+      attach host6 6 eth6; addr host6 "$HOST6_V6/$V6_PLEN" eth6
+      # the NAT64 static map's address: deprecated, so it answers but is never chosen as a source
+      ip -n "$(ns host6)" addr add "$HOST6_STATIC_V6/$V6_PLEN" dev eth6 preferred_lft 0
       ip -n "$(ns host6)" -6 route add 2001::/32 via "$RELAY_V6" ;;
     nat64)
       # The translator host: a router between br6 and br4 whose TUN (made by the tayga launcher) owns

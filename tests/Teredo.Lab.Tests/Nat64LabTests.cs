@@ -30,6 +30,8 @@ public sealed class Nat64LabTests(Nat64LabFixture lab, ITestOutputHelper output)
         if (lab.SkipReason is not null) return;
         Lab.Run(Short, "tayga-stop", "nat64");
         Lab.InNode("nat64", Short, "ip", "link", "set", "dev", "eth4", "mtu", "1500");
+        // A Packet Too Big leaves a path MTU behind in host6's route cache; the next test starts clean.
+        Lab.InNode("host6", Short, "ip", "-6", "route", "flush", "cache");
     }
 
     private void Start(string impl)
