@@ -15,7 +15,7 @@ declare -A TOPO=(
   [teredo]="core srv relay host6 natprc clprc natsym clsym"
   [nat]="core srv host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [nat64]="core host6 host4 nat64"
-  [p2p]="core srv relay host6 host4 coord v6peer v6c natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+  [p2p]="core srv relay host6 host4 nat64 coord v6peer v6c natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [demo]="core srv relay host6 natprc clprc natsym clsym host4 coord v6peer v6c"
 )
 declare -A TOPO_DESC=(
@@ -229,7 +229,15 @@ build_host() {   # srv relay host6 host4 nat64 coord v6peer v6c
       # the IPv6-only LAN: v6c's only router and resolver is v6peer
       mk_veth v6peer lan0 v6c eth0
       addr v6peer "$V6LAN_GW/$V6LAN_PLEN" lan0; addr v6c "$V6C_V6/$V6LAN_PLEN" eth0
-      ip -n "$(ns v6c)" -6 route add default via "$V6LAN_GW" ;;
+      ip -n "$(ns v6c)" -6 route add default via "$V6LAN_GW"
+      # the LAN is an ordinary routed network too (v6c reaches a peer's static address natively)
+      # the LAN is an ordinary routed network too (v6c reaches a peer's static address natively, host6
+      # is the no-tunnel baseline, and the nat64 node is the Tayga baseline: bench/p2p-throughput.sh)
+      local n
+      for n in relay host6 nat64; do
+        ! ns_exists $n || ip -n "$(ns $n)" -6 route add "${V6C_V6%::*}::/$V6LAN_PLEN" via "$V6PEER_V6"
+      done
+      ! ns_exists nat64 || ip -n "$(ns v6peer)" -6 route add "$NAT64_PREFIX" via "$NAT64_V6" ;;
     host4)
       attach host4 4 eth4; addr host4 "$HOST4_V4/$V4_PLEN" eth4
       # a tiny web server and echo target for later NAT64 work
