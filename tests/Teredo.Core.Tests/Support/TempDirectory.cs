@@ -5,6 +5,8 @@ public sealed class TempDirectory : IDisposable
 {
     private readonly string _path = Directory.CreateTempSubdirectory("teredo-test-").FullName;
 
+    public string FullPath => _path;
+
     /// <summary>Writes <paramref name="text"/> to a file of that name in the folder and returns its path.</summary>
     public string Write(string name, string text)
     {
