@@ -11,7 +11,8 @@ namespace Teredo.Lab.Tests;
 /// native IPv6 host through an unmodified Miredo relay and is reached from it (ping and TCP) behind the
 /// port-restricted and the symmetric NAT; it and an unmodified Miredo client reach each other directly;
 /// after the NAT's mappings are flushed it moves to its new address within one refresh interval; it
-/// refuses to run where the host has native IPv6 (§5.5). One test times its qualification against
+/// refuses to run where the host has native IPv6 (§5.5); it reaches every address of a P2P coordinator
+/// (issue 16). One test times its qualification against
 /// Miredo's client on the same topology.
 /// </summary>
 [Collection(LabCollection.Name)]
@@ -40,6 +41,7 @@ public sealed class ClientLabTests(LabFixture lab, ITestOutputHelper output) : I
         Lab.Run(Short, "stop", "srv", "teredo-server");
         Lab.Run(Short, "stop", "srv", "miredo-server");
         Lab.Run(Short, "stop", "relay", "miredo-relay");
+        P2PStandIn.Stop();
     }
 
     private CommandResult Run(TimeSpan timeout, params string[] args) => _lab.Run(timeout, args);
@@ -248,6 +250,31 @@ public sealed class ClientLabTests(LabFixture lab, ITestOutputHelper output) : I
         string nat = miredo switch { "clfc" => "198.18.1.1", "cldbl" => "198.18.4.1", _ => "198.18.2.1" };
         Assert.StartsWith(nat + ":", mapped);
         Assert.True(status.GetProperty("counters").GetProperty("sentToTrustedPeer").GetInt64() >= 4);
+    }
+
+    /// <summary>
+    /// Issue 16 for the client: behind the full-cone NAT (the IPv4 peer's answer must get in), our client
+    /// pings T(D) of the throw-away coordinator for every D, those whose T(D) embeds a non-global
+    /// "mapping" included. Its indirect bubble reaches the coordinator, the peer answers the nonce from
+    /// its own socket, and the queued echo and the rest follow to that socket.
+    /// </summary>
+    [SkippableFact]
+    public void Reaches_every_coordinator_address_through_the_ipv4_peer_that_answers_for_it()
+    {
+        lab.Require();
+        StartServer("miredo");
+        var p2p = new P2PStandIn(_lab, output);
+        p2p.Start();
+        StartClient("clfc");
+        WaitQualified("clfc");
+
+        var rows = p2p.PingEach("clfc", "teredo client");
+        Assert.All(rows, row => Assert.True(row.Received == 3, $"clfc -> T({row.D}) = {row.Target}: {row.Received}/3"));
+        var counters = Status("clfc").GetProperty("counters");
+        output.WriteLine(counters.ToString());
+        Assert.True(counters.GetProperty("nonceBubbleAccepted").GetInt64() >= P2PStandIn.Destinations.Length);
+        Assert.Equal(0, counters.GetProperty("sendRefusedNotGlobal").GetInt64());
+        Assert.Equal(0, counters.GetProperty("tunDropServerNotGlobal").GetInt64());
     }
 
     [SkippableFact]

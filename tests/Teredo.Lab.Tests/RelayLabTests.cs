@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using System.Net;
 using Xunit.Abstractions;
 
 namespace Teredo.Lab.Tests;
@@ -26,9 +25,9 @@ public sealed class RelayLabTests(LabFixture lab, ITestOutputHelper output) : ID
     {
         if (lab.SkipReason is not null || !lab.IsUp) return;
         foreach (var (node, name) in new[] { ("relay", "teredo-relay"), ("relay", "miredo-relay"), ("clprc", "miredo-client"),
-                     ("clprc", "tcp-echo"), ("host6", "tcp-echo"), ("srv", "p2p-coordinator"), ("clsym", "p2p-peer"), ("srv", "miredo-server") })
+                     ("clprc", "tcp-echo"), ("host6", "tcp-echo"), ("srv", "miredo-server") })
             Lab.Run(Short, "stop", node, name);
-        Lab.InNode("srv", Short, "ip", "addr", "del", "198.18.0.30/15", "dev", "eth4");
+        P2PStandIn.Stop();
     }
 
     private CommandResult Run(TimeSpan timeout, params string[] args) => _lab.Run(timeout, args);
@@ -82,15 +81,8 @@ public sealed class RelayLabTests(LabFixture lab, ITestOutputHelper output) : ID
     }
 
     /// <summary>
-    /// The destinations of issue 16: D's last octet makes the "mapped address" T(D) seems to embed
-    /// (255 - D[3]).255.255.255 global (100, 8) or not (17, 128, 0), which must not matter.
-    /// </summary>
-    private static readonly string[] P2PDestinations = ["198.18.0.100", "198.18.0.8", "198.18.0.17", "198.18.0.128", "198.18.0.0"];
-
-    /// <summary>
-    /// DESIGN.md §B.2 steps 2-4 with a throw-away coordinator (198.18.0.30) and an IPv4 peer behind the
-    /// symmetric NAT, for each D of <see cref="P2PDestinations"/>: host6 pings T(D) three times through
-    /// the relay. The peer answers echo requests for any T(D) it is handed, so D need not be a host.
+    /// DESIGN.md §B.2 steps 2-4 with the throw-away coordinator and IPv4 peer (<see cref="P2PStandIn"/>),
+    /// for each D of issue 16: host6 pings T(D) three times through the relay.
     /// </summary>
     [SkippableTheory]
     [InlineData("miredo")]
@@ -99,43 +91,19 @@ public sealed class RelayLabTests(LabFixture lab, ITestOutputHelper output) : ID
     {
         lab.Require();
         StartServer();
-        var coordinator = IPAddress.Parse("198.18.0.30");
-        Lab.InNode("srv", Short, "ip", "addr", "add", "198.18.0.30/15", "dev", "eth4");
-        MustRun(Short, "start", "srv", "p2p-coordinator", "--", Tools, "p2p-coordinator", coordinator.ToString());
-        MustRun(Short, "start", "clsym", "p2p-peer", "--", Tools, "p2p-peer", coordinator.ToString(), "120");
-        Thread.Sleep(1500); // the peer registers with the coordinator
+        var p2p = new P2PStandIn(_lab, output);
+        p2p.Start();
         if (relay == "ours") MustRun(Long, "teredo-relay", "relay");
         else MustRun(Long, "miredo-relay", "relay");
 
-        var rows = new List<(string D, string Target, string Mapped, int Received)>();
-        foreach (var d in P2PDestinations)
-        {
-            string target = CoordinatorTarget(coordinator, IPAddress.Parse(d));
-            var ping = Run(Long, "exec", "host6", "--", "ping", "-6", "-n", "-c", "3", "-i", "0.3", "-W", "3", target);
-            rows.Add((d, target, TeredoAddress.Parse(target).MappedAddress.ToString(), Received(ping)));
-        }
-        output.WriteLine(File.ReadAllText("/run/tlab/srv/p2p-coordinator.log"));
-        output.WriteLine(File.ReadAllText("/run/tlab/clsym/p2p-peer.log"));
-        output.WriteLine($"| D | T(D) | mapped IPv4 read from it | {relay} relay |");
-        foreach (var row in rows) output.WriteLine($"| {row.D} | {row.Target} | {row.Mapped} | {row.Received}/3 |");
+        var rows = p2p.PingEach("host6", relay + " relay");
         Assert.All(rows, row => Assert.True(row.Received == 3, $"{relay} relay: host6 -> T({row.D}) = {row.Target}: {row.Received}/3"));
         if (relay != "ours") return;
         var status = Status();
         output.WriteLine(status.GetProperty("counters").ToString());
-        Assert.True(Counter(status, "mismatchAcceptedByNonce") >= P2PDestinations.Length);
+        Assert.True(Counter(status, "mismatchAcceptedByNonce") >= P2PStandIn.Destinations.Length);
         Assert.Equal(0, Counter(status, "sendRefusedNotGlobal"));
         Assert.Equal(0, Counter(status, "tunDropServerNotGlobal"));
-    }
-
-    /// <summary>T(D) of DESIGN.md §B.1: 2001:0 | coordinator | 0x00 | D | suffix 0.</summary>
-    private static string CoordinatorTarget(IPAddress coordinator, IPAddress destination)
-    {
-        var b = new byte[16];
-        b[0] = 0x20;
-        b[1] = 0x01;
-        coordinator.GetAddressBytes().CopyTo(b, 4);
-        destination.GetAddressBytes().CopyTo(b, 9);
-        return new IPAddress(b).ToString();
     }
 
     [SkippableFact]
