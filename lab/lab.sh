@@ -1111,46 +1111,52 @@ target_of() {   # COORD_V4 D -> T(D): 2001:0 | S | 0x00 | D | suffix 0 (DESIGN.m
 }
 
 P2P_ROWS=()
-demo_p2p_fetch() {   # RELAY_LABEL: curl and ping site.example from v6c; appends a summary row
-  local label=$1 c ms first page owner
-  c=$(inns v6c timeout 20 curl -sS -o /dev/null -w '%{http_code} %{time_total}' "http://$P2P_NAME/" 2>&1 || true)
+P2P_FROM=v6c P2P_URL="http://$P2P_NAME/" P2P_PING=$P2P_NAME
+demo_p2p_fetch() {   # RELAY_LABEL: curl and ping host4 from the IPv6 side; appends a summary row
+  local label=$1 c page first owner body p
+  c=$(inns "$P2P_FROM" timeout 20 curl -sS -o /dev/null -w '%{http_code} %{time_total}' "$P2P_URL" 2>&1 || true)
   page=$(awk '{printf "%.3f s (HTTP %s)", $2, $1}' <<<"$c")
-  echo "   curl http://$P2P_NAME/ -> $c"
-  local body; body=$(inns v6c timeout 10 curl -sS "http://$P2P_NAME/" 2>&1 || true)
+  echo "   $P2P_FROM: curl $P2P_URL -> HTTP $(cut -d' ' -f1 <<<"$c") in $(cut -d' ' -f2 <<<"$c") s (cold: the relay's bubble exchange included)"
+  body=$(inns "$P2P_FROM" timeout 10 curl -sS "$P2P_URL" 2>&1 || true)
   echo "   page: $body"
-  local p; p=$(inns v6c timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$P2P_NAME" 2>&1 || true)
+  p=$(inns "$P2P_FROM" timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$P2P_PING" 2>&1 || true)
   echo "$p" | grep -E 'bytes from|packet loss' | sed 's/^/   /'
   first=$(echo "$p" | awk -F'time=' '/time=/{print $2; exit}' | awk '{print $1}')
   owner=$(role_status "$STATE/coord/coordinator.sock" | jq -r --arg d "$HOST4_V4" \
     '(.leases[] | select(.destination == $d) | .owner) as $o | .peers[] | select(.identity == $o) | "\(.localAddress) seen from \(.remote)"' 2>/dev/null | head -1)
   echo "   owning IPv4 peer (coordinator's status): ${owner:-none}"
-  P2P_ROWS+=("$(printf '%-14s page %s, first ping %s ms, pings %s%% lost, owner %s' "$label" "$page" "${first:--}" "$(echo "$p" | ping_stats | cut -d' ' -f1)" "${owner:-none}")")
+  P2P_ROWS+=("$(printf '%-13s page %s, first ping %s ms, %s%% of 5 pings lost, owner %s' "$label" "$page" "${first:--}" "$(echo "$p" | ping_stats | cut -d' ' -f1)" "${owner:-none}")")
 }
 
 demo_p2p() {
-  local b; b=$(teredo_bin)
+  local b nd td; b=$(teredo_bin)
   # (an unknown verb with --help prints the root's help and exits 0: look for the roles' own options)
-  if ! $b v4peer --help 2>&1 | grep -q -- --pin || ! $b v6peer --help 2>&1 | grep -q -- --prefix; then
-    echo "== P2P part skipped: this build has no 'teredo v4peer' / 'teredo v6peer' yet"
-    P2P_ROWS+=("skipped: the build has no v4peer/v6peer"); return 0
+  if ! $b v4peer --help 2>&1 | grep -q -- --pin; then
+    echo "== P2P part skipped: this build has no 'teredo v4peer' yet"
+    P2P_ROWS+=("skipped: the build has no v4peer"); return 0
   fi
-  echo "== P2P NAT64 network: coordinator on coord, IPv6 peer on v6peer, IPv4 peer on clsym (behind natsym)"
-  cmd_coordinator coord 2>&1 | sed 's/^lab: /   /'
-  cmd_v6peer v6peer 2>&1 | sed 's/^lab: /   /'
-  cmd_v4peer clsym 2>&1 | sed 's/^lab: /   /'
-  local nd td
-  nd=$(inns v6c dig +short +time=2 +tries=1 AAAA "$P2P_NAME" | head -1)
   td=$(target_of "$COORD_V4" "$HOST4_V4")
-  echo "   $P2P_NAME: A $HOST4_V4 only; DNS64 on v6peer gives v6c N::D = $nd"
-  echo "   v6peer rewrites N::D to T(D) = $td; teredo decode says:"
-  $b decode "$td" 2>&1 | sed 's/^/     /'
+  echo "== P2P NAT64 network: coordinator on coord, IPv4 peer on clsym (behind natsym, symmetric)"
+  cmd_coordinator coord 2>&1 | sed 's/^lab: /   /'
+  if $b v6peer --help 2>&1 | grep -q -- --prefix; then
+    cmd_v6peer v6peer 2>&1 | sed 's/^lab: /   /'
+    nd=$(inns v6c dig +short +time=2 +tries=1 AAAA "$P2P_NAME" | head -1)
+    echo "   $P2P_NAME: A $HOST4_V4 only; DNS64 on v6peer gives v6c N::D = $nd; v6peer sends it to T(D)"
+  else
+    # without the IPv6 peer, a native host sends to T(D) itself: the rest of the chain is the same
+    P2P_FROM=host6 P2P_URL="http://[$td]/" P2P_PING=$td nd="(no v6peer in this build: host6 sends to T(D))"
+    echo "   this build has no 'teredo v6peer': host6 (native IPv6) sends to T(D) itself instead of v6c"
+  fi
+  cmd_v4peer clsym 2>&1 | sed 's/^lab: /   /'
+  echo "   T(D) = $td; teredo decode says:"
+  $b decode "$td" 2>&1 | sed -n '/coordinator plan/,$p' | sed 's/^/     /'
   echo "== through our relay (teredo relay)"
   cmd_teredo_relay relay 2>&1 | sed 's/^lab: /   /'
   demo_p2p_fetch "our relay"
   echo "== through Miredo's relay (unmodified)"
   cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
   demo_p2p_fetch "Miredo relay"
-  P2P_ROWS=("$(printf '%-14s N::D %s -> T(D) %s' "addresses" "$nd" "$td")" "${P2P_ROWS[@]}")
+  P2P_ROWS=("$(printf '%-13s %s -> N::D %s -> T(D) %s' "addresses" "$P2P_FROM" "$nd" "$td")" "${P2P_ROWS[@]}")
 }
 
 cmd_demo() {
@@ -1241,7 +1247,7 @@ cmd_demo() {
     printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clsym (5 pings)" ${s4}
   fi
   local row
-  for row in "${P2P_ROWS[@]}"; do printf '   %-26s %s\n' "P2P site.example from v6c" "$row"; done
+  for row in "${P2P_ROWS[@]}"; do printf '   %-26s %s\n' "P2P: host4 from $P2P_FROM" "$row"; done
   local total=$(( ($(date +%s%N) - t_start) / 1000000 ))
   printf '   %-26s %d.%03d s\n' "demo time before teardown" $((total / 1000)) $((total % 1000))
 }

@@ -8,7 +8,8 @@ namespace Teredo.Lab.Tests;
 /// <summary>
 /// Issue 14: the P2P NAT64 network end to end in the lab's `p2p` topology. v6c (IPv6 only) reaches
 /// host4 (IPv4 only) by name through v6peer → a standard relay (ours, then Miredo's) → the coordinator →
-/// an IPv4 peer behind each NAT kind → host4; then the faults: the owning peer killed, the coordinator
+/// an IPv4 peer behind each NAT kind → host4; host6 (native IPv6) does the same by sending to T(D)
+/// itself, which is all the tests but the v6c ones need when the build has no IPv6 peer. Then the faults: the owning peer killed, the coordinator
 /// restarted, the peer's NAT flushed, storms at the coordinator and at the peer. Durations are measured
 /// and printed, never asserted against a threshold; the bounds below only end a loop that would
 /// otherwise never stop.
@@ -18,12 +19,12 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
 {
     private static readonly TimeSpan Short = LabFixture.Short;
     private static readonly TimeSpan Long = LabFixture.Long;
-    private const string Site = "http://site.example/";
-    private const string Big = "http://site.example/10mb.bin";
     private const string Host4 = "198.18.0.100";
-    private const string Host4Nat64 = "2001:db8:6464::c612:64"; // N::D for the prefix lab.sh gives v6peer
+    private const string Host4Target = "2001:0:c612:28:c6:1200:6400:0"; // T(host4) under the coordinator 198.18.0.40
     private const string CoordinatorSocket = "/run/tlab/coord/coordinator.sock";
-    private const string Download = "/run/tlab/v6c/download.bin";
+    private string Site => lab.Web + "/";
+    private string Big => lab.Web + "/10mb.bin";
+    private string Download => $"/run/tlab/{lab.ClientNode}/download.bin";
 
     /// <summary>The client namespaces behind each NAT kind, with the RFC 1918 address their peer reports.</summary>
     private static readonly Dictionary<string, string> PeerAddress = new()
@@ -49,8 +50,23 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
 
     [SkippableTheory]
     [MemberData(nameof(NatsAndRelays))]
+    public void Ping_and_http_from_a_native_host_to_t_of_host4_reach_it_through_a_peer_behind_each_nat_and_each_relay(string client, string relay)
+    {
+        Setup(relay, client);
+        var ping = Lab.InNode("host6", Short, "ping", "-6", "-n", "-c", "5", "-i", "0.2", "-W", "2", Host4Target);
+        output.WriteLine(ping.Stdout);
+        Assert.True(LabSession.Received(ping) >= 4, "host6 -> T(host4): " + ping);
+        var page = Lab.InNode("host6", Short, "curl", "-sS", "--max-time", "15", "-w", "\n%{time_total}", $"http://[{Host4Target}]/");
+        output.WriteLine($"page behind {NatOf[client]} through {relay}: curl says {page.Stdout.Split('\n')[^1]} s");
+        Assert.Contains("hello from host4", page.Stdout);
+        Assert.Equal(PeerAddress[client], OwnerOf(Host4));
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(NatsAndRelays))]
     public void Curl_and_ping_by_name_from_v6c_reach_host4_through_a_peer_behind_each_nat_and_each_relay(string client, string relay)
     {
+        lab.RequireV6peer();
         Setup(relay, client);
         var clock = Stopwatch.StartNew();
         var page = V6c(Short, "curl", "-sS", "--max-time", "15", "-w", "\\n%{time_total}", Site);
@@ -80,7 +96,7 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
     public void Dns_over_udp_reaches_the_ipv4_resolver_on_host4_through_the_network()
     {
         Setup("ours", "clsym");
-        var dig = V6c(Short, "dig", "+notcp", "+time=3", "+tries=2", "+short", "@" + Host4Nat64, "site.example", "A");
+        var dig = V6c(Short, "dig", "+notcp", "+time=3", "+tries=2", "+short", "@" + lab.Host4Address, "site.example", "A");
         Assert.True(dig.ExitCode == 0, "dig: " + dig);
         Assert.Equal(Host4, dig.Stdout.Trim());
         Assert.Equal(PeerAddress["clsym"], OwnerOf(Host4));
@@ -98,7 +114,7 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
         {
             Thread.Sleep(300);
             var fromV6c = V6c(Short, "curl", "-sS", "--max-time", "10", "--http0.9", $"http://[{staticAddress}]:8080/");
-            output.WriteLine($"v6c -> [{staticAddress}]:8080: {fromV6c}");
+            output.WriteLine($"{lab.ClientNode} -> [{staticAddress}]:8080: {fromV6c}");
             var ping = Lab.InNode("host6", Short, "ping", "-6", "-n", "-c", "3", "-W", "2", staticAddress!);
             output.WriteLine($"host6 -> {staticAddress}: {ping.Stdout}");
             Assert.True(LabSession.Received(ping) >= 2, "host6 -> static address: " + ping);
@@ -165,7 +181,7 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
         Thread.Sleep(1500);
         _lab.MustRun(Short, "nat-flush", "natsym");
         WaitForDownload(TimeSpan.FromSeconds(100));
-        output.WriteLine(File.ReadAllText("/run/tlab/v6c/download.log"));
+        output.WriteLine(File.ReadAllText($"/run/tlab/{lab.ClientNode}/download.log"));
         AssertDownloadIntact();
     }
 
@@ -215,10 +231,11 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
         StopDownload();
     }
 
+    /// <summary>A command on the flow's IPv6 side: v6c, or host6 when the build has no IPv6 peer.</summary>
     private CommandResult V6c(TimeSpan timeout, params string[] command)
     {
-        var r = Lab.InNode("v6c", timeout, command);
-        output.WriteLine($"v6c$ {string.Join(' ', command)} -> exit {r.ExitCode}");
+        var r = Lab.InNode(lab.ClientNode, timeout, command);
+        output.WriteLine($"{lab.ClientNode}$ {string.Join(' ', command)} -> exit {r.ExitCode}");
         return r;
     }
 
@@ -245,7 +262,7 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < bound)
         {
-            var r = Lab.InNode("v6c", Short, "curl", "-sS", "--max-time", "2", Site);
+            var r = Lab.InNode(lab.ClientNode, Short, "curl", "-sS", "--max-time", "2", Site);
             if (r.ExitCode == 0 && r.Stdout.Contains("hello from host4", StringComparison.Ordinal)) return clock.Elapsed;
             Thread.Sleep(500);
         }
@@ -256,7 +273,7 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
     {
         File.Delete(Download);
         string[] retry = resume ? ["--retry", "10", "--retry-all-errors", "--retry-delay", "1", "-C", "-"] : [];
-        _lab.MustRun(Short, ["start", "v6c", "download", "--", "curl", "-sS", "--max-time", "100", "--limit-rate", rate, .. retry, "-o", Download, Big]);
+        _lab.MustRun(Short, ["start", lab.ClientNode, "download", "--", "curl", "-sS", "--max-time", "100", "--limit-rate", rate, .. retry, "-o", Download, Big]);
     }
 
     private void WaitForDownload(TimeSpan bound)
@@ -266,17 +283,17 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
         Assert.False(DownloadRunning(), $"the download did not finish within {bound.TotalSeconds} s");
     }
 
-    private static bool DownloadRunning()
+    private bool DownloadRunning()
     {
-        const string pidFile = "/run/tlab/v6c/download.pid";
+        string pidFile = $"/run/tlab/{lab.ClientNode}/download.pid";
         if (!File.Exists(pidFile)) return false;
         string pid = File.ReadAllText(pidFile).Split(' ')[0];
         return File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2].Equals("Z", StringComparison.Ordinal);
     }
 
-    private static void StopDownload() => Lab.Run(Short, "stop", "v6c", "download");
+    private void StopDownload() => Lab.Run(Short, "stop", lab.ClientNode, "download");
 
-    private static void AssertDownloadIntact()
+    private void AssertDownloadIntact()
     {
         string expected = File.ReadAllText("/run/tlab/host4/www/10mb.bin.sha256").Trim();
         Assert.True(File.Exists(Download), "nothing was downloaded");
