@@ -6,6 +6,8 @@ using Teredo.Wire;
 
 // teredo-labtools p2p-coordinator ADDRESS       listens on ADDRESS:3544 (relay bubbles) and ADDRESS:4000 (peers)
 // teredo-labtools p2p-peer COORDINATOR SECONDS  registers, answers bubbles for its T(D) and echo requests to it
+// teredo-labtools p2p-v4peer HOST PORT PIN STATE SECONDS  the real control channel (TLS, pinned), answers bubbles and echo
+// teredo-labtools bubble-flood COORDINATOR COUNT   indirect bubbles for COUNT random T(D) (at most a million)
 // teredo-labtools flood6 SERVER COUNT           UDP/IPv6 to COUNT distinct Teredo destinations under a server
 // teredo-labtools sink TEREDO-ADDRESS PORT SECONDS  a public Teredo endpoint that only answers bubbles
 // teredo-labtools blast6 DESTINATION SECONDS    1200-byte UDP/IPv6 datagrams to one destination, as fast as possible
@@ -15,6 +17,8 @@ return args switch
 {
     ["p2p-coordinator", var address] => P2P.Coordinator(Ipv4Address.Parse(address)),
     ["p2p-peer", var coordinator, var seconds] => P2P.Peer(Ipv4Address.Parse(coordinator), int.Parse(seconds)),
+    ["p2p-v4peer", var host, var port, var pin, var state, var seconds] => V4PeerStandIn.Run(host, int.Parse(port), pin, state, int.Parse(seconds)),
+    ["bubble-flood", var coordinator, var count] => BubbleFlood.Run(Ipv4Address.Parse(coordinator), int.Parse(count)),
     ["flood6", var server, var count] => Flood.Run(Ipv4Address.Parse(server), int.Parse(count)),
     ["sink", var teredoAddress, var port, var seconds] => Sink.Run(Ipv6Address.Parse(teredoAddress), ushort.Parse(port), int.Parse(seconds)),
     ["blast6", var destination, var seconds] => Flood.Blast(Ipv6Address.Parse(destination), double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
