@@ -106,7 +106,9 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
             throw new InvalidOperationException($"the pool {settings.Pool} overlaps this host's {string.Join("; ", conflicts)}: choose another with --pool");
         _tun = LinuxTun.Open(settings.InterfaceName);
         var ip = TunConfigurator.For(_tun);
-        ip.BringUp(_tun.Name, TunMtu);
+        // An IPv4-only TUN: below IPv6's 1280 minimum, which TunConfigurator guards for IPv6 tunnels.
+        IpCommand.Run("link", "set", "dev", _tun.Name, "mtu", TunMtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        ip.SetUp(_tun.Name);
         var translator = new Ipv4Address(settings.Pool.Network.Value + 1);
         ip.AddAddress(_tun.Name, translator, settings.Pool.Length);
         _changes.Add($"created interface {_tun.Name} (MTU {TunMtu}) with {translator}/{settings.Pool.Length}, routing the pool {settings.Pool} to it");
@@ -262,7 +264,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
             if (client.NextRetryIn is { } retry && !client.IsConnected) j.WriteNumber("retryInSeconds", retry.TotalSeconds);
         }
         j.WriteString("interface", _tun?.Name);
-        j.WriteString("teredoSocket", _udp?.Local.ToString());
+        j.WriteString("teredoSocket", _udp?.Socket.LocalEndPoint?.ToString());
         j.WriteString("pool", settings.Pool.ToString());
         j.WriteNumber("rateLimitMbit", settings.RateLimitMbit);
         j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
