@@ -9,6 +9,7 @@ root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(CoordinatorCommand.Create());
 root.Subcommands.Add(Nat64Command.Create());
 root.Subcommands.Add(V4PeerCommand.Create());
+root.Subcommands.Add(V6PeerCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
 return root.Parse(args).Invoke();

@@ -84,16 +84,8 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     {
         using var sink = NewSink();
         using var packets = new UdpBatch(BatchSize, SlotSize);
-        while (!_stopping)
-        {
-            if (TunBatchReader.Read(_tun!, packets) == 0) continue;
-            long now = Environment.TickCount64;
-            lock (_lock)
-            {
-                for (int i = 0; i < packets.Count; i++) _engine.FromTun(now, packets.Committed(i), sink);
-            }
-            sink.Flush();
-        }
+        TunPacketHandler engine = _engine.FromTun;
+        while (!_stopping) TunBatchReader.ReadAndProcess(_tun!, packets, _lock, engine, sink);
     }
 
     private void UdpLoop()
