@@ -127,30 +127,34 @@ public sealed class TeredoRelayEngine
             Counters.Increment(RelayCounter.UdpDropSourceNotTeredo);
             return;
         }
-        var teredo = new TeredoAddress(src);
         var peer = _peers.Find(src);
-        // A peer's Mapped is its embedded mapping or one it already proved, so either match is proof.
-        bool proven = teredo.Mapped == source || (peer is not null && peer.Mapped == source);
-        if (!proven)
+        // A trusted peer writing from its mapping needs no more proof: that mapping passed the checks below
+        // (or case 2's) when it was learned. Everything else proves a mapping, which must be one we may send to.
+        if (peer is not { Trusted: true } || peer.Mapped != source)
         {
-            // The Miredo-compatible exception: an answer to our own nonce-bearing indirect bubble. It
-            // re-maps a peer that is already trusted too, so that a P2P lease moved to another IPv4
-            // peer takes the flow in one round trip (DESIGN.md §B.6).
-            if (peer is not null && ip.Destination.IsLinkLocal && ip.Destination == NonceAddress(src))
+            // A peer's Mapped is its embedded mapping or one it already proved, so either match is proof.
+            bool proven = new TeredoAddress(src).Mapped == source || (peer is not null && peer.Mapped == source);
+            if (!proven)
             {
-                Counters.Increment(RelayCounter.MismatchAcceptedByNonce);
+                // The Miredo-compatible exception: an answer to our own nonce-bearing indirect bubble. It
+                // re-maps a peer that is already trusted too, so that a P2P lease moved to another IPv4
+                // peer takes the flow in one round trip (DESIGN.md §B.6).
+                if (peer is not null && ip.Destination.IsLinkLocal && ip.Destination == NonceAddress(src))
+                {
+                    Counters.Increment(RelayCounter.MismatchAcceptedByNonce);
+                }
+                else
+                {
+                    Counters.Increment(RelayCounter.UdpDropMappingMismatch);
+                    return;
+                }
             }
-            else
+            // The proven mapping is where data will go: never learn one we may not send to.
+            if (!Ipv4Classification.IsTeredoGlobalUnicast(source.Address))
             {
-                Counters.Increment(RelayCounter.UdpDropMappingMismatch);
+                Counters.Increment(RelayCounter.UdpDropSourceNotGlobal);
                 return;
             }
-        }
-        // The proven mapping is where data will go: never learn one we may not send to.
-        if (!Ipv4Classification.IsTeredoGlobalUnicast(source.Address))
-        {
-            Counters.Increment(RelayCounter.UdpDropSourceNotGlobal);
-            return;
         }
 
         peer ??= _peers.GetOrAdd(src, nowMs, out _);
