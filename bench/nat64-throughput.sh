@@ -22,29 +22,29 @@ trap '"$L" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT INT TERM
 
 "$L" up nat64 >/dev/null
 
-cpu_ticks() { # pidfile -> utime+stime of the translator (clock ticks)
+cpu_ticks() { # pidfile -> "utime stime" of the translator (clock ticks)
   local pid; pid=$(cut -d' ' -f1 "$1")
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat"
+  awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$pid/stat"
 }
 to_translator() { # packets the kernel queued on the TUN for the translator (its tx counter)
   ip -n tlab-nat64 -s -j link show nat64 | jq -r '.[0].stats64.tx.packets'
 }
 
 measure() { # label proto direction
-  local label=$1 proto=$2 dir=$3 c0 c1 p0 p1 opts=(-J -t "$secs") json
+  local label=$1 proto=$2 dir=$3 u0 s0 u1 s1 p0 p1 opts=(-J -t "$secs") json
   [ "$proto" = udp ] && opts+=(-u -b 0 -l "$UDP_LEN")
   [ "$dir" = 4to6 ] && opts+=(-R)
   "$L" start host4 iperf3 -- iperf3 -s -1 >/dev/null
   sleep 0.3
-  c0=$(cpu_ticks /run/tlab/nat64/tayga.pid); p0=$(to_translator)
+  read -r u0 s0 < <(cpu_ticks /run/tlab/nat64/tayga.pid); p0=$(to_translator)
   json=$("$L" exec host6 -- iperf3 -c "$HOST4_MAPPED" "${opts[@]}" 2>/dev/null) || { echo "$label $proto $dir: iperf3 failed" >&2; "$L" stop host4 iperf3 >/dev/null 2>&1 || true; return 0; }
-  c1=$(cpu_ticks /run/tlab/nat64/tayga.pid); p1=$(to_translator)
+  read -r u1 s1 < <(cpu_ticks /run/tlab/nat64/tayga.pid); p1=$(to_translator)
   "$L" stop host4 iperf3 >/dev/null 2>&1 || true
   local hz; hz=$(getconf CLK_TCK)
-  echo "$json" | jq -r --arg l "$label" --arg p "$proto" --arg d "$dir" --argjson c "$((c1 - c0))" --argjson n "$((p1 - p0))" --argjson s "$secs" --argjson hz "$hz" '
+  echo "$json" | jq -r --arg l "$label" --arg p "$proto" --arg d "$dir" --argjson c "$((u1 - u0 + s1 - s0))" --argjson cu "$((u1 - u0))" --argjson n "$((p1 - p0))" --argjson s "$secs" --argjson hz "$hz" '
     (if $p == "tcp" then .end.sum_received.bits_per_second else .end.sum.bits_per_second end) as $bps
     | (if $p == "udp" then .end.sum.lost_percent else 0 end) as $loss
-    | "RESULT \($l) \($p) \($d) \($bps / 1e6) \($n / $s) \(if $n > 0 then 1e6 * ($c / $hz) / $n else 0 end) \($loss)"' >>"$work/results"
+    | "RESULT \($l) \($p) \($d) \($bps / 1e6) \($n / $s) \(if $n > 0 then 1e6 * ($c / $hz) / $n else 0 end) \($loss) \(if $c > 0 then 100 * $cu / $c else 0 end)"' >>"$work/results"
 }
 
 run() { # label impl [extra translator options]
@@ -62,18 +62,19 @@ run ours teredo
 run ours-2q teredo --queues 2
 
 awk -v secs="$secs" '
-  /^RESULT/ { k = $2 "/" $3 "/" $4; mbps[k] = $5; pps[k] = $6; cpu[k] = $7; loss[k] = $8 }
+  /^RESULT/ { k = $2 "/" $3 "/" $4; mbps[k] = $5; pps[k] = $6; cpu[k] = $7; loss[k] = $8; user[k] = $9 }
   END {
     printf "\nhost6 -> translator -> host4, iperf3 %s s per run, same tayga.conf, one run\n", secs
-    printf "(pkt/s: packets the kernel gave the translator per second; µs/pkt: translator CPU per such packet)\n"
-    printf "%-8s %-4s %-5s %10s %12s %10s %7s\n", "impl", "", "dir", "Mbit/s", "pkt/s", "µs/pkt", "loss%"
+    printf "(pkt/s: packets the kernel gave the translator per second; µs/pkt: translator CPU per such packet,\n"
+    printf " user%%: the share of that CPU spent in user mode, the rest being the kernel inside its read/write calls)\n"
+    printf "%-8s %-4s %-5s %10s %12s %10s %6s %7s\n", "impl", "", "dir", "Mbit/s", "pkt/s", "µs/pkt", "user%", "loss%"
     n = split("tayga ours ours-2q", names, " ")
     for (j = 0; j < 4; j++) {
       p = (j < 2 ? "tcp" : "udp"); d = (j % 2 == 0 ? "6to4" : "4to6")
       for (i = 1; i <= n; i++) {
         k = names[i] "/" p "/" d
         if (!(k in mbps)) continue
-        printf "%-8s %-4s %-5s %10.1f %12.0f %10.2f %7.2f\n", names[i], p, d, mbps[k], pps[k], cpu[k], loss[k]
+        printf "%-8s %-4s %-5s %10.1f %12.0f %10.2f %6.0f %7.2f\n", names[i], p, d, mbps[k], pps[k], cpu[k], user[k], loss[k]
       }
     }
     printf "\n"

@@ -102,6 +102,17 @@ public sealed class Nat64LabTests(Nat64LabFixture lab, ITestOutputHelper output)
     [SkippableTheory]
     [InlineData("tayga")]
     [InlineData("teredo")]
+    public void The_translator_answers_pings_at_its_own_addresses(string impl)
+    {
+        Start(impl);
+        Assert.Equal(2, LabSession.Received(In("host6", "ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", TranslatorV6)));
+        Assert.Equal(2, LabSession.Received(In("host4", "ping", "-c", "2", "-i", "0.2", "-W", "2", TranslatorV4)));
+        if (impl == "teredo") Assert.Equal(4, LabSession.Counter(Status(), "selfEchoAnswered"));
+    }
+
+    [SkippableTheory]
+    [InlineData("tayga")]
+    [InlineData("teredo")]
     public void Fragmentation_needed_on_the_ipv4_side_reaches_the_ipv6_host_as_packet_too_big(string impl)
     {
         Start(impl);

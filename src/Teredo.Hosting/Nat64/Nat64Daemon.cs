@@ -7,6 +7,7 @@ using Teredo.Hosting.Control;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Nat64;
+using Teredo.Net;
 
 namespace Teredo.Hosting.Nat64;
 
@@ -30,7 +31,10 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
     private Nat64Translator? _translator;
     private ControlServer? _control;
     private volatile bool _stopping;
+    private readonly Ipv6Address _selfIpv6 = settings.TranslatorIpv6;
     private long _notIp;
+    private long _selfEchoAnswered;
+    private long _selfDropped;
     private long _saveErrors;
     private int _slotSize;
 
@@ -123,13 +127,28 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
                     var packet = packets.Committed(i);
                     switch (packet[0] >> 4)
                     {
-                        case 6: translator.FromIpv6(now, packet, sink); break;
-                        case 4: translator.FromIpv4(now, packet, sink); break;
+                        case 6:
+                            if (Count(TranslatorSelf.FromIpv6(packet, _selfIpv6, sink))) translator.FromIpv6(now, packet, sink);
+                            break;
+                        case 4:
+                            if (Count(TranslatorSelf.FromIpv4(packet, settings.Ipv4Address, sink))) translator.FromIpv4(now, packet, sink);
+                            break;
                         default: _notIp++; break;
                     }
                 }
             }
             sink.Flush();
+        }
+    }
+
+    /// <summary>Counts what <see cref="TranslatorSelf"/> did; true when the packet is for translation.</summary>
+    private bool Count(TranslatorSelf.Outcome outcome)
+    {
+        switch (outcome)
+        {
+            case TranslatorSelf.Outcome.EchoAnswered: _selfEchoAnswered++; return false;
+            case TranslatorSelf.Outcome.Dropped: _selfDropped++; return false;
+            default: return true;
         }
     }
 
@@ -242,7 +261,8 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
         foreach (var q in _queues) { truncated += q.TruncatedReads; dropped += q.DroppedWrites; }
         Control.StatusJson.WriteCounters<Nat64Counter>(j, c => t.Counters[c],
             ("tunPacketsWritten", written), ("tunWriteErrors", writeErrors), ("tunWritesDroppedFull", dropped),
-            ("tunReadsTruncated", truncated), ("notIp", Interlocked.Read(ref _notIp)), ("dynamicSaveErrors", Interlocked.Read(ref _saveErrors)));
+            ("tunReadsTruncated", truncated), ("notIp", Interlocked.Read(ref _notIp)),
+            ("selfEchoAnswered", Interlocked.Read(ref _selfEchoAnswered)), ("selfDropped", Interlocked.Read(ref _selfDropped)), ("dynamicSaveErrors", Interlocked.Read(ref _saveErrors)));
     });
 
     public Task StopAsync(CancellationToken cancellationToken)

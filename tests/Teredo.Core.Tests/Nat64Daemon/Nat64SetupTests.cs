@@ -31,7 +31,7 @@ public class Nat64SetupTests
         Assert.Equal(Ipv6Address.Parse("2001:db8:64::c0a8:ff01"), o.TranslatorIpv6);
         Assert.Equal(1480, o.Ipv4Mtu);
         Assert.Equal(1400, o.OfflinkMtu);
-        Assert.Equal(Nat64.UdpChecksumMode.Forward, o.UdpChecksumMode);
+        Assert.Equal(Teredo.Nat64.UdpChecksumMode.Forward, o.UdpChecksumMode);
     }
 
     [Fact]
