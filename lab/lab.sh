@@ -928,7 +928,8 @@ start_role() {   # NODE NAME READY_SOCK READY_JQ TIMEOUT_TENTHS -- CMD...: track
   [ "$sock" != "$d/$name.sock" ] || rm -f "$sock"
   start_bg "$node" "$name" "$@"
   for i in $(seq "$tenths"); do
-    [ "$(role_status "$sock" | jq -r "$ready" 2>/dev/null)" = true ] && return 0
+    # (each status query starts a .NET process: wait for the socket first, it costs nothing)
+    [ -S "$sock" ] && [ "$(role_status "$sock" | jq -r "$ready" 2>/dev/null)" = true ] && return 0
     pid_alive "$d/$name.pid" >/dev/null || break
     sleep 0.1
   done
@@ -1110,6 +1111,7 @@ target_of() {   # COORD_V4 D -> T(D): 2001:0 | S | 0x00 | D | suffix 0 (DESIGN.m
   printf '2001:0:%x:%x:%x:%x:%x:0\n' $((s[0] << 8 | s[1])) $((s[2] << 8 | s[3])) "${d[0]}" $((d[1] << 8 | d[2])) $((d[3] << 8))
 }
 
+demo_clock() { local ms=$(( ($(date +%s%N) - DEMO_T0) / 1000000 )); printf '%d.%01d s' $((ms / 1000)) $((ms % 1000 / 100)); }
 P2P_ROWS=()
 P2P_FROM=v6c P2P_URL="http://$P2P_NAME/" P2P_PING=$P2P_NAME
 demo_p2p_fetch() {   # RELAY_LABEL: curl and ping host4 from the IPv6 side; appends a summary row
@@ -1119,13 +1121,13 @@ demo_p2p_fetch() {   # RELAY_LABEL: curl and ping host4 from the IPv6 side; appe
   echo "   $P2P_FROM: curl $P2P_URL -> HTTP $(cut -d' ' -f1 <<<"$c") in $(cut -d' ' -f2 <<<"$c") s (cold: the relay's bubble exchange included)"
   body=$(inns "$P2P_FROM" timeout 10 curl -sS "$P2P_URL" 2>&1 || true)
   echo "   page: $body"
-  p=$(inns "$P2P_FROM" timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$P2P_PING" 2>&1 || true)
+  p=$(inns "$P2P_FROM" timeout 20 ping -6 -n -c 3 -i 0.2 -W 2 "$P2P_PING" 2>&1 || true)
   echo "$p" | grep -E 'bytes from|packet loss' | sed 's/^/   /'
   first=$(echo "$p" | awk -F'time=' '/time=/{print $2; exit}' | awk '{print $1}')
   owner=$(role_status "$STATE/coord/coordinator.sock" | jq -r --arg d "$HOST4_V4" \
     '(.leases[] | select(.destination == $d) | .owner) as $o | .peers[] | select(.identity == $o) | "\(.localAddress) seen from \(.remote)"' 2>/dev/null | head -1)
   echo "   owning IPv4 peer (coordinator's status): ${owner:-none}"
-  P2P_ROWS+=("$(printf '%-13s page %s, first ping %s ms, %s%% of 5 pings lost, owner %s' "$label" "$page" "${first:--}" "$(echo "$p" | ping_stats | cut -d' ' -f1)" "${owner:-none}")")
+  P2P_ROWS+=("$(printf '%-13s page %s, first ping %s ms, %s%% of 3 pings lost, owner %s' "$label" "$page" "${first:--}" "$(echo "$p" | ping_stats | cut -d' ' -f1)" "${owner:-none}")")
 }
 
 demo_p2p() {
@@ -1136,7 +1138,7 @@ demo_p2p() {
     P2P_ROWS+=("skipped: the build has no v4peer"); return 0
   fi
   td=$(target_of "$COORD_V4" "$HOST4_V4")
-  echo "== P2P NAT64 network: coordinator on coord, IPv4 peer on clsym (behind natsym, symmetric)"
+  echo "== P2P NAT64 network: coordinator on coord, IPv4 peer on clsym (behind natsym, symmetric) [at $(demo_clock)]"
   cmd_coordinator coord 2>&1 | sed 's/^lab: /   /'
   if $b v6peer --help 2>&1 | grep -q -- --prefix; then
     cmd_v6peer v6peer 2>&1 | sed 's/^lab: /   /'
@@ -1150,10 +1152,10 @@ demo_p2p() {
   cmd_v4peer clsym 2>&1 | sed 's/^lab: /   /'
   echo "   T(D) = $td; teredo decode says:"
   $b decode "$td" 2>&1 | sed -n '/coordinator plan/,$p' | sed 's/^/     /'
-  echo "== through our relay (teredo relay)"
+  echo "== through our relay (teredo relay) [at $(demo_clock)]"
   cmd_teredo_relay relay 2>&1 | sed 's/^lab: /   /'
   demo_p2p_fetch "our relay"
-  echo "== through Miredo's relay (unmodified)"
+  echo "== through Miredo's relay (unmodified) [at $(demo_clock)]"
   cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
   demo_p2p_fetch "Miredo relay"
   P2P_ROWS=("$(printf '%-13s %s -> N::D %s -> T(D) %s' "addresses" "$P2P_FROM" "$nd" "$td")" "${P2P_ROWS[@]}")
@@ -1161,7 +1163,7 @@ demo_p2p() {
 
 cmd_demo() {
   require_netns
-  local t_start; t_start=$(date +%s%N)
+  local t_start; t_start=$(date +%s%N); DEMO_T0=$t_start
   trap 'trap - EXIT INT TERM; echo; echo "== tearing down"; sweep_all; echo "lab: namespaces left: $(ip netns list | grep -c "^$PFX" || true)"' EXIT
   trap 'exit 130' INT TERM
   echo "== building topology 'demo' (${TOPO[demo]})"
@@ -1180,7 +1182,7 @@ cmd_demo() {
   local t0 t1 addr
   t0=$(date +%s%N)
   cmd_miredo_client clprc 2>&1 | sed 's/^lab: /   /'
-  echo "== waiting for the client behind natprc to qualify"
+  echo "== waiting for the client behind natprc to qualify [at $(demo_clock)]"
   addr=$(cmd_wait_qualified clprc 30) || exit 1
   t1=$(date +%s%N)
   local qual_ms=$(( (t1 - t0) / 1000000 ))
@@ -1195,7 +1197,7 @@ cmd_demo() {
   flags=$(echo "$addr" | awk -F: '{print $5}')
   cone=$(( (16#${flags:-0} & 0x8000) ? 1 : 0 ))
   echo "== NAT: natprc is ${NAT_DESC[portrestricted]}, WAN 198.18.2.1; address cone flag = $cone ($( [ $cone = 1 ] && echo cone || echo not cone ))"
-  echo "== ping host6 ($HOST6_V6) from clprc through the $relay_kind"
+  echo "== ping host6 ($HOST6_V6) from clprc through the $relay_kind [at $(demo_clock)]"
   local p1 p2 s1 s2 c0 c1 c2
   c0=$(relay_counters)
   p1=$(inns clprc timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$HOST6_V6" 2>&1 || true)
@@ -1210,7 +1212,7 @@ cmd_demo() {
   s1=$(echo "$p1" | ping_stats); s2=$(echo "$p2" | ping_stats)
   local addr2="" nat2="" q2=0 s3="" s4="" status2 i
   if [ -n "${TEREDO_BIN:-}" ]; then
-    echo "== our client (teredo client) behind natsym, a symmetric NAT"
+    echo "== our client (teredo client) behind natsym, a symmetric NAT [at $(demo_clock)]"
     t0=$(date +%s%N)
     # shellcheck disable=SC2046
     cmd_start clsym teredo-client -- $(teredo_bin) client --server "$SRV_V4A" --control "$STATE/clsym/teredo-client.sock" 2>&1 | sed 's/^lab: /   /'
