@@ -7,33 +7,28 @@ namespace Teredo.Lab.Tests;
 /// IPv4 peer are missing; without the IPv6 peer the IPv6 side is host6, a native host that sends to T(D)
 /// itself (what v6peer would have rewritten N::D to), and the v6c-only tests skip.
 /// </summary>
-public sealed class P2pLabFixture : IDisposable
+public sealed class P2pLabFixture() : TopologyFixture("p2p",
+    LabFixture.EnvironmentProblem()
+    ?? LabFixture.MissingTools("miredo", "unbound", "nginx", "dig", "curl", "socat", "conntrack", "jq", "ss", "ping")
+    ?? (HasRole("v4peer", "--pin") ? null : "this build has no 'teredo v4peer' (issue 12)"),
+    StartRoles)
 {
-    public const string Topology = "p2p";
+    private static readonly LabSession Session = new(null);
 
-    public P2pLabFixture()
+    private static string? StartRoles()
     {
-        SkipReason = LabFixture.EnvironmentProblem()
-            ?? LabFixture.MissingTools("miredo", "unbound", "nginx", "dig", "curl", "socat", "conntrack", "jq", "ss", "ping")
-            ?? (HasRole("v4peer", "--pin") ? null : "this build has no 'teredo v4peer' (issue 12)");
-        if (SkipReason is not null) return;
-        var up = Lab.Run(LabFixture.Long, "up", Topology);
-        if (up.ExitCode == 3)
-        {
-            SkipReason = up.Stderr.Trim();
-            return;
-        }
-        if (up.ExitCode != 0) UpFailure = "lab.sh up p2p failed: " + up;
-        else if (Session.Run(LabFixture.Long, "coordinator", "coord") is { ExitCode: not 0 } c) UpFailure = "coordinator: " + c;
-        else if (HasV6peer && Session.Run(LabFixture.Long, "v6peer", "v6peer") is { ExitCode: not 0 } v) UpFailure = "v6peer: " + v;
-        if (UpFailure is not null) Lab.Run(LabFixture.Long, "down");
+        if (Session.Run(LabFixture.Long, "coordinator", "coord") is { ExitCode: not 0 } c) return "coordinator: " + c;
+        if (V6peerBuilt && Session.Run(LabFixture.Long, "v6peer", "v6peer") is { ExitCode: not 0 } v) return "v6peer: " + v;
+        return null;
     }
 
     /// <summary>Whether the CLI has the role (an unknown verb with --help prints the root's help, so look for an option of its own).</summary>
     private static bool HasRole(string verb, string option) =>
         Lab.Exec(LabSession.Teredo, [verb, "--help"], LabFixture.Short).All.Contains(option, StringComparison.Ordinal);
 
-    public bool HasV6peer { get; } = HasRole("v6peer", "--prefix");
+    private static readonly bool V6peerBuilt = HasRole("v6peer", "--prefix");
+
+    public bool HasV6peer => V6peerBuilt;
 
     /// <summary>Where the IPv6 side of a flow starts: v6c behind the IPv6 peer, or host6 without one.</summary>
     public string ClientNode => HasV6peer ? "v6c" : "host6";
@@ -44,33 +39,16 @@ public sealed class P2pLabFixture : IDisposable
     /// <summary>The web server's base URL for the client: by name through DNS64, or T(D) literally.</summary>
     public string Web => HasV6peer ? "http://site.example" : "http://[2001:0:c612:28:c6:1200:6400:0]";
 
-    public void RequireV6peer()
-    {
-        Require();
-        Skip.If(!HasV6peer, "this build has no 'teredo v6peer' (issue 13): the v6c tests need it");
-    }
-
-    public string? SkipReason { get; }
-
-    public string? UpFailure { get; }
-
-    public LabSession Session { get; } = new(null);
-
     /// <summary>Which relay implementation runs on the relay node ("ours", "miredo", or null before the first test).</summary>
     public string? Relay { get; set; }
 
     /// <summary>Client nodes whose IPv4 peer is running.</summary>
     public HashSet<string> Peers { get; } = [];
 
-    public void Require()
+    public void RequireV6peer()
     {
-        Skip.If(SkipReason is not null, SkipReason);
-        Assert.True(UpFailure is null, UpFailure);
-    }
-
-    public void Dispose()
-    {
-        if (SkipReason is null) Lab.Run(LabFixture.Long, "down");
+        Require();
+        Skip.If(!HasV6peer, "this build has no 'teredo v6peer' (issue 13): the v6c tests need it");
     }
 }
 
