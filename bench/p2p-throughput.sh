@@ -5,6 +5,7 @@
 #   chain-miredo  the same with Miredo's unmodified relay
 #   tayga         Debian's Tayga as a single NAT64 box on the nat64 node    (2001:db8:64::host4)
 #   no-tunnel     plain routed IPv6, v6c -> host6 (the same first hops, no translation, no tunnel)
+# TCP both ways (tcp: v6c sends; tcp-down: host4 sends, iperf3 -R, what a web user does), UDP from v6c.
 # For each: Mbit/s, packets/s, and each role's CPU time per packet (µs; packets = both directions on
 # v6c's interface, the same denominator for every role of a path), then the issue's ratios.
 # Usage: sudo bench/p2p-throughput.sh [seconds=5]      (needs root and lab/apt-packages.txt)
@@ -49,7 +50,7 @@ declare -A SERVER=([chain-ours]=host4 [chain-miredo]=host4 [tayga]=host4 [no-tun
 
 run() { # path proto -> one RESULT line
   local path=$1 proto=$2 r t0 p0 p1 out mbps pps args cpu=""
-  "$L" start "${SERVER[$path]}" iperf3-server -- iperf3 -s -1 -p 5201 >/dev/null
+  "$L" start "${SERVER[$path]}" iperf3-server -- iperf3 -s -1 -p 5201 >/dev/null 2>&1
   for _ in $(seq 50); do "$L" exec "${SERVER[$path]}" -- ss -Hltn "sport = :5201" | grep -q . && break; sleep 0.1; done
   # warm the path (the relay's bubble exchange, the leases) so that the figures are the steady state
   "$L" exec v6c -- ping -6 -c 2 -i 0.3 -W 2 "${TARGET[$path]}" >/dev/null 2>&1 || true
@@ -58,12 +59,13 @@ run() { # path proto -> one RESULT line
   p0=$(v6c_packets)
   args=(-c "${TARGET[$path]}" -p 5201 -t "$secs" -J --connect-timeout 5000)
   [ "$proto" = udp ] && args+=(-u -b 0 -l 1200)
+  [ "$proto" = tcp-down ] && args+=(-R)
   if ! out=$("$L" exec v6c -- timeout -k 2 $((secs + 20)) iperf3 "${args[@]}" 2>&1); then
     echo "RESULT $path $proto failed" >>"$work/results"; "$L" stop "${SERVER[$path]}" iperf3-server >/dev/null 2>&1 || true; return
   fi
   p1=$(v6c_packets)
   for r in ${ROLES[$path]}; do
-    cpu+=" ${r#*:}=$(awk -v a="${c0[$r]}" -v b="$(cpu_ticks "${r%%:*}" "${r#*:}")" -v n="$((p1 - p0))" 'BEGIN { printf "%.2f", n > 0 ? (b - a) * 1e4 / n : 0 }')"
+    cpu+=" ${r#*:}=$(awk -v a="${c0[$r]}" -v b="$(cpu_ticks "${r%%:*}" "${r#*:}")" -v n="$((p1 - p0))" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1e4 / n : 0) }')"
   done
   "$L" stop "${SERVER[$path]}" iperf3-server >/dev/null 2>&1 || true
   if [ "$proto" = udp ]; then
@@ -80,17 +82,18 @@ for path in no-tunnel tayga chain-ours chain-miredo; do
     chain-ours) "$L" teredo-relay relay >/dev/null 2>&1 ;;
     chain-miredo) "$L" miredo-relay relay >/dev/null 2>&1 ;;
   esac
-  for proto in tcp udp; do run "$path" "$proto"; done
+  for proto in tcp tcp-down udp; do run "$path" "$proto"; done
 done
 
 echo "P2P NAT64 throughput, ${secs}s per run, v6c -> host4 (no-tunnel: v6c -> host6); $(nproc) cores, $(date -u +%FT%TZ)"
-printf '%-13s %-4s %10s %10s  %s\n' path proto Mbit/s pkt/s "CPU µs per packet of each role"
-awk '$1 == "RESULT" { if ($4 == "failed") { printf "%-13s %-4s %10s\n", $2, $3, "failed"; next }
+printf '%-13s %-8s %10s %10s  %s\n' path proto Mbit/s pkt/s "CPU µs per packet of each role"
+awk '$1 == "RESULT" { if ($4 == "failed") { printf "%-13s %-8s %10s\n", $2, $3, "failed"; next }
   cpu = ""; for (i = 6; i <= NF; i++) cpu = cpu " " $i
-  printf "%-13s %-4s %10.1f %10.0f %s\n", $2, $3, $4, $5, cpu; m[$2 "/" $3] = $4 }
+  printf "%-13s %-8s %10.1f %10.0f %s\n", $2, $3, $4, $5, cpu; m[$2 "/" $3] = $4 }
   END {
     if (m["chain-ours/tcp"] > 0 && m["tayga/tcp"] > 0) printf "chain-ours / tayga (TCP): %.2f   (goal >= 1)\n", m["chain-ours/tcp"] / m["tayga/tcp"]
     if (m["chain-ours/tcp"] > 0 && m["chain-miredo/tcp"] > 0) printf "chain-ours / chain-miredo (TCP): %.2f\n", m["chain-ours/tcp"] / m["chain-miredo/tcp"]
+    if (m["chain-ours/tcp-down"] > 0 && m["tayga/tcp-down"] > 0) printf "chain-ours / tayga (TCP down): %.2f\n", m["chain-ours/tcp-down"] / m["tayga/tcp-down"]
     if (m["chain-ours/udp"] > 0 && m["tayga/udp"] > 0) printf "chain-ours / tayga (UDP): %.2f\n", m["chain-ours/udp"] / m["tayga/udp"]
   }' "$work/results"
 echo "(relay-only throughput for the issue's 0.8x goal: bench/relay-throughput.sh)"
