@@ -13,8 +13,9 @@ internal sealed class CoordinatorSession(long id, Stream stream, EndPoint? remot
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _closed = new();
-    private byte[] _pending = new byte[4096];
-    private byte[] _writing = new byte[4096];
+    // Small at first: ten thousand idle sessions mostly carry keepalives; Enqueue grows them.
+    private byte[] _pending = new byte[256];
+    private byte[] _writing = new byte[256];
     private int _pendingLength;
     private bool _closing;
 

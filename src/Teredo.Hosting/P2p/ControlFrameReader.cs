@@ -3,12 +3,14 @@ using Teredo.P2p.Control;
 namespace Teredo.Hosting.P2p;
 
 /// <summary>
-/// Splits a control stream into frames without copying them out: one buffer of two maximum frames,
-/// compacted as frames are consumed. Used by the coordinator's sessions and by the peer's client.
+/// Splits a control stream into frames without copying them out: one buffer, compacted as frames are
+/// consumed. It starts small (a coordinator holds ten thousand of them; most frames are under 64 bytes)
+/// and grows up to two maximum frames when a longer frame comes. Used by the coordinator's sessions and
+/// by the peer's client.
 /// </summary>
 public sealed class ControlFrameReader
 {
-    private readonly byte[] _buffer = new byte[ControlFrame.MaxFrameBytes * 2];
+    private byte[] _buffer = new byte[512];
     private int _start;
     private int _end;
 
@@ -21,6 +23,8 @@ public sealed class ControlFrameReader
             _end -= _start;
             _start = 0;
         }
+        if (_end == _buffer.Length && _buffer.Length < ControlFrame.MaxFrameBytes * 2)
+            Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, ControlFrame.MaxFrameBytes * 2));
         int n = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
         if (n == 0) return false;
         _end += n;

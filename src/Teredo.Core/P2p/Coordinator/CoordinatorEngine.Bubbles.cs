@@ -103,13 +103,22 @@ public sealed partial class CoordinatorEngine
     /// </summary>
     private PeerState? ChooseOwner(uint destination)
     {
+        // Weighted rendezvous over all peers, computed per weight class: within a class the highest hash
+        // wins (no logarithm per peer), so 10,000 peers cost 10,000 hashes, not 10,000 logarithms.
         PeerState? best = null;
         double bestScore = double.NegativeInfinity;
-        foreach (var peer in _peers)
+        foreach (var group in _weightClasses.Values)
         {
-            if (peer.LeaseLimit == 0) continue;
-            double score = Rendezvous.Score(destination, peer.Identity, peer.Capacity);
-            if (score > bestScore) { bestScore = score; best = peer; }
+            PeerState? top = null;
+            ulong topHash = 0;
+            foreach (var peer in group)
+            {
+                ulong h = Rendezvous.Hash(destination, peer.Identity);
+                if (top is null || h > topHash) { topHash = h; top = peer; }
+            }
+            if (top is null) continue;
+            double score = Rendezvous.Score(topHash, top.Capacity);
+            if (score > bestScore) { bestScore = score; best = top; }
         }
         if (best is null || best.Leases.Count < best.LeaseLimit) return best;
 

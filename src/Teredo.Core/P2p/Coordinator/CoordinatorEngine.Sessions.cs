@@ -145,6 +145,12 @@ public sealed partial class CoordinatorEngine
         _bySession[peer.Session] = peer;
         _byIdentity[peer.Identity] = peer;
         if (peer.StaticSuffix != 0) _bySuffix[peer.StaticSuffix] = peer;
+        if (peer.LeaseLimit > 0)
+        {
+            if (!_weightClasses.TryGetValue(peer.Capacity, out var group)) _weightClasses[peer.Capacity] = group = [];
+            peer.ClassIndex = group.Count;
+            group.Add(peer);
+        }
     }
 
     private void Detach(PeerState peer)
@@ -156,6 +162,14 @@ public sealed partial class CoordinatorEngine
         _bySession.Remove(peer.Session);
         if (_byIdentity.TryGetValue(peer.Identity, out var p) && p == peer) _byIdentity.Remove(peer.Identity);
         if (peer.StaticSuffix != 0 && _bySuffix.TryGetValue(peer.StaticSuffix, out var s) && s == peer) _bySuffix.Remove(peer.StaticSuffix);
+        if (peer.LeaseLimit > 0 && _weightClasses.TryGetValue(peer.Capacity, out var group))
+        {
+            var moved = group[^1];
+            group[peer.ClassIndex] = moved;
+            moved.ClassIndex = peer.ClassIndex;
+            group.RemoveAt(group.Count - 1);
+            if (group.Count == 0) _weightClasses.Remove(peer.Capacity);
+        }
     }
 
     private void Leave(PeerState peer, long nowMs)

@@ -23,6 +23,8 @@ public sealed partial class CoordinatorEngine
     private readonly Dictionary<UInt128, PeerState> _byIdentity = [];
     private readonly Dictionary<uint, PeerState> _bySuffix = [];
     private readonly List<PeerState> _peers = [];
+    /// <summary>Peers that take leases, by announced capacity (their rendezvous weight).</summary>
+    private readonly Dictionary<uint, List<PeerState>> _weightClasses = [];
     private readonly Dictionary<uint, Lease> _leases = [];
     /// <summary>Unproven leases, oldest first: the only ones a new lease may evict.</summary>
     private readonly LinkedList<Lease> _probation = new();

@@ -35,6 +35,7 @@ public sealed class PeerState
     internal HashSet<uint> Leases { get; } = [];
     public int LeaseCount => Leases.Count;
     internal int Index { get; set; }
+    internal int ClassIndex { get; set; }
 
     public static string FormatIdentity(UInt128 identity) => identity.ToString("x32");
 }

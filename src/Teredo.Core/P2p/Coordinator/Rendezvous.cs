@@ -9,10 +9,18 @@ namespace Teredo.P2p.Coordinator;
 public static class Rendezvous
 {
     /// <summary>Score of <paramref name="destination"/> at a peer: weight / −ln(u), u uniform in (0,1) (Schindelhauer–Schomaker).</summary>
-    public static double Score(uint destination, UInt128 identity, uint weight)
+    public static double Score(uint destination, UInt128 identity, uint weight) => Score(Hash(destination, identity), weight);
+
+    /// <summary>
+    /// The uniform hash behind a score. Among peers of equal weight the highest hash has the highest score,
+    /// so the engine compares hashes within a weight class and takes a logarithm once per class.
+    /// </summary>
+    public static ulong Hash(uint destination, UInt128 identity) =>
+        Mix(Mix((ulong)identity ^ (destination * 0x9E37_79B9_7F4A_7C15UL)) ^ (ulong)(identity >> 64));
+
+    public static double Score(ulong hash, uint weight)
     {
-        ulong h = Mix(Mix((ulong)identity ^ (destination * 0x9E37_79B9_7F4A_7C15UL)) ^ (ulong)(identity >> 64));
-        double u = ((h >> 11) + 0.5) * (1.0 / (1UL << 53));
+        double u = ((hash >> 11) + 0.5) * (1.0 / (1UL << 53));
         return Math.Max(weight, 1u) / -Math.Log(u);
     }
 
