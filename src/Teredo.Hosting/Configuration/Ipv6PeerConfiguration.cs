@@ -4,12 +4,22 @@ using Teredo.P2p.Ipv6Peer;
 
 namespace Teredo.Hosting.Configuration;
 
+/// <summary>How the IPv6 peer reaches 2001::/32: through the host's routes (any relay) or its own relay engine.</summary>
+public enum RelayMode
+{
+    /// <summary>Packets for T_k(D) go back to the kernel, which routes 2001::/32 to whatever relay serves it.</summary>
+    External,
+    /// <summary>Our relay engine runs inside the v6peer, confined to the pool, on its own UDP socket.</summary>
+    Embedded,
+}
+
 public sealed record Ipv6PeerHostSettings
 {
     public required Ipv6PeerOptions Engine { get; init; }
     public string InterfaceName { get; init; } = "v6peer";
     /// <summary>1280: the Teredo MTU, so the kernel answers larger client packets with Packet Too Big at once.</summary>
     public int Mtu { get; init; } = 1280;
+    public RelayMode Relay { get; init; } = RelayMode.External;
     public string ControlSocket { get; init; } = "/run/teredo/v6peer.sock";
 }
 
@@ -54,18 +64,15 @@ public static class Ipv6PeerConfiguration
             engine.AllowedDestinations.Add(ParseIpv4Network(d, value, config));
         if (config.Get("ProbeTarget") is { } probe) engine.ProbeTarget = ParseIpv4(probe, probe.Value, config);
 
-        // Packets for T_k(D) go back to the kernel, which routes 2001::/32 to whatever relay serves it. The
-        // embedded relay (our relay engine inside the v6peer) is not built yet: say so instead of ignoring it.
+        var relay = RelayMode.External;
         if (config.Get("Relay") is { } r)
         {
-            switch (r.Value.ToLowerInvariant())
+            relay = r.Value.ToLowerInvariant() switch
             {
-                case "external": break;
-                case "embedded":
-                    throw new ConfigException($"{config.Where(r)}: Relay embedded is not available in this build: run 'teredo relay --host-specific' or Miredo's relay on this host and use Relay external");
-                default:
-                    throw new ConfigException($"{config.Where(r)}: Relay wants external or embedded, not '{r.Value}'");
-            }
+                "external" => RelayMode.External,
+                "embedded" => RelayMode.Embedded,
+                _ => throw new ConfigException($"{config.Where(r)}: Relay wants external or embedded, not '{r.Value}'"),
+            };
         }
 
         try { engine.Validate(); }
@@ -78,6 +85,7 @@ public static class Ipv6PeerConfiguration
             Engine = engine,
             InterfaceName = config.Get("InterfaceName")?.Value ?? "v6peer",
             Mtu = config.Int("InterfaceMTU", 1280, 65535, 1280),
+            Relay = relay,
             ControlSocket = config.Get("ControlSocket")?.Value ?? "/run/teredo/v6peer.sock",
         };
     }

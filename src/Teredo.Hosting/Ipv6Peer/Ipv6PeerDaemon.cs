@@ -5,7 +5,9 @@ using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Control;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
+using Teredo.Net;
 using Teredo.P2p.Ipv6Peer;
+using Teredo.Relay;
 
 namespace Teredo.Hosting.Ipv6Peer;
 
@@ -29,7 +31,10 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly List<Thread> _threads = [];
     private readonly bool _ownsSetup;
+    private readonly TeredoRelayEngine? _relay;
+    private readonly List<EmbeddedRelayRouter> _routers = [];
     private ITunDevice? _tun;
+    private UdpChannel? _udp;
     private ControlServer? _control;
     private volatile bool _stopping;
     private long _writeErrors;
@@ -39,6 +44,8 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         _settings = settings;
         _log = log;
         _engine = new Ipv6PeerEngine(settings.Engine);
+        // Its ICMPv6 errors (a peer that never answered) come from the v6peer's own address and are rewritten for C.
+        if (settings.Relay == RelayMode.Embedded) _relay = new TeredoRelayEngine(new RelayOptions { OwnAddress = settings.Engine.OwnAddress });
         _ownsSetup = true;
     }
 
@@ -64,6 +71,12 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
             ip.AddRoute(tun.Name, options.Prefix, options.PrefixLength);
             ip.AddRoute(tun.Name, options.Pool, options.PoolLength);
         }
+        if (_relay is not null)
+        {
+            _udp = UdpChannel.Bind(new Ipv4Endpoint(Ipv4Address.Any, 0), reusePort: false);
+            UdpBatch.SetReceiveTimeout(_udp.Socket, TimeSpan.FromMilliseconds(250));
+            Start("teredo-v6peer-udp", UdpLoop);
+        }
         Start("teredo-v6peer-tun", PacketLoop);
         Start("teredo-v6peer-timer", TimerLoop);
         _control = ControlServer.Start(_settings.ControlSocket, StatusJson, _log);
@@ -71,6 +84,7 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
             _tun!.Name, _settings.Mtu, options.Prefix, options.PrefixLength, options.Pool, options.PoolLength, _engine.Pool.Capacity,
             string.Join(", ", options.Coordinators), string.Join(", ", options.ClientNetworks.Select(n => $"{n.Network}/{n.Length}")),
             options.ProbeTarget?.ToString() ?? "off", _settings.ControlSocket);
+        if (_udp is not null) _log.LogInformation("embedded relay on UDP {Local}", _udp.Socket.LocalEndPoint);
         return Task.CompletedTask;
     }
 
@@ -81,8 +95,22 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         thread.Start();
     }
 
-    private BatchSink NewSink() => new(BatchSize, SlotSize,
-        _ => throw new InvalidOperationException("the IPv6 peer sends nothing over UDP"), WriteTun);
+    private BatchSink NewSink() => new(BatchSize, SlotSize, SendUdp, WriteTun);
+
+    private void SendUdp(UdpBatch batch)
+    {
+        if (_udp is null) throw new InvalidOperationException("only the embedded relay sends over UDP");
+        Interlocked.Add(ref _writeErrors, batch.SendReportingLoss(_udp.Socket));
+    }
+
+    /// <summary>With the embedded relay, each thread's packets go through a router of its own (it holds scratch buffers).</summary>
+    private EmbeddedRelayRouter? NewRouter(BatchSink sink)
+    {
+        if (_relay is null) return null;
+        var router = new EmbeddedRelayRouter(_engine, _relay, sink);
+        lock (_lock) _routers.Add(router);
+        return router;
+    }
 
     private void WriteTun(ReadOnlySpan<byte> packet)
     {
@@ -93,17 +121,30 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     {
         using var sink = NewSink();
         using var packets = new UdpBatch(BatchSize, SlotSize);
-        TunPacketHandler engine = _engine.FromTun;
+        TunPacketHandler engine = NewRouter(sink) is { } router ? router.FromTun : _engine.FromTun;
         while (!_stopping) TunBatchReader.ReadAndProcess(_tun!, packets, _lock, engine, sink);
+    }
+
+    private void UdpLoop()
+    {
+        using var rx = new UdpBatch(BatchSize, SlotSize);
+        using var sink = NewSink();
+        UdpDatagramHandler router = NewRouter(sink)!.FromUdp;
+        while (!_stopping && UdpBatchReader.ReceiveAndProcess(_udp!.Socket, rx, _lock, router, sink)) { }
     }
 
     private void TimerLoop()
     {
         using var sink = NewSink();
+        var router = NewRouter(sink);
         while (!_stopping)
         {
             Thread.Sleep(TimerIntervalMs);
-            lock (_lock) _engine.OnTimer(Environment.TickCount64, sink);
+            lock (_lock)
+            {
+                if (router is not null) router.OnTimer(Environment.TickCount64);
+                else _engine.OnTimer(Environment.TickCount64, sink);
+            }
             sink.Flush();
         }
     }
@@ -119,7 +160,8 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         j.WriteString("prefix", $"{options.Prefix}/{options.PrefixLength}");
         j.WriteString("pool", $"{options.Pool}/{options.PoolLength}");
         j.WriteString("ownAddress", options.OwnAddress.ToString());
-        j.WriteString("relay", "external");
+        j.WriteString("relay", _settings.Relay.ToString().ToLowerInvariant());
+        if (_udp is not null) j.WriteString("relayUdp", _udp.Socket.LocalEndPoint?.ToString());
         j.WriteString("probeTarget", options.ProbeTarget?.ToString());
         j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
         lock (_lock)
@@ -155,7 +197,20 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
                 j.WriteEndObject();
             }
             j.WriteEndArray();
-            Control.StatusJson.WriteCounters<Ipv6PeerCounter>(j, c => _engine.Counters[c], ("tunWriteErrors", Interlocked.Read(ref _writeErrors)));
+            if (_relay is not null)
+            {
+                j.WriteNumber("relayPeerCount", _relay.Peers.Count);
+                j.WriteNumber("relayBubblesSent", _relay.Counters[RelayCounter.IndirectBubblesSent]);
+                j.WriteNumber("relayPacketsFromPeers", _relay.Counters[RelayCounter.ForwardedToTun]);
+            }
+            long confined = 0, loops = 0;
+            foreach (var r in _routers)
+            {
+                confined += r.RelayConfined;
+                loops += r.LoopDrops;
+            }
+            Control.StatusJson.WriteCounters<Ipv6PeerCounter>(j, c => _engine.Counters[c], ("tunWriteErrors", Interlocked.Read(ref _writeErrors)),
+                ("relayOutputConfined", confined), ("routingLoopDrops", loops));
         }
     });
 
@@ -174,6 +229,7 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         _control = null;
         foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();
+        _udp?.Dispose();
         if (_ownsSetup) _tun?.Dispose();
     }
 }

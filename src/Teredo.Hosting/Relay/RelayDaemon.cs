@@ -92,19 +92,8 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     {
         using var rx = new UdpBatch(BatchSize, SlotSize);
         using var sink = NewSink();
-        while (!_stopping)
-        {
-            int n;
-            try { n = rx.Receive(_udp!.Socket); }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException) { if (_stopping) return; continue; }
-            if (n == 0) continue;
-            long now = Environment.TickCount64;
-            lock (_lock)
-            {
-                for (int i = 0; i < n; i++) _engine.FromUdp(now, rx.Source(i), rx.Received(i), sink);
-            }
-            sink.Flush();
-        }
+        UdpDatagramHandler engine = _engine.FromUdp;
+        while (!_stopping && UdpBatchReader.ReceiveAndProcess(_udp!.Socket, rx, _lock, engine, sink)) { }
     }
 
     private void TimerLoop()

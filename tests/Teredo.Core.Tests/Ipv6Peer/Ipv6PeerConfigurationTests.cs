@@ -46,6 +46,8 @@ public class Ipv6PeerConfigurationTests : IDisposable
         Assert.Equal(new Ipv4Address(198, 18, 0, 200), s.Engine.ProbeTarget);
         Assert.Equal(5000, s.Engine.ResponseWindowMs);
         Assert.Equal("nat64p", s.InterfaceName);
+        Assert.Equal(RelayMode.External, s.Relay);
+        Assert.Equal(RelayMode.Embedded, Ipv6PeerConfiguration.Load(Write(Minimal), o => o["Relay"] = "embedded").Relay);
     }
 
     [Fact]
@@ -66,7 +68,6 @@ public class Ipv6PeerConfigurationTests : IDisposable
     [Theory]
     [InlineData("Frobnicate yes\n", "v6peer.conf:6: unknown directive 'Frobnicate'")]
     [InlineData("Relay sideways\n", "v6peer.conf:6: Relay wants external or embedded")]
-    [InlineData("Relay embedded\n", "v6peer.conf:6: Relay embedded is not available in this build")]
     [InlineData("Coordinator 198.18.0\n", "v6peer.conf:6: Coordinator wants an IPv4 address")]
     [InlineData("AllowDestination 10.0.0.0/33\n", "v6peer.conf:6: AllowDestination wants an IPv4 network")]
     public void Mistakes_name_the_line(string extra, string expected)

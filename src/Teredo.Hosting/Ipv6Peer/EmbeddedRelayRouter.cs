@@ -1,0 +1,115 @@
+using Teredo.Addressing;
+using Teredo.Common;
+using Teredo.Net;
+using Teredo.P2p.Ipv6Peer;
+using Teredo.Relay;
+using Teredo.Wire;
+
+namespace Teredo.Hosting.Ipv6Peer;
+
+/// <summary>
+/// The sink both engines write to when the v6peer runs its own relay (<c>--relay embedded</c>): what either
+/// engine sends to the IPv6 side is routed by destination, as the kernel would — 2001::/32 into the relay
+/// engine, the pool into the v6peer engine, anything else (a client) to the TUN — and the relay's UDP
+/// datagrams go to the socket. So a dual-stack v6peer host needs no outside relay and no 2001::/32 route.
+/// The relay runs as a full relay but is confined here to the pool: its IPv6 output for anything else is
+/// dropped, so Teredo peers reach nothing through this host but the v6peer's mappings.
+/// Each nesting level has its own scratch buffer, because an engine reads its input while the next one
+/// writes; the depth is bounded (a packet crosses each engine at most once or twice).
+/// </summary>
+public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine relay, IPacketSink outer) : IPacketSink
+{
+    private const int MaxDepth = 4;
+    private const int ScratchSize = 2048;
+
+    private readonly byte[][] _scratch = [new byte[ScratchSize], new byte[ScratchSize], new byte[ScratchSize], new byte[ScratchSize]];
+    private readonly Ipv6Address _pool = peer.Options.Pool;
+    private readonly int _poolLength = peer.Options.PoolLength;
+    private readonly bool[] _relayWrote = new bool[MaxDepth];
+    private int _depth;
+    private long _relayConfined;
+    private long _now;
+    private long _loopDrops;
+
+    /// <summary>IPv6 packets the relay meant for something other than the pool, dropped.</summary>
+    public long RelayConfined => _relayConfined;
+
+    /// <summary>Packets dropped because they went round between the engines more than <see cref="MaxDepth"/> times.</summary>
+    public long LoopDrops => _loopDrops;
+
+    /// <summary>A packet from the TUN (a client's, for N): through the v6peer, then wherever its output goes.</summary>
+    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketSink _)
+    {
+        _now = nowMs;
+        _relayWrote[0] = false;
+        peer.FromTun(nowMs, packet, this);
+    }
+
+    /// <summary>A datagram on the relay's socket: through the relay, whose IPv6 output (for the pool) goes to the v6peer.</summary>
+    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketSink _)
+    {
+        _now = nowMs;
+        _relayWrote[0] = true;
+        relay.FromUdp(nowMs, source, datagram, this);
+    }
+
+    public void OnTimer(long nowMs)
+    {
+        _now = nowMs;
+        _relayWrote[0] = false;
+        peer.OnTimer(nowMs, this);
+        _relayWrote[0] = true;
+        relay.OnTimer(nowMs, this);
+    }
+
+    public Span<byte> Reserve(int maxLength)
+    {
+        if (maxLength > ScratchSize) throw new ArgumentOutOfRangeException(nameof(maxLength));
+        return _scratch[_depth];
+    }
+
+    public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
+    {
+        ReadOnlySpan<byte> packet = _scratch[_depth].AsSpan(0, length);
+        if (route != PacketRoute.Tun)
+        {
+            Forward(outer, route, to, packet);
+            return;
+        }
+        var destination = packet.Length >= Ipv6Packet.HeaderLength ? Ipv6Address.Read(packet.Slice(24)) : default;
+        bool toRelay = TeredoAddress.IsTeredo(destination);
+        bool toPeer = destination.IsIn(_pool, _poolLength);
+        if (_relayWrote[_depth] && !toPeer)
+        {
+            _relayConfined++;
+            return;
+        }
+        if (!toRelay && !toPeer)
+        {
+            Forward(outer, route, to, packet);
+            return;
+        }
+        if (_depth + 1 == MaxDepth)
+        {
+            _loopDrops++;
+            return;
+        }
+        _depth++;
+        _relayWrote[_depth] = toRelay;
+        try
+        {
+            if (toRelay) relay.FromTun(_now, packet, this);
+            else peer.FromTun(_now, packet, this);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private static void Forward(IPacketSink sink, PacketRoute route, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
+    {
+        packet.CopyTo(sink.Reserve(packet.Length));
+        sink.Commit(route, to, packet.Length);
+    }
+}
