@@ -100,10 +100,8 @@ public class ClientTransmissionTests
             // The answer to the nonce from a global socket releases the packet there.
             AnswerNonceFrom(h, peer, new Ipv4Endpoint(new Ipv4Address(198, 18, 6, cone ? (byte)1 : (byte)2), 6000), packet);
         }
-        Assert.Equal(1, h.Client.Counters[ClientCounter.ConeMappingNotGlobal]);
-        Assert.Equal(8, h.Client.Counters[ClientCounter.DirectBubblesSkippedNotGlobal]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.SentToConePeer]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+        AssertCounters(h, (ClientCounter.ConeMappingNotGlobal, 1), (ClientCounter.DirectBubblesSkippedNotGlobal, 8),
+            (ClientCounter.SentToConePeer, 0), (ClientCounter.SendRefusedNotGlobal, 0));
     }
 
     /// <summary>Issue 16 for the client: every T(D) of a coordinator's /64, whatever "mapping" it seems to embed.</summary>
@@ -126,12 +124,8 @@ public class ClientTransmissionTests
             Assert.Equal(notGlobal.Contains(last) ? 1 : 2, knocks.Count);
             AnswerNonceFrom(h, target, owner, packet);
         }
-        Assert.Equal(256, h.Client.Counters[ClientCounter.Queued]);
-        Assert.Equal(256, h.Client.Counters[ClientCounter.NonceBubbleAccepted]);
-        Assert.Equal(256, h.Client.Counters[ClientCounter.QueueReleased]);
-        Assert.Equal(20, h.Client.Counters[ClientCounter.DirectBubblesSkippedNotGlobal]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.TunDropServerNotGlobal]);
-        Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
+        AssertCounters(h, (ClientCounter.Queued, 256), (ClientCounter.NonceBubbleAccepted, 256), (ClientCounter.QueueReleased, 256),
+            (ClientCounter.DirectBubblesSkippedNotGlobal, 20), (ClientCounter.TunDropServerNotGlobal, 0), (ClientCounter.SendRefusedNotGlobal, 0));
     }
 
     /// <summary>DESIGN.md §B.6 for the client: a nonce-proven bubble from a new socket re-maps a trusted peer.</summary>
@@ -183,6 +177,10 @@ public class ClientTransmissionTests
         Assert.Equal(socket, released.To);
         Assert.Equal(queued, released.Bytes);
     }
+
+    /// <summary>Several counters at once, so that a failure shows them all.</summary>
+    private static void AssertCounters(ClientHarness h, params (ClientCounter Counter, long Value)[] expected) =>
+        Assert.Equal(expected, expected.Select(e => (e.Counter, h.Client.Counters[e.Counter])).ToArray());
 
     private static void AssertAllGlobal(IEnumerable<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
     {
