@@ -15,12 +15,16 @@ declare -A TOPO=(
   [teredo]="core srv relay host6 natprc clprc natsym clsym"
   [nat]="core srv host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [nat64]="core host6 host4 nat64"
+  [p2p]="core srv relay host6 host4 nat64 coord v6peer v6c natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+  [demo]="core srv relay host6 natprc clprc natsym clsym host4 coord v6peer v6c"
 )
 declare -A TOPO_DESC=(
   [basic]="everything: Teredo server, relay, native v4/v6 hosts, four NAT kinds with a client each"
   [teredo]="Teredo server, relay, native IPv6 host, clients behind a port-restricted and a symmetric NAT (demo subset)"
   [nat]="the NATs and their clients, plus srv and host4 as outside peers (NAT-behaviour checks)"
   [nat64]="IPv6-only host6 -> translator host nat64 (Tayga or teredo nat64 on a TUN) -> IPv4-only host4"
+  [p2p]="P2P NAT64 network: IPv6-only LAN (v6c) behind v6peer, relay, coordinator, IPv4 peers' NATs, nginx on host4"
+  [demo]="the demo's: topology teredo plus the P2P network's host4, coordinator, v6peer and its LAN"
 )
 
 # Public / native addresses (also in lab/README.md).
@@ -32,6 +36,13 @@ HOST6_V6=2001:db8:1::100 HOST4_V4=198.18.0.100
 NAT64_V4=198.18.0.64 NAT64_V6=2001:db8:1::64
 NAT64_PREFIX=2001:db8:64::/96 NAT64_TAYGA_V4=10.64.0.1 NAT64_POOL=10.64.0.0/24 NAT64_V4_ROUTE=10.64.0.0/16
 NAT64_STATIC_V4=10.64.1.101 HOST6_STATIC_V6=2001:db8:1::101
+# P2P NAT64 network (topology p2p, docs/p2p.md): the coordinator's public address S (its /64 is
+# 2001:0:S::/64), the IPv6 peer on br6 with its NAT64 prefix N, its NAT66 pool (routed back to it by the
+# relay), and the IPv6-only LAN behind it whose DNS64 resolver runs on v6peer.
+COORD_V4=198.18.0.40
+V6PEER_V6=2001:db8:1::66 P2P_PREFIX=2001:db8:6464::/96 P2P_POOL=2001:db8:65::/112
+V6LAN_GW=2001:db8:66::1 V6C_V6=2001:db8:66::2 V6LAN_PLEN=64
+P2P_ALLOW=198.18.0.0/15   # the lab's "Internet" is a benchmarking range, not global (RFC 6890)
 V4_PLEN=15 V6_PLEN=64
 # NAT node -> "kind wan_addr lan_net_prefix client"; natdbl1's WAN is natdbl2's LAN.
 declare -A NAT=(
@@ -68,7 +79,7 @@ require_netns() {
 usage() {
   cat <<'EOF'
 usage: lab.sh COMMAND ...
-  up NAME                         build topology NAME (basic | teredo | nat | nat64); sweeps stale lab state first
+  up NAME                         build topology NAME (basic | teredo | nat | nat64 | p2p | demo); sweeps stale lab state first
   down [NAME]                     tear NAME down (no NAME: everything the lab made)
   list                            running topologies, nodes, addresses and lab processes
   exec NODE -- CMD...             run CMD inside NODE's namespace
@@ -88,6 +99,9 @@ usage: lab.sh COMMAND ...
   teredo-relay NODE [--bind IPV4] [--ifname IF] [OPTIONS]   this project's relay in place of Miredo's
   tayga NODE [tayga|teredo] [--conf FILE] [-- OPTS]  NAT64 on NODE: Debian's tayga or ours (a wrapper named tayga)
   tayga-stop NODE                 stop it and remove its persistent TUN (--rmtun)
+  coordinator NODE [OPTIONS]      P2P coordinator on NODE's IPv4 address (pin in /run/tlab/NODE/coordinator.pin)
+  v4peer NODE [--coordinator NODE] [OPTIONS]   IPv4 peer; ready when the coordinator lists it
+  v6peer NODE [OPTIONS]           IPv6 peer: NAT64 prefix for the LAN behind NODE, pool routed back by the relay
 Nodes are given without the tlab- prefix (it is accepted too).  State: /run/tlab (TLAB_STATE).
 EOF
 }
@@ -179,7 +193,7 @@ build_core() {
   done
 }
 
-build_host() {   # srv relay host6 host4 nat64
+build_host() {   # srv relay host6 host4 nat64 coord v6peer v6c
   local node=$1
   mk_ns "$node"
   case $node in
@@ -203,6 +217,27 @@ build_host() {   # srv relay host6 host4 nat64
       inns nat64 sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1
       ! ns_exists host6 || ip -n "$(ns host6)" -6 route add "$NAT64_PREFIX" via "$NAT64_V6"
       ! ns_exists host4 || ip -n "$(ns host4)" route add "$NAT64_V4_ROUTE" via "$NAT64_V4" ;;
+    coord)
+      attach coord 4 eth4; addr coord "$COORD_V4/$V4_PLEN" eth4 ;;
+    v6peer)
+      # native IPv6 only: 2001::/32 (every coordinator's /64) via the relay, which routes the pool back
+      attach v6peer 6 eth6; addr v6peer "$V6PEER_V6/$V6_PLEN" eth6
+      inns v6peer sysctl -qw net.ipv6.conf.all.forwarding=1
+      ip -n "$(ns v6peer)" -6 route add 2001::/32 via "$RELAY_V6"
+      ! ns_exists relay || ip -n "$(ns relay)" -6 route add "$P2P_POOL" via "$V6PEER_V6" ;;
+    v6c)
+      # the IPv6-only LAN: v6c's only router and resolver is v6peer
+      mk_veth v6peer lan0 v6c eth0
+      addr v6peer "$V6LAN_GW/$V6LAN_PLEN" lan0; addr v6c "$V6C_V6/$V6LAN_PLEN" eth0
+      ip -n "$(ns v6c)" -6 route add default via "$V6LAN_GW"
+      # the LAN is an ordinary routed network too (v6c reaches a peer's static address natively)
+      # the LAN is an ordinary routed network too (v6c reaches a peer's static address natively, host6
+      # is the no-tunnel baseline, and the nat64 node is the Tayga baseline: bench/p2p-throughput.sh)
+      local n
+      for n in relay host6 nat64; do
+        ! ns_exists $n || ip -n "$(ns $n)" -6 route add "${V6C_V6%::*}::/$V6LAN_PLEN" via "$V6PEER_V6"
+      done
+      ! ns_exists nat64 || ip -n "$(ns v6peer)" -6 route add "$NAT64_PREFIX" via "$NAT64_V6" ;;
     host4)
       attach host4 4 eth4; addr host4 "$HOST4_V4/$V4_PLEN" eth4
       # a tiny web server and echo target for later NAT64 work
@@ -258,11 +293,122 @@ build_node() {
   if ns_exists "$node"; then return 0; fi   # clients are made with their NAT
   case $node in
     core) build_core ;;
-    srv|relay|host6|host4|nat64) build_host "$node" ;;
+    srv|relay|host6|host4|nat64|coord|v6peer|v6c) build_host "$node" ;;
     natfc|natprc|natsym|natdbl2|natdbl1) build_nat "$node" ;;
     clfc|clprc|clsym|cldbl) die "$node must follow its NAT in the topology" ;;
     *) die "unknown node $node" ;;
   esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# Topology p2p's services: nginx + an IPv4 resolver on host4, a DNS64 resolver for the IPv6-only LAN
+# ---------------------------------------------------------------------------------------------
+P2P_NAME=site.example
+P2P_BIG=10mb.bin
+
+start_nginx() {   # host4 serves HTTP with nginx-light, its own config, pid, logs and temp dirs (never the system's)
+  local d="$STATE/host4" i
+  mkdir -p "$d/www" "$d/nginx-tmp"
+  stop_pidfile "$d/http.pid"   # the basic topology's socat answer
+  printf 'hello from host4 (nginx, IPv4 only)\n' >"$d/www/index.html"
+  head -c $((10 * 1024 * 1024)) /dev/urandom >"$d/www/$P2P_BIG"
+  sha256sum "$d/www/$P2P_BIG" | awk '{print $1}' >"$d/www/$P2P_BIG.sha256"
+  cat >"$d/nginx.conf" <<EOF
+# generated by lab.sh: host4's web server (nginx-light)
+daemon off;
+worker_processes 1;
+pid $d/nginx.daemon-pid;
+error_log $d/nginx-error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $d/nginx-tmp/body; proxy_temp_path $d/nginx-tmp/proxy;
+  fastcgi_temp_path $d/nginx-tmp/fastcgi; uwsgi_temp_path $d/nginx-tmp/uwsgi; scgi_temp_path $d/nginx-tmp/scgi;
+  types { text/html html; application/octet-stream bin; }
+  default_type text/plain;
+  server { listen $HOST4_V4:80; root $d/www; }
+}
+EOF
+  start_bg host4 nginx nginx -e "$d/nginx-error.log" -c "$d/nginx.conf"
+  for i in $(seq 50); do inns host4 ss -Hltn "sport = :80" 2>/dev/null | grep -q . && return 0; sleep 0.1; done
+  die "nginx did not start on host4: $(tail -3 "$d/nginx.log" "$d/nginx-error.log" 2>/dev/null)"
+}
+
+unbound_conf() {   # NODE LISTEN MODULES EXTRA -> writes $STATE/NODE/unbound.conf (no chroot, no user switch, no syslog)
+  local d="$STATE/$1"
+  cat >"$d/unbound.conf" <<EOF
+# generated by lab.sh for node $1
+server:
+  interface: $2
+  access-control: ::/0 allow
+  access-control: 0.0.0.0/0 allow
+  chroot: ""
+  username: ""
+  directory: "$d"
+  pidfile: "$d/unbound.daemon-pid"
+  use-syslog: no
+  logfile: ""
+  verbosity: 1
+  do-daemonize: no
+  num-threads: 1
+  module-config: "$3"
+$4
+remote-control:
+  control-enable: no
+EOF
+}
+
+start_unbound() {   # NODE ADDR: start unbound from its generated config, wait for UDP 53
+  local i
+  start_bg "$1" unbound unbound -d -c "$STATE/$1/unbound.conf"
+  for i in $(seq 50); do inns "$1" ss -Hlun "sport = :53" 2>/dev/null | grep -q . && return 0; sleep 0.1; done
+  die "unbound did not start on $1: $(tail -3 "$STATE/$1/unbound.log")"
+}
+
+p2p_services() {
+  start_nginx
+  # host4's own IPv4 resolver (what an IPv6-only client reaches through the network at N::host4)
+  unbound_conf host4 "$HOST4_V4" "iterator" "  local-zone: \"$P2P_NAME.\" static
+  local-data: \"$P2P_NAME. 60 IN A $HOST4_V4\""
+  start_unbound host4
+  # DNS64 for the IPv6-only LAN (RFC 6147): site.example has only an A record, synthesized into N::A.
+  # The data is an auth-zone for upstream, so it passes through the dns64 module (local-data would not).
+  local d="$STATE/v6peer"
+  cat >"$d/$P2P_NAME.zone" <<EOF
+\$ORIGIN $P2P_NAME.
+@ 60 IN SOA ns.$P2P_NAME. hostmaster.$P2P_NAME. 1 3600 600 86400 60
+@ 60 IN NS ns.$P2P_NAME.
+@ 60 IN A $HOST4_V4
+ns 60 IN A $HOST4_V4
+EOF
+  # RFC 7050: the well-known name whose A records let a client discover the NAT64 prefix
+  cat >"$d/ipv4only.arpa.zone" <<EOF
+\$ORIGIN ipv4only.arpa.
+@ 60 IN SOA ns.ipv4only.arpa. hostmaster.ipv4only.arpa. 1 3600 600 86400 60
+@ 60 IN NS ns.ipv4only.arpa.
+@ 60 IN A 192.0.0.170
+@ 60 IN A 192.0.0.171
+ns 60 IN A 192.0.0.170
+EOF
+  unbound_conf v6peer "$V6LAN_GW" "dns64 iterator" "  dns64-prefix: $P2P_PREFIX
+  dns64-synthall: no
+  do-not-query-localhost: no
+auth-zone:
+  name: \"$P2P_NAME.\"
+  zonefile: \"$d/$P2P_NAME.zone\"
+  for-downstream: no
+  for-upstream: yes
+  fallback-enabled: no
+auth-zone:
+  name: \"ipv4only.arpa.\"
+  zonefile: \"$d/ipv4only.arpa.zone\"
+  for-downstream: no
+  for-upstream: yes
+  fallback-enabled: no"
+  start_unbound v6peer
+  # v6c's resolver: `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf
+  mkdir -p "/etc/netns/$(ns v6c)"
+  echo "nameserver $V6LAN_GW" >"/etc/netns/$(ns v6c)/resolv.conf"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -283,7 +429,7 @@ sweep_all() {   # remove everything the lab ever made (also the leftovers of a k
   for n in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^(tl-|$PFX)" || true); do
     ip link del "$n" 2>/dev/null || true
   done
-  rm -rf "$STATE"
+  rm -rf "$STATE" /etc/netns/"$PFX"*
 }
 
 cmd_up() {
@@ -297,6 +443,7 @@ cmd_up() {
   local node
   trap 'echo "lab: up $name failed; removing what was built" >&2; sweep_all' ERR
   for node in ${TOPO[$name]}; do build_node "$node"; done
+  [[ " ${TOPO[$name]} " != *" v6peer "* ]] || p2p_services
   trap - ERR
   # wait until the v6 hosts can talk (no DAD, but the bridge ports need a moment)
   say "topology '$name' is up (${TOPO_DESC[$name]}): ${TOPO[$name]}"
@@ -310,7 +457,7 @@ cmd_down() {
   for node in $(cat "$STATE/.topo/$name"); do
     stop_node_procs "$node"
     ip netns del "$(ns "$node")" 2>/dev/null || true
-    rm -rf "${STATE:?}/$node"
+    rm -rf "${STATE:?}/$node" "/etc/netns/$(ns "$node")"
   done
   rm -f "$STATE/.topo/$name"
   rmdir "$STATE/.topo" "$STATE" 2>/dev/null || true
@@ -769,6 +916,67 @@ cmd_tayga_stop() {   # NODE: stop the translator and remove its persistent TUN (
   wait_if_free "$node" "$NAT64_TUN"
 }
 
+# ---------------------------------------------------------------------------------------------
+# P2P NAT64 roles (docs/p2p.md): coordinator, IPv4 peer, IPv6 peer.  One launcher: start the role with
+# its control socket, then poll `teredo status --json` until the role's readiness query holds.
+# ---------------------------------------------------------------------------------------------
+role_status() { $(teredo_bin) status --control "$1" --json 2>/dev/null; }   # SOCK -> status JSON
+
+start_role() {   # NODE NAME READY_SOCK READY_JQ TIMEOUT_TENTHS -- CMD...: tracked, ready when the jq query prints true
+  local node=$1 name=$2 sock=$3 ready=$4 tenths=$5 d="$STATE/$1" i
+  shift 5; [ "${1:-}" = "--" ] && shift
+  stop_pidfile "$d/$name.pid"
+  [ "$sock" != "$d/$name.sock" ] || rm -f "$sock"
+  start_bg "$node" "$name" "$@"
+  for i in $(seq "$tenths"); do
+    # (each status query starts a .NET process: wait for the socket first, it costs nothing)
+    [ -S "$sock" ] && [ "$(role_status "$sock" | jq -r "$ready" 2>/dev/null)" = true ] && return 0
+    pid_alive "$d/$name.pid" >/dev/null || break
+    sleep 0.1
+  done
+  die "$name in $node not ready: $(tail -3 "$d/$name.log")"
+}
+
+cmd_coordinator() {   # NODE [teredo coordinator options...]: the coordinator on NODE's public IPv4 address
+  local node=$(node_of "${1:?usage: lab.sh coordinator NODE [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local d="$STATE/$node" a
+  a=$(ip -n "$(ns "$node")" -4 -o addr show dev eth4 | awk '{print $4}' | cut -d/ -f1 | head -1)
+  mkdir -p "$d/coordinator-state"   # kept across restarts: the static addresses survive them
+  # shellcheck disable=SC2046
+  start_role "$node" coordinator "$d/coordinator.sock" '.state == "running"' 100 -- $(teredo_bin) coordinator \
+    --address "$a" --state "$d/coordinator-state" --control "$d/coordinator.sock" --allow-destination "$P2P_ALLOW" "$@"
+  role_status "$d/coordinator.sock" | jq -r .pin >"$d/coordinator.pin"
+  say "coordinator running in $node on $a ($(role_status "$d/coordinator.sock" | jq -r .prefix)), pin $(cat "$d/coordinator.pin") (status: teredo status --control $d/coordinator.sock)"
+}
+
+cmd_v4peer() {   # NODE [--coordinator NODE] [teredo v4peer options...]: an IPv4 peer, ready once the coordinator lists it
+  local node=$(node_of "${1:?usage: lab.sh v4peer NODE [--coordinator NODE] [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local cnode=coord d="$STATE/$node" extra=() local4 caddr
+  while [ $# -gt 0 ]; do case $1 in --coordinator) cnode=$2; shift 2 ;; *) extra+=("$1"); shift ;; esac; done
+  [ -s "$STATE/$cnode/coordinator.pin" ] || die "v4peer: no coordinator running in $cnode (lab.sh coordinator $cnode)"
+  caddr=$(ip -n "$(ns "$cnode")" -4 -o addr show dev eth4 | awk '{print $4}' | cut -d/ -f1 | head -1)
+  local4=$(ip -n "$(ns "$node")" -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)
+  mkdir -p "$d/v4peer-state"
+  # shellcheck disable=SC2046
+  start_role "$node" v4peer "$STATE/$cnode/coordinator.sock" "any(.peers[]; .localAddress == \"$local4\")" 150 -- \
+    $(teredo_bin) v4peer --coordinator "$caddr" --pin "$(cat "$STATE/$cnode/coordinator.pin")" --state "$d/v4peer-state" \
+    --control "$d/v4peer.sock" --allow-destination "$P2P_ALLOW" "${extra[@]}"
+  say "v4peer running in $node ($local4, behind ${NAT_DESC[$(cat "$STATE/$(cat "$STATE/$node/nat" 2>/dev/null)/nat-kind" 2>/dev/null || echo none)]:-no NAT}) connected to $caddr (status: teredo status --control $d/v4peer.sock)"
+}
+
+cmd_v6peer() {   # NODE [teredo v6peer options...]: the IPv6 peer offering N to the LAN behind it
+  local node=$(node_of "${1:?usage: lab.sh v6peer NODE [OPTIONS]}"); shift
+  ns_exists "$node" || die "no such node: $node"
+  local d="$STATE/$node"
+  # shellcheck disable=SC2046
+  start_role "$node" v6peer "$d/v6peer.sock" 'has("role")' 100 -- $(teredo_bin) v6peer --prefix "$P2P_PREFIX" \
+    --pool "$P2P_POOL" --coordinator "$COORD_V4" --client-network "${V6C_V6%::*}::/$V6LAN_PLEN" \
+    --allow-destination "$P2P_ALLOW" --control "$d/v6peer.sock" "$@"
+  say "v6peer running in $node: $P2P_PREFIX for ${V6C_V6%::*}::/$V6LAN_PLEN, pool $P2P_POOL, coordinator $COORD_V4 (status: teredo status --control $d/v6peer.sock)"
+}
+
 teredo_addr() {   # NODE -> the 2001:0: address of its Teredo interface (empty if none)
   local node=$1 ifn=teredo
   [ -f "$STATE/$node/teredo-ifname" ] && ifn=$(cat "$STATE/$node/teredo-ifname")
@@ -897,13 +1105,70 @@ ping_stats() {   # ping output on stdin -> "loss% avg_ms" ("100 -" when nothing 
 relay_counters() { ip -n "$(ns relay)" -s -j link show teredo 2>/dev/null | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"' 2>/dev/null || echo "0 0"; }
 counter_delta() { local a b; read -r a b <<<"$1"; local c d; read -r c d <<<"$2"; echo "$((c - a)) packets decapsulated (rx), $((d - b)) encapsulated (tx)"; }
 
+# The P2P part (DESIGN.md §B.2): v6c, IPv6-only, fetches http://site.example/ (IPv4 only, on host4)
+# through v6peer -> relay -> coordinator -> an IPv4 peer behind the symmetric NAT -> host4.
+target_of() {   # COORD_V4 D -> T(D): 2001:0 | S | 0x00 | D | suffix 0 (DESIGN.md §B.1)
+  local s d; IFS=. read -r -a s <<<"$1"; IFS=. read -r -a d <<<"$2"
+  printf '2001:0:%x:%x:%x:%x:%x:0\n' $((s[0] << 8 | s[1])) $((s[2] << 8 | s[3])) "${d[0]}" $((d[1] << 8 | d[2])) $((d[3] << 8))
+}
+
+demo_clock() { local ms=$(( ($(date +%s%N) - DEMO_T0) / 1000000 )); printf '%d.%01d s' $((ms / 1000)) $((ms % 1000 / 100)); }
+P2P_ROWS=()
+P2P_FROM=v6c P2P_URL="http://$P2P_NAME/" P2P_PING=$P2P_NAME
+demo_p2p_fetch() {   # RELAY_LABEL: curl and ping host4 from the IPv6 side; appends a summary row
+  local label=$1 c page first owner body p
+  c=$(inns "$P2P_FROM" timeout 20 curl -sS -o /dev/null -w '%{http_code} %{time_total}' "$P2P_URL" 2>&1 || true)
+  page=$(awk '{printf "%.3f s (HTTP %s)", $2, $1}' <<<"$c")
+  echo "   $P2P_FROM: curl $P2P_URL -> HTTP $(cut -d' ' -f1 <<<"$c") in $(cut -d' ' -f2 <<<"$c") s (cold: the relay's bubble exchange included)"
+  body=$(inns "$P2P_FROM" timeout 10 curl -sS "$P2P_URL" 2>&1 || true)
+  echo "   page: $body"
+  p=$(inns "$P2P_FROM" timeout 20 ping -6 -n -c 3 -i 0.2 -W 2 "$P2P_PING" 2>&1 || true)
+  echo "$p" | grep -E 'bytes from|packet loss' | sed 's/^/   /'
+  first=$(echo "$p" | awk -F'time=' '/time=/{print $2; exit}' | awk '{print $1}')
+  owner=$(role_status "$STATE/coord/coordinator.sock" | jq -r --arg d "$HOST4_V4" \
+    '(.leases[] | select(.destination == $d) | .owner) as $o | .peers[] | select(.identity == $o) | "\(.localAddress) seen from \(.remote)"' 2>/dev/null | head -1)
+  echo "   owning IPv4 peer (coordinator's status): ${owner:-none}"
+  P2P_ROWS+=("$(printf '%-13s page %s, first ping %s ms, %s%% of 3 pings lost, owner %s' "$label" "$page" "${first:--}" "$(echo "$p" | ping_stats | cut -d' ' -f1)" "${owner:-none}")")
+}
+
+demo_p2p() {
+  local b nd td; b=$(teredo_bin)
+  # (an unknown verb with --help prints the root's help and exits 0: look for the roles' own options)
+  if ! $b v4peer --help 2>&1 | grep -q -- --pin; then
+    echo "== P2P part skipped: this build has no 'teredo v4peer' yet"
+    P2P_ROWS+=("skipped: the build has no v4peer"); return 0
+  fi
+  td=$(target_of "$COORD_V4" "$HOST4_V4")
+  echo "== P2P NAT64 network: coordinator on coord, IPv4 peer on clsym (behind natsym, symmetric) [at $(demo_clock)]"
+  cmd_coordinator coord 2>&1 | sed 's/^lab: /   /'
+  if $b v6peer --help 2>&1 | grep -q -- --prefix; then
+    cmd_v6peer v6peer 2>&1 | sed 's/^lab: /   /'
+    nd=$(inns v6c dig +short +time=2 +tries=1 AAAA "$P2P_NAME" | head -1)
+    echo "   $P2P_NAME: A $HOST4_V4 only; DNS64 on v6peer gives v6c N::D = $nd; v6peer sends it to T(D)"
+  else
+    # without the IPv6 peer, a native host sends to T(D) itself: the rest of the chain is the same
+    P2P_FROM=host6 P2P_URL="http://[$td]/" P2P_PING=$td nd="(no v6peer in this build: host6 sends to T(D))"
+    echo "   this build has no 'teredo v6peer': host6 (native IPv6) sends to T(D) itself instead of v6c"
+  fi
+  cmd_v4peer clsym 2>&1 | sed 's/^lab: /   /'
+  echo "   T(D) = $td; teredo decode says:"
+  $b decode "$td" 2>&1 | sed -n '/coordinator plan/,$p' | sed 's/^/     /'
+  echo "== through our relay (teredo relay) [at $(demo_clock)]"
+  cmd_teredo_relay relay 2>&1 | sed 's/^lab: /   /'
+  demo_p2p_fetch "our relay"
+  echo "== through Miredo's relay (unmodified) [at $(demo_clock)]"
+  cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
+  demo_p2p_fetch "Miredo relay"
+  P2P_ROWS=("$(printf '%-13s %s -> N::D %s -> T(D) %s' "addresses" "$P2P_FROM" "$nd" "$td")" "${P2P_ROWS[@]}")
+}
+
 cmd_demo() {
   require_netns
-  local t_start; t_start=$(date +%s%N)
+  local t_start; t_start=$(date +%s%N); DEMO_T0=$t_start
   trap 'trap - EXIT INT TERM; echo; echo "== tearing down"; sweep_all; echo "lab: namespaces left: $(ip netns list | grep -c "^$PFX" || true)"' EXIT
   trap 'exit 130' INT TERM
-  echo "== building topology 'teredo' (${TOPO[teredo]})"
-  cmd_up teredo 2>&1 | sed 's/^lab: /   /'
+  echo "== building topology 'demo' (${TOPO[demo]})"
+  cmd_up demo 2>&1 | sed 's/^lab: /   /'
   local server_kind=miredo-server relay_kind="Miredo relay"
   if [ -n "${TEREDO_BIN:-}" ]; then
     server_kind="teredo server (ours)"; relay_kind="teredo relay (ours)"
@@ -918,7 +1183,7 @@ cmd_demo() {
   local t0 t1 addr
   t0=$(date +%s%N)
   cmd_miredo_client clprc 2>&1 | sed 's/^lab: /   /'
-  echo "== waiting for the client behind natprc to qualify"
+  echo "== waiting for the client behind natprc to qualify [at $(demo_clock)]"
   addr=$(cmd_wait_qualified clprc 30) || exit 1
   t1=$(date +%s%N)
   local qual_ms=$(( (t1 - t0) / 1000000 ))
@@ -933,7 +1198,7 @@ cmd_demo() {
   flags=$(echo "$addr" | awk -F: '{print $5}')
   cone=$(( (16#${flags:-0} & 0x8000) ? 1 : 0 ))
   echo "== NAT: natprc is ${NAT_DESC[portrestricted]}, WAN 198.18.2.1; address cone flag = $cone ($( [ $cone = 1 ] && echo cone || echo not cone ))"
-  echo "== ping host6 ($HOST6_V6) from clprc through the $relay_kind"
+  echo "== ping host6 ($HOST6_V6) from clprc through the $relay_kind [at $(demo_clock)]"
   local p1 p2 s1 s2 c0 c1 c2
   c0=$(relay_counters)
   p1=$(inns clprc timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$HOST6_V6" 2>&1 || true)
@@ -948,7 +1213,7 @@ cmd_demo() {
   s1=$(echo "$p1" | ping_stats); s2=$(echo "$p2" | ping_stats)
   local addr2="" nat2="" q2=0 s3="" s4="" status2 i
   if [ -n "${TEREDO_BIN:-}" ]; then
-    echo "== our client (teredo client) behind natsym, a symmetric NAT"
+    echo "== our client (teredo client) behind natsym, a symmetric NAT [at $(demo_clock)]"
     t0=$(date +%s%N)
     # shellcheck disable=SC2046
     cmd_start clsym teredo-client -- $(teredo_bin) client --server "$SRV_V4A" --control "$STATE/clsym/teredo-client.sock" 2>&1 | sed 's/^lab: /   /'
@@ -968,6 +1233,7 @@ cmd_demo() {
     echo "$p2" | grep -E 'packet loss|rtt' | sed 's/^/   host6 -> clsym: /'
     s3=$(echo "$p1" | ping_stats); s4=$(echo "$p2" | ping_stats)
   fi
+  [ -z "${TEREDO_BIN:-}" ] || demo_p2p
   echo
   echo "== summary"
   printf '   %-26s %s\n' "server" "$server_kind on srv (198.18.0.10/.11)"
@@ -983,6 +1249,8 @@ cmd_demo() {
     printf '   %-26s loss %s%%, avg RTT %s ms\n' "clsym -> host6 (5 pings)" ${s3}
     printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clsym (5 pings)" ${s4}
   fi
+  local row
+  for row in "${P2P_ROWS[@]}"; do printf '   %-26s %s\n' "P2P: host4 from $P2P_FROM" "$row"; done
   local total=$(( ($(date +%s%N) - t_start) / 1000000 ))
   printf '   %-26s %d.%03d s\n' "demo time before teardown" $((total / 1000)) $((total % 1000))
 }
@@ -1014,6 +1282,9 @@ main() {
     start) cmd_start "$@" ;;
     teredo-server) cmd_teredo_server "$@" ;;
     teredo-relay) cmd_teredo_relay "$@" ;;
+    coordinator) cmd_coordinator "$@" ;;
+    v4peer) cmd_v4peer "$@" ;;
+    v6peer) cmd_v6peer "$@" ;;
     tayga) cmd_tayga "$@" ;;
     tayga-stop) cmd_tayga_stop "$@" ;;
     wait-qualified) cmd_wait_qualified "$@" ;;

@@ -8,7 +8,7 @@ namespace Teredo.Lab.Tests;
 /// What the tests of this project's own daemons share: lab.sh with TEREDO_BIN pointing at the CLI
 /// built next to the tests, logged commands, ping parsing, and a daemon's status document.
 /// </summary>
-public sealed partial class LabSession(ITestOutputHelper output)
+public sealed partial class LabSession(ITestOutputHelper? output)
 {
     public static readonly string Teredo = Path.Combine(AppContext.BaseDirectory, "teredo");
     public static readonly string Tools = Path.Combine(AppContext.BaseDirectory, "teredo-labtools");
@@ -18,8 +18,8 @@ public sealed partial class LabSession(ITestOutputHelper output)
     public CommandResult Run(TimeSpan timeout, params string[] args)
     {
         var r = Lab.RunWithEnv(timeout, Env, args);
-        output.WriteLine($"$ lab.sh {string.Join(' ', args)}  -> exit {r.ExitCode}");
-        if (r.All.Length > 0) output.WriteLine(r.All.TrimEnd());
+        output?.WriteLine($"$ lab.sh {string.Join(' ', args)}  -> exit {r.ExitCode}");
+        if (r.All.Length > 0) output?.WriteLine(r.All.TrimEnd());
         return r;
     }
 

@@ -5,37 +5,10 @@ namespace Teredo.Lab.Tests;
 /// once and torn down after them; skipped with the reason when the lab or its tools (tayga among them,
 /// the reference the same tests run against) are missing, like <see cref="LabFixture"/>.
 /// </summary>
-public sealed class Nat64LabFixture : IDisposable
+public sealed class Nat64LabFixture() : TopologyFixture(Topology,
+    LabFixture.EnvironmentProblem() ?? LabFixture.MissingTools("tayga", "socat", "ping", "jq"))
 {
     public const string Topology = "nat64";
-
-    public Nat64LabFixture()
-    {
-        SkipReason = LabFixture.EnvironmentProblem() ?? LabFixture.MissingTools("tayga", "socat", "ping", "jq");
-        if (SkipReason is not null) return;
-        var up = Lab.Run(LabFixture.Long, "up", Topology);
-        if (up.ExitCode == 3) SkipReason = up.Stderr.Trim();
-        else if (up.ExitCode != 0)
-        {
-            UpFailure = "lab.sh up nat64 failed: " + up;
-            Lab.Run(LabFixture.Long, "down");
-        }
-    }
-
-    public string? SkipReason { get; }
-
-    public string? UpFailure { get; }
-
-    public void Require()
-    {
-        Skip.If(SkipReason is not null, SkipReason);
-        Assert.True(UpFailure is null, UpFailure);
-    }
-
-    public void Dispose()
-    {
-        if (SkipReason is null) Lab.Run(LabFixture.Long, "down");
-    }
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -12,6 +12,8 @@ using Teredo.Wire;
 // teredo-labtools sink TEREDO-ADDRESS PORT SECONDS  a public Teredo endpoint that only answers bubbles
 // teredo-labtools blast6 DESTINATION SECONDS    1200-byte UDP/IPv6 datagrams to one destination, as fast as possible
 // teredo-labtools tun-exchange TUN CASES        Jool graybox packets through the kernel and a translator's TUN (TunExchange.cs)
+// teredo-labtools bubbles COORDINATOR COUNT SECONDS   random relay-style bubbles into a coordinator's /64 (UDP 3544)
+// teredo-labtools garbage ADDRESS PORT COUNT SECONDS  random and mutated Teredo datagrams at one UDP socket
 return args switch
 {
     ["p2p-coordinator", var address] => P2P.Coordinator(Ipv4Address.Parse(address)),
@@ -22,6 +24,8 @@ return args switch
     ["sink", var teredoAddress, var port, var seconds] => Sink.Run(Ipv6Address.Parse(teredoAddress), ushort.Parse(port), int.Parse(seconds)),
     ["blast6", var destination, var seconds] => Flood.Blast(Ipv6Address.Parse(destination), double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
     ["tun-exchange", var device, var cases] => TunExchange.Run(device, cases),
+    ["bubbles", var coordinator, var count, var seconds] => Storm.Bubbles(Ipv4Address.Parse(coordinator), int.Parse(count), int.Parse(seconds)),
+    ["garbage", var address, var port, var count, var seconds] => Storm.Garbage(Ipv4Address.Parse(address), ushort.Parse(port), int.Parse(count), int.Parse(seconds)),
     _ => Usage(),
 };
 
@@ -208,6 +212,82 @@ internal static class Sink
             answered++;
         }
         Console.WriteLine($"sink: received {received}, answered {answered} bubbles");
+        return 0;
+    }
+}
+
+/// <summary>
+/// Bounded storms for the P2P fault tests: bubbles as a relay would send them (fe80::nonce → an address
+/// of the coordinator's /64 with a random embedded destination and suffix), and random or mutated
+/// Teredo datagrams at an IPv4 peer's socket. Both stop at COUNT datagrams or SECONDS, whichever first.
+/// </summary>
+internal static class Storm
+{
+    public static int Bubbles(Ipv4Address coordinator, int count, int seconds)
+    {
+        var random = new Random(5991);
+        var datagram = new byte[Bubble.Length];
+        var target = new byte[16];
+        var source = new byte[16];
+        return Send(new Ipv4Endpoint(coordinator, TeredoAddress.Port), count, seconds, span =>
+        {
+            // 2001:0000 | S | 0x00 | random D | random suffix (zero half of the time: a dynamic address)
+            random.NextBytes(target);
+            target[0] = 0x20; target[1] = 0x01; target[2] = 0; target[3] = 0;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(target.AsSpan(4), coordinator.Value);
+            target[8] = 0;
+            if (random.Next(2) == 0) target[13] = target[14] = target[15] = 0;
+            random.NextBytes(source);
+            source[0] = 0xfe; source[1] = 0x80;
+            source.AsSpan(2, 6).Clear();
+            int n = Bubble.Emit(datagram, Ipv6Address.Read(source), Ipv6Address.Read(target));
+            datagram.AsSpan(0, n).CopyTo(span);
+            return n;
+        });
+    }
+
+    public static int Garbage(Ipv4Address address, ushort port, int count, int seconds)
+    {
+        var random = new Random(4380);
+        var bubble = new byte[Bubble.Length];
+        return Send(new Ipv4Endpoint(address, port), count, seconds, span =>
+        {
+            if (random.Next(2) == 0)
+            {
+                int length = random.Next(0, 1300);
+                random.NextBytes(span[..length]);
+                return length;
+            }
+            // a bubble with a few bytes flipped and sometimes cut short: reaches past the first checks
+            var addresses = new byte[32];
+            random.NextBytes(addresses);
+            int n = Bubble.Emit(bubble, Ipv6Address.Read(addresses), Ipv6Address.Read(addresses.AsSpan(16)));
+            bubble.AsSpan(0, n).CopyTo(span);
+            for (int flips = random.Next(0, 4); flips > 0; flips--) span[random.Next(n)] ^= (byte)random.Next(1, 256);
+            return random.Next(4) == 0 ? random.Next(0, n) : n;
+        });
+    }
+
+    private static int Send(Ipv4Endpoint target, int count, int seconds, Func<Span<byte>, int> next)
+    {
+        var sockets = new Socket[8];
+        for (int i = 0; i < sockets.Length; i++)
+        {
+            sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            sockets[i].Bind(new IPEndPoint(IPAddress.Any, 0));
+        }
+        var to = new IPEndPoint(target.Address.ToIPAddress(), target.Port);
+        var buffer = new byte[1500];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long sent = 0;
+        for (int i = 0; i < Math.Min(count, 10_000_000) && clock.Elapsed.TotalSeconds < Math.Min(seconds, 120); i++)
+        {
+            int n = next(buffer);
+            try { sockets[i & 7].SendTo(buffer.AsSpan(0, n), SocketFlags.None, to); sent++; }
+            catch (SocketException) { } // a full queue or an ICMP error from an earlier datagram: keep going
+        }
+        foreach (var s in sockets) s.Dispose();
+        Console.WriteLine($"storm: sent {sent} datagrams to {target} in {clock.Elapsed.TotalSeconds:F2} s");
         return 0;
     }
 }
