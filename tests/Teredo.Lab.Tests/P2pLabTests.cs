@@ -92,6 +92,21 @@ public sealed class P2pLabTests(P2pLabFixture lab, ITestOutputHelper output)
         AssertDownloadIntact();
     }
 
+    /// <summary>Issue 13: unbound's dns64 module on the v6peer synthesizes its prefix, and RFC 7050's
+    /// ipv4only.arpa lets a client discover that prefix (192.0.0.170 and .171 behind it).</summary>
+    [SkippableFact]
+    public void Dns64_on_the_v6peer_synthesizes_its_prefix_and_ipv4only_arpa_reveals_it()
+    {
+        lab.RequireV6peer();
+        var site = V6c(Short, "dig", "+time=3", "+tries=2", "+short", "site.example", "AAAA");
+        Assert.True(site.ExitCode == 0, "dig: " + site);
+        Assert.Equal("2001:db8:6464::c612:64", site.Stdout.Trim());
+        var wka = V6c(Short, "dig", "+time=3", "+tries=2", "+short", "ipv4only.arpa", "AAAA");
+        Assert.True(wka.ExitCode == 0, "dig: " + wka);
+        var answers = wka.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order().ToArray();
+        Assert.Equal(["2001:db8:6464::c000:aa", "2001:db8:6464::c000:ab"], answers);
+    }
+
     [SkippableFact]
     public void Dns_over_udp_reaches_the_ipv4_resolver_on_host4_through_the_network()
     {
