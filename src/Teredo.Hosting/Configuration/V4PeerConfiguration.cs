@@ -27,7 +27,7 @@ public sealed record V4PeerHostSettings
     public ushort TeredoPort { get; init; }
     /// <summary>New connections one IPv6 user (one pool address) may hold through the donor's conntrack.</summary>
     public int MaxFlowsPerSource { get; init; } = 1024;
-    public int PerSourcePacketsPerSecond { get; init; } = 2000;
+    public int PerSourcePacketsPerSecond { get; init; } = Ipv4PeerOptions.DefaultPerSourcePacketsPerSecond;
     public int MaxLeases { get; init; } = 10_000;
     /// <summary>Whether to set up nftables and forwarding (off only for tests that bring their own).</summary>
     public bool ManageFirewall { get; init; } = true;
@@ -40,6 +40,7 @@ public sealed record V4PeerHostSettings
         AllowedDestinations = AllowDestinations.Select(p => (p.Network, p.Length)).ToList(),
         RateLimitMbit = RateLimitMbit,
         PerSourcePacketsPerSecond = PerSourcePacketsPerSecond,
+        PerSourceBurst = 2 * PerSourcePacketsPerSecond,
         MaxLeases = MaxLeases,
     };
 }
@@ -100,7 +101,7 @@ public static class V4PeerConfiguration
             LocalAddress = local,
             TeredoPort = (ushort)config.Int("TeredoPort", 0, 65535, 0),
             MaxFlowsPerSource = config.Int("MaxFlowsPerSource", 1, 1_000_000, 1024),
-            PerSourcePacketsPerSecond = config.Int("PerSourcePacketRate", 0, 10_000_000, 2000),
+            PerSourcePacketsPerSecond = config.Int("PerSourcePacketRate", 0, 10_000_000, Ipv4PeerOptions.DefaultPerSourcePacketsPerSecond),
             MaxLeases = config.Int("MaxLeases", 1, 1_000_000, 10_000),
         };
     }

@@ -14,9 +14,15 @@ public sealed record Ipv4PeerOptions
     public IReadOnlyList<(Ipv4Address Network, int Length)> AllowedDestinations { get; init; } = [];
     /// <summary>Bandwidth cap over both directions in megabits per second; 0 = none.</summary>
     public double RateLimitMbit { get; init; }
-    /// <summary>Packets per second one IPv6 source may send through this peer (and its burst); 0 = none.</summary>
-    public int PerSourcePacketsPerSecond { get; init; } = 2000;
-    public int PerSourceBurst { get; init; } = 4000;
+    /// <summary>
+    /// Packets per second one IPv6 source may send through this peer (and its burst); 0 = none. About
+    /// 200 Mbit/s of 1280-byte packets: one user cannot take a fast donor whole, yet a single flow is not
+    /// throttled (2000/s capped an upload at ~20 Mbit/s, the chain's bottleneck in the lab). A donor
+    /// protects its own uplink with the bandwidth cap.
+    /// </summary>
+    public int PerSourcePacketsPerSecond { get; init; } = DefaultPerSourcePacketsPerSecond;
+    public int PerSourceBurst { get; init; } = 2 * DefaultPerSourcePacketsPerSecond;
+    public const int DefaultPerSourcePacketsPerSecond = 20_000;
     /// <summary>Leases carried at once; more are given back to the coordinator.</summary>
     public int MaxLeases { get; init; } = 10_000;
     /// <summary>IPv6 sources whose relay is remembered (least recently heard evicted first).</summary>
