@@ -42,9 +42,28 @@ public class WholeNetworkTests
             IpProtocol.Icmp when upper[0] == 8 => Nat64Packets.Ipv4(destination, source, IpProtocol.Icmp,
                 Nat64Packets.Icmp(0, 0, BinaryPrimitives.ReadUInt32BigEndian(upper.Slice(4)), upper.Slice(8).ToArray())),
             IpProtocol.Udp => Nat64Packets.Ipv4(destination, source, IpProtocol.Udp, Nat64Packets.Udp(dport, sport, UdpAnswer)),
+            IpProtocol.Tcp when (upper[13] & 0x02) != 0 => Nat64Packets.Ipv4(destination, source, IpProtocol.Tcp,
+                Segment(dport, sport, 0x0A0B0C0D, BinaryPrimitives.ReadUInt32BigEndian(upper.Slice(4)) + 1, 0x12, 1460)),
             IpProtocol.Tcp => Nat64Packets.Ipv4(destination, source, IpProtocol.Tcp, Nat64Packets.Tcp(dport, sport, TcpAnswer)),
             _ => null,
         };
+    }
+
+    /// <summary>A TCP header with one MSS option (SYN, SYN-ACK); the checksum is left for the packet builder.</summary>
+    private static byte[] Segment(int sourcePort, int destinationPort, uint sequence, uint acknowledgment, byte flags, ushort mss)
+    {
+        var b = new byte[24];
+        BinaryPrimitives.WriteUInt16BigEndian(b, (ushort)sourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(2), (ushort)destinationPort);
+        BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(4), sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(8), acknowledgment);
+        b[12] = 6 << 4;
+        b[13] = flags;
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(14), 65535);
+        b[20] = 2; // MSS
+        b[21] = 4;
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(22), mss);
+        return b;
     }
 
     private static byte[] EchoRequest(Ipv4Address d, ushort sequence)
@@ -148,6 +167,28 @@ public class WholeNetworkTests
         Assert.Equal(1, net.Relay.Counters[RelayCounter.IndirectBubblesSent]);
         Assert.Equal(2, net.Relay.Counters[RelayCounter.SentToTrustedPeer]);
         Assert.Empty(net.Dropped);
+    }
+
+    [Fact]
+    public void A_TCP_SYN_as_the_first_packet_of_a_flow_opens_the_path_and_the_SYN_ACK_comes_back()
+    {
+        var net = new P2pNetwork(Answer);
+        net.Join(1, PeerALocal, PeerANat);
+        var syn = Nat64Packets.Ipv6(C, N(D), IpProtocol.Tcp, Segment(51000, 443, 0x11223344, 0, 0x02, 1220));
+        net.FromClient(syn);
+
+        var atD = Assert.Single(net.ReachedIpv4).Packet;
+        AssertReachedD(atD, IpProtocol.Tcp);
+        Assert.Equal(syn.AsSpan(40, 20).ToArray()[..16], atD.AsSpan(20, 16).ToArray()); // ports, sequence, flags, window
+        Assert.Equal(1220, BinaryPrimitives.ReadUInt16BigEndian(atD.AsSpan(42))); // the option crossed untouched
+
+        var synAck = Assert.Single(net.ClientReceived);
+        AssertFromNat64ToClient(synAck, IpProtocol.Tcp);
+        Assert.Equal(443, BinaryPrimitives.ReadUInt16BigEndian(synAck.AsSpan(40)));
+        Assert.Equal(51000, BinaryPrimitives.ReadUInt16BigEndian(synAck.AsSpan(42)));
+        Assert.Equal(0x11223345u, BinaryPrimitives.ReadUInt32BigEndian(synAck.AsSpan(48)));
+        Assert.Equal(0x12, synAck[53]); // SYN ACK
+        Assert.Equal(1460, BinaryPrimitives.ReadUInt16BigEndian(synAck.AsSpan(62)));
     }
 
     [Fact]
