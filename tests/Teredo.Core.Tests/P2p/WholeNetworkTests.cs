@@ -105,6 +105,22 @@ public class WholeNetworkTests
         Assert.True(Nat64Packets.TransportChecksumOk4(packet));
     }
 
+    /// <summary>C sends one UDP or TCP packet; D gets its payload, and C gets D's answer on the same ports.</summary>
+    private static void AssertTransportRoundTrip(P2pNetwork net, byte[] packet, byte protocol, ushort clientPort, ushort serverPort,
+        byte[] sent, byte[] answered)
+    {
+        int header = protocol == IpProtocol.Udp ? UdpDatagram.HeaderLength : 20;
+        net.FromClient(packet);
+        var atD = net.ReachedIpv4[^1].Packet;
+        AssertReachedD(atD, protocol);
+        Assert.Equal(sent, atD.AsSpan(20 + header).ToArray());
+        var reply = net.ClientReceived[^1];
+        AssertFromNat64ToClient(reply, protocol);
+        Assert.Equal(serverPort, BinaryPrimitives.ReadUInt16BigEndian(reply.AsSpan(40)));
+        Assert.Equal(clientPort, BinaryPrimitives.ReadUInt16BigEndian(reply.AsSpan(42)));
+        Assert.Equal(answered, reply.AsSpan(40 + header).ToArray());
+    }
+
     [Fact]
     public void Echo_udp_and_tcp_from_C_reach_D_through_a_peer_behind_a_symmetric_NAT_and_come_back()
     {
@@ -141,25 +157,9 @@ public class WholeNetworkTests
 
         // UDP: the mapping is up, so it goes straight to the trusted peer; D's answer comes back to C's port.
         var udp = Nat64Packets.Ipv6(C, N(D), IpProtocol.Udp, Nat64Packets.Udp(40123, 53, "query from C"u8.ToArray()));
-        net.FromClient(udp);
-        AssertReachedD(net.ReachedIpv4[^1].Packet, IpProtocol.Udp);
-        Assert.Equal("query from C"u8.ToArray(), net.ReachedIpv4[^1].Packet.AsSpan(28).ToArray());
-        var udpReply = net.ClientReceived[^1];
-        AssertFromNat64ToClient(udpReply, IpProtocol.Udp);
-        Assert.Equal(53, BinaryPrimitives.ReadUInt16BigEndian(udpReply.AsSpan(40)));
-        Assert.Equal(40123, BinaryPrimitives.ReadUInt16BigEndian(udpReply.AsSpan(42)));
-        Assert.Equal(UdpAnswer, udpReply.AsSpan(48).ToArray());
-
+        AssertTransportRoundTrip(net, udp, IpProtocol.Udp, 40123, 53, "query from C"u8.ToArray(), UdpAnswer);
         // TCP: a data segment and its answer.
-        var tcp = Ipv6PeerPackets.Tcp(C, N(D));
-        net.FromClient(tcp);
-        AssertReachedD(net.ReachedIpv4[^1].Packet, IpProtocol.Tcp);
-        Assert.Equal("hello"u8.ToArray(), net.ReachedIpv4[^1].Packet.AsSpan(40).ToArray());
-        var tcpReply = net.ClientReceived[^1];
-        AssertFromNat64ToClient(tcpReply, IpProtocol.Tcp);
-        Assert.Equal(443, BinaryPrimitives.ReadUInt16BigEndian(tcpReply.AsSpan(40)));
-        Assert.Equal(51000, BinaryPrimitives.ReadUInt16BigEndian(tcpReply.AsSpan(42)));
-        Assert.Equal(TcpAnswer, tcpReply.AsSpan(60).ToArray());
+        AssertTransportRoundTrip(net, Ipv6PeerPackets.Tcp(C, N(D)), IpProtocol.Tcp, 51000, 443, "hello"u8.ToArray(), TcpAnswer);
 
         Assert.Equal(3, net.ClientReceived.Count);
         Assert.Equal(3, net.ReachedIpv4.Count);
