@@ -117,13 +117,14 @@ public sealed class CoordinatorClient : IAsyncDisposable
             _stream = null;
             if (_stop.IsCancellationRequested) break;
             Failures++;
-            Disconnected?.Invoke(reason);
             // Full jitter over an exponential ceiling: many peers that lost one coordinator do not return in step.
             double ceiling = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20)));
             var delay = TimeSpan.FromMilliseconds(ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2);
             attempt++;
             NextRetryIn = delay;
+            // The state says "retrying" before listeners hear of the disconnect, so they never see a stale "connecting".
             _state = $"retrying ({reason})";
+            Disconnected?.Invoke(reason);
             _log.LogWarning("coordinator {Host}:{Port}: {Reason}; retrying in {Delay:F1} s", _options.Host, _options.Port, reason, delay.TotalSeconds);
             try { await Task.Delay(delay, _stop.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }

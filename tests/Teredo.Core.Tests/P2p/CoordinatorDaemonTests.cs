@@ -196,7 +196,8 @@ public sealed class CoordinatorDaemonTests : IDisposable
         var (client, events) = StartClient(daemon, pin: new byte[32]);
         string reason = Take(events.Disconnects);
         Assert.False(client.IsConnected);
-        Assert.Contains("retrying", client.State);
+        // Retrying, or already on its next attempt when the backoff is short and this machine is slow.
+        Assert.Matches("^(retrying|connecting)", client.State);
         Take(events.Disconnects); // it tried again after its backoff
         Assert.Empty(events.Welcomes);
         Assert.NotEmpty(reason);
