@@ -336,7 +336,8 @@ public sealed class ClientLabTests(LabFixture lab, ITestOutputHelper output) : I
         var r = Lab.InNode("host6", Short, LabSession.Teredo, "client", "--server", "198.18.0.10", "--control", Socket("host6"));
         output.WriteLine(r.ToString());
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("already has IPv6 (2001:db8:1::100 on eth6)", r.Stderr);
+        // host6 may also carry the nat64 topology's deprecated 2001:db8:1::101; either is native IPv6.
+        Assert.Matches(@"already has IPv6 \(2001:db8:1::10[01] on eth6\)", r.Stderr);
         Assert.Contains("RFC 4380 §5.5", r.Stderr);
         Assert.False(File.Exists(Socket("host6")));
     }
