@@ -21,10 +21,11 @@ public static class ClientCommand
         var strict = new Option<bool>("--strict-symmetric") { Description = "Refuse to qualify behind a symmetric NAT, as RFC 4380 says (StrictSymmetric yes)" };
         var refresh = new Option<int?>("--refresh-interval") { Description = "Refresh interval in seconds (RefreshInterval; default 30)" };
         var force = new Option<bool>("--force") { Description = "Run even though the host has global IPv6 (ForceWithIpv6 yes; RFC 4380 §5.5 says not to)" };
+        var metrics = MetricsOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("client", "Run a Teredo client (RFC 4380 §5.2, RFC 5991) on a TUN interface in the foreground; reads miredo.conf unchanged")
         {
-            config, server, server2, iface, bind, port, control, noDefaultRoute, strict, refresh, force, logLevel,
+            config, server, server2, iface, bind, port, control, noDefaultRoute, strict, refresh, force, metrics, logLevel,
         };
         command.SetAction(r =>
         {
@@ -39,6 +40,7 @@ public static class ClientCommand
                     if (r.GetValue(bind) is { } b) o["BindAddress"] = b;
                     if (r.GetValue(port) is { } p) o["BindPort"] = p.ToString();
                     if (r.GetValue(control) is { } c) o["ControlSocket"] = c;
+                    if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(noDefaultRoute)) o["DefaultRoute"] = "no";
                     if (r.GetValue(strict)) o["StrictSymmetric"] = "yes";
                     if (r.GetValue(refresh) is { } ri) o["RefreshInterval"] = ri.ToString();

@@ -23,10 +23,11 @@ public static class CoordinatorCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "Only peers presenting a token listed in FILE (one per line) join (TokenFile)" };
+        var metrics = MetricsOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("coordinator", "Run a P2P NAT64 coordinator in the foreground: TLS control sessions with IPv4 peers, relays' bubbles on UDP 3544")
         {
-            config, address, tlsPort, cert, key, state, control, allow, tokenFile, logLevel,
+            config, address, tlsPort, cert, key, state, control, allow, tokenFile, metrics, logLevel,
         };
         command.SetAction(r =>
         {
@@ -41,6 +42,7 @@ public static class CoordinatorCommand
                     if (r.GetValue(key) is { } k) o["Key"] = k;
                     if (r.GetValue(state) is { } s) o["StateDirectory"] = s;
                     if (r.GetValue(control) is { } cs) o["ControlSocket"] = cs;
+                    if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(tokenFile) is { } t) o["TokenFile"] = t;
                 }, r.GetValue(allow));
             }

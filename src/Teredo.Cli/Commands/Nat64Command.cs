@@ -26,10 +26,11 @@ public static class Nat64Command
         var chroot = new Option<bool>("--chroot", "-r") { Description = "Tayga's chroot to data-dir: refused (the .NET runtime loads files after start); see docs/nat64.md" };
         var control = new Option<string?>("--control") { Description = $"Control socket for 'teredo status' (default {Nat64Configuration.DefaultControlSocket}; tayga.conf: control-socket)" };
         var queues = new Option<int?>("--queues") { Description = "TUN queues, one packet thread each (tayga.conf: queues; default 1)" };
+        var metrics = MetricsOption.Create("metrics");
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Trace, Debug, Information, Warning, Error (default Information; Debug with -d)" };
         var command = new Command("nat64", "Stateless NAT64 (RFC 7915, RFC 6052, RFC 7757) on a TUN: a drop-in Tayga; reads tayga.conf unchanged")
         {
-            config, debug, nodetach, mktun, rmtun, pidfile, user, group, chroot, control, queues, logLevel,
+            config, debug, nodetach, mktun, rmtun, pidfile, user, group, chroot, control, queues, metrics, logLevel,
         };
         command.SetAction(r =>
         {
@@ -45,6 +46,7 @@ public static class Nat64Command
                 settings = Nat64Configuration.Load(r.GetValue(config)!, o =>
                 {
                     if (r.GetValue(control) is { } c) o["control-socket"] = c;
+                    if (r.GetValue(metrics) is { } mx) o["metrics"] = mx;
                     if (r.GetValue(queues) is { } q) o["queues"] = q.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 });
             }

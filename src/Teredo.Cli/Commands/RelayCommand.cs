@@ -18,10 +18,11 @@ public static class RelayCommand
         var hostSpecific = new Option<bool>("--host-specific") { Description = "Serve only this host's own IPv6 addresses (RFC 4380 §4.2.2)" };
         var relayAddress = new Option<string?>("--relay-address") { Description = "Source of the ICMPv6 errors the relay sends (default: the host's first global IPv6 address)" };
         var control = new Option<string?>("--control") { Description = "Control socket path for 'teredo status' (default /run/teredo/relay.sock)" };
+        var metrics = MetricsOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("relay", "Run a Teredo relay (RFC 4380 §5.4) in the foreground; reads miredo.conf (relay modes) unchanged")
         {
-            config, iface, bind, port, hostSpecific, relayAddress, control, logLevel,
+            config, iface, bind, port, hostSpecific, relayAddress, control, metrics, logLevel,
         };
         command.SetAction(r =>
         {
@@ -36,6 +37,7 @@ public static class RelayCommand
                     if (r.GetValue(hostSpecific)) o["HostSpecific"] = "yes";
                     if (r.GetValue(relayAddress) is { } a) o["RelayAddress"] = a;
                     if (r.GetValue(control) is { } c) o["ControlSocket"] = c;
+                    if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                 });
             }
             catch (ConfigException e)

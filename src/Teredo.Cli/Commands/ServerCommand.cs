@@ -18,10 +18,11 @@ public static class ServerCommand
         var threads = new Option<int?>("--threads") { Description = "Receive threads per address (default: one per core)" };
         var forwarding = new Option<string?>("--ipv6-forwarding") { Description = "Relay clients' ICMPv6 to native IPv6: auto (default), yes or no" };
         var rateLimit = new Option<int?>("--advertisement-rate-limit") { Description = "Router Advertisements per second per client IPv4 address; 0 = unlimited" };
+        var metrics = MetricsOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("server", "Run a Teredo server (RFC 4380 §5.3) in the foreground; reads miredo-server.conf unchanged")
         {
-            config, primary, secondary, control, threads, forwarding, rateLimit, logLevel,
+            config, primary, secondary, control, threads, forwarding, rateLimit, metrics, logLevel,
         };
         command.SetAction(r =>
         {
@@ -33,6 +34,7 @@ public static class ServerCommand
                     if (r.GetValue(primary) is { } p) o["ServerBindAddress"] = p;
                     if (r.GetValue(secondary) is { } s) o["ServerBindAddress2"] = s;
                     if (r.GetValue(control) is { } c) o["ControlSocket"] = c;
+                    if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(threads) is { } t) o["Threads"] = t.ToString();
                     if (r.GetValue(forwarding) is { } f) o["Ipv6Forwarding"] = f;
                     if (r.GetValue(rateLimit) is { } l) o["AdvertisementRateLimit"] = l.ToString();

@@ -28,10 +28,11 @@ public static class V4PeerCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var rate = new Option<double?>("--rate-limit") { Description = "Bandwidth cap in megabits per second over both directions (RateLimit; default none)" };
+        var metrics = MetricsOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("v4peer", "Run a P2P NAT64 IPv4 peer in the foreground: carry IPv6 users' traffic to the IPv4 Internet from behind any NAT")
         {
-            config, coordinator, pin, token, pool, iface, state, control, allow, rate, logLevel,
+            config, coordinator, pin, token, pool, iface, state, control, allow, rate, metrics, logLevel,
         };
         command.SetAction(r =>
         {
@@ -47,6 +48,7 @@ public static class V4PeerCommand
                     if (r.GetValue(iface) is { } i) o["Interface"] = i;
                     if (r.GetValue(state) is { } s) o["StateDirectory"] = s;
                     if (r.GetValue(control) is { } cs) o["ControlSocket"] = cs;
+                    if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(rate) is { } rl) o["RateLimit"] = rl.ToString(CultureInfo.InvariantCulture);
                 }, r.GetValue(allow));
             }

@@ -24,10 +24,11 @@ public static class V6PeerCommand
         var iface = new Option<string?>("--interface") { Description = "TUN interface name (default v6peer)" };
         var control = new Option<string?>("--control") { Description = "Control socket path for 'teredo status' (default /run/teredo/v6peer.sock)" };
         var probe = new Option<string?>("--probe-target") { Description = "A global IPv4 address pinged through every coordinator to watch its health" };
+        var metrics = MetricsOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("v6peer", "Run an IPv6 peer of the P2P NAT64 network: a NAT64 prefix for IPv6-only clients, through any Teredo relay")
         {
-            config, prefix, pool, coordinator, clientNetwork, allow, relay, iface, control, probe, logLevel,
+            config, prefix, pool, coordinator, clientNetwork, allow, relay, iface, control, probe, metrics, logLevel,
         };
         command.SetAction(r =>
         {
@@ -44,6 +45,7 @@ public static class V6PeerCommand
                     if (r.GetValue(relay) is { } m) o["Relay"] = m;
                     if (r.GetValue(iface) is { } i) o["InterfaceName"] = i;
                     if (r.GetValue(control) is { } s) o["ControlSocket"] = s;
+                    if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(probe) is { } t) o["ProbeTarget"] = t;
                 });
             }

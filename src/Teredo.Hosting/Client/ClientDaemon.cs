@@ -13,6 +13,7 @@ using Teredo.Hosting.Control;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Net;
+using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Client;
 
@@ -41,6 +42,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     private Socket? _probe;
     private Socket? _discovery;
     private ControlServer? _control;
+    private MetricsExporter? _metrics;
     private Ipv4Endpoint? _local;
     private volatile bool _stopping;
     private long _sendErrors;
@@ -109,6 +111,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         Start("teredo-client-timer", TimerLoop);
         // Before the interface gets its address: whoever sees the address can ask for the status.
         _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
+        _metrics = MetricsExporter.Start(settings.Metrics, "client", StatusJson, log);
 
         var tun = LinuxTun.Open(settings.InterfaceName);
         _tun = tun;
@@ -386,6 +389,8 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         _stopping = true;
         _control?.Dispose();
         _control = null;
+        _metrics?.Dispose();
+        _metrics = null;
         _events.CompleteAdding();
         foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();

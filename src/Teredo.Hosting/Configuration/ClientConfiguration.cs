@@ -15,6 +15,8 @@ public sealed record ClientHostSettings
     /// <summary>0: the kernel picks a random port (RFC 4380 §5.2: clients behind one NAT must differ).</summary>
     public ushort BindPort { get; init; }
     public string ControlSocket { get; init; } = "/run/teredo/client.sock";
+    /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
     /// <summary>A default route over the tunnel (with <see cref="RouteMetric"/>), or only 2001::/32.</summary>
     public bool DefaultRoute { get; init; } = true;
     /// <summary>Miredo's metric: native IPv6, if any, keeps precedence.</summary>
@@ -35,7 +37,7 @@ public static class ClientConfiguration
         "RelayType", "ServerAddress", "ServerAddress2", "InterfaceName", "BindAddress", "BindPort", "SyslogFacility",
         "Prefix", "InterfaceMTU",
         // ours
-        "ControlSocket", "DefaultRoute", "RouteMetric", "ForceWithIpv6", "ClientId", "Secret", "StrictSymmetric",
+        "ControlSocket", MetricsDirective.Name, "DefaultRoute", "RouteMetric", "ForceWithIpv6", "ClientId", "Secret", "StrictSymmetric",
         "LocalDiscovery", "RefreshDetermination", "RefreshInterval", "QualificationTimeout", "QualificationAttempts",
         "OfflineRetry", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes");
 
@@ -116,6 +118,7 @@ public static class ClientConfiguration
             BindAddress = bind,
             BindPort = (ushort)Int("BindPort", 0, 65535, 0),
             ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/client.sock",
+            Metrics = MetricsDirective.Read(config),
             DefaultRoute = Bool("DefaultRoute", true),
             RouteMetric = Int("RouteMetric", 1, int.MaxValue, 1029),
             ForceWithIpv6 = Bool("ForceWithIpv6", false),

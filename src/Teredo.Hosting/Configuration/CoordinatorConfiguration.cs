@@ -14,6 +14,8 @@ public sealed record CoordinatorHostSettings
     public string? KeyFile { get; init; }
     public string StateDirectory { get; init; } = "/var/lib/teredo/coordinator";
     public string ControlSocket { get; init; } = "/run/teredo/coordinator.sock";
+    /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
     public string? TokenFile { get; init; }
     /// <summary>TLS connections that have not said hello yet (handshakes included): bounds what a scanner can hold open.</summary>
     public int MaxPendingSessions { get; init; } = 1024;
@@ -29,7 +31,7 @@ public sealed record CoordinatorHostSettings
 public static class CoordinatorConfiguration
 {
     public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
-        "Address", "TlsPort", "BubblePort", "Certificate", "Key", "StateDirectory", "ControlSocket", "AllowDestination", "TokenFile",
+        "Address", "TlsPort", "BubblePort", "Certificate", "Key", "StateDirectory", "ControlSocket", MetricsDirective.Name, "AllowDestination", "TokenFile",
         "MaxPeers", "MaxLeases", "MaxLeasesPerPeer", "MaxStaticAssignments", "LeaseIdleTimeout", "ProbationTimeout",
         "KeepaliveInterval", "SessionTimeout", "BubbleRateLimit", "BubbleBurst", "NotificationRateLimit", "NotificationBurst",
         "NewLeaseRateLimit", "NewLeaseBurst", "RateLimitSlots", "MaxPendingSessions", "MaxQueuedBytesPerSession");
@@ -83,6 +85,7 @@ public static class CoordinatorConfiguration
             KeyFile = config.Get("Key")?.Value,
             StateDirectory = config.Get("StateDirectory")?.Value ?? "/var/lib/teredo/coordinator",
             ControlSocket = config.Get("ControlSocket")?.Value ?? "/run/teredo/coordinator.sock",
+            Metrics = MetricsDirective.Read(config),
             TokenFile = tokenFile,
             MaxPendingSessions = Int("MaxPendingSessions", 1, 1_000_000, 1024),
             MaxQueuedBytesPerSession = Int("MaxQueuedBytesPerSession", 64 << 10, 1 << 30, 1 << 20),

@@ -21,6 +21,8 @@ public sealed record Ipv6PeerHostSettings
     public int Mtu { get; init; } = 1280;
     public RelayMode Relay { get; init; } = RelayMode.External;
     public string ControlSocket { get; init; } = "/run/teredo/v6peer.sock";
+    /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
 }
 
 /// <summary>
@@ -32,7 +34,7 @@ public static class Ipv6PeerConfiguration
 {
     public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
         "Prefix", "Pool", "Coordinator", "ClientNetwork", "AllowDestination", "Relay", "InterfaceName", "InterfaceMTU",
-        "ControlSocket", "MaxMappings", "MappingIdleTimeout", "MaxDestinations", "ResponseWindow", "RetryAfter",
+        "ControlSocket", MetricsDirective.Name, "MaxMappings", "MappingIdleTimeout", "MaxDestinations", "ResponseWindow", "RetryAfter",
         "ProbeTarget", "ProbeInterval", "IcmpErrorsPerSecond");
 
     public static Ipv6PeerHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
@@ -87,6 +89,7 @@ public static class Ipv6PeerConfiguration
             Mtu = config.Int("InterfaceMTU", 1280, 65535, 1280),
             Relay = relay,
             ControlSocket = config.Get("ControlSocket")?.Value ?? "/run/teredo/v6peer.sock",
+            Metrics = MetricsDirective.Read(config),
         };
     }
 

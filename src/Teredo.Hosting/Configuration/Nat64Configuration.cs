@@ -43,6 +43,8 @@ public sealed record Nat64HostSettings
     /// <summary>This project's: how many TUN queues (one packet thread each).</summary>
     public int Queues { get; init; } = 1;
     public string ControlSocket { get; init; } = Nat64Configuration.DefaultControlSocket;
+    /// <summary>Where the Prometheus endpoint listens (--metrics, metrics); null: no endpoint.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
 
     /// <summary>The address ICMPv6 errors come from: ipv6-addr, else ipv4-addr in the prefix (Tayga's rule).</summary>
     public Ipv6Address TranslatorIpv6 => Ipv6Address
@@ -57,7 +59,7 @@ public sealed record Nat64HostSettings
 /// 0.9.2-only strict-frag-hdr, accepted and ignored because RFC 7915 dropped the atomic fragment it
 /// governed). Same syntax as Miredo's files, so <see cref="ConfigFile"/> parses it; unknown directives are
 /// errors with file:line, a directive other than map / tun-ip / tun-route given twice too (Tayga refuses
-/// both). This project adds <c>queues</c> and <c>control-socket</c> (docs/nat64.md).
+/// both). This project adds <c>queues</c>, <c>control-socket</c> and <c>metrics</c> (docs/nat64.md).
 /// </summary>
 public static class Nat64Configuration
 {
@@ -75,7 +77,7 @@ public static class Nat64Configuration
         // 0.9.2 only
         "strict-frag-hdr",
         // ours
-        "queues", "control-socket");
+        "queues", "control-socket", "metrics");
 
     private static readonly IReadOnlySet<string> MapFileKnown = ConfigFile.Names("map");
 
@@ -226,6 +228,7 @@ public static class Nat64Configuration
             TunRoutes = tunRoutes,
             Queues = single.GetValueOrDefault("queues") is { } q ? ConfigFile.ParseInt(q, file, 1, 64) : 1,
             ControlSocket = single.GetValueOrDefault("control-socket")?.Value ?? DefaultControlSocket,
+            Metrics = MetricsDirective.Parse(single.GetValueOrDefault("metrics"), file),
         };
     }
 

@@ -16,6 +16,8 @@ public sealed record RelayHostSettings
     public ushort BindPort { get; init; }
     public bool HostSpecific { get; init; }
     public string ControlSocket { get; init; } = "/run/teredo/relay.sock";
+    /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
 }
 
 /// <summary>
@@ -29,7 +31,7 @@ public static class RelayConfiguration
         "RelayType", "ServerAddress", "ServerAddress2", "Prefix", "InterfaceMTU", "InterfaceName", "BindAddress", "BindPort",
         "SyslogFacility",
         // ours
-        "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "ControlSocket");
+        "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "ControlSocket", MetricsDirective.Name);
 
     public static RelayHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
@@ -95,6 +97,7 @@ public static class RelayConfiguration
             BindPort = (ushort)Int("BindPort", 0, 65535, 0),
             HostSpecific = hostSpecific,
             ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/relay.sock",
+            Metrics = MetricsDirective.Read(config),
         };
     }
 

@@ -12,6 +12,8 @@ public sealed record ServerHostSettings
 {
     public required ServerOptions Engine { get; init; }
     public string ControlSocket { get; init; } = "/run/teredo/server.sock";
+    /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
     /// <summary>Receive threads per server address (SO_REUSEPORT sockets); default one per core.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
     public ushort Port { get; init; } = TeredoAddress.Port;
@@ -28,7 +30,7 @@ public static class ServerConfiguration
         "ServerBindAddress", "ServerBindAddress2", "Prefix", "InterfaceMTU", "SyslogFacility",
         // ours
         "RequireAuthentication", "ClientSecretsFile", "Ipv6Forwarding", "AdvertisementRateLimit", "AdvertisementBurst",
-        "ForwardRateLimit", "ForwardBurst", "RateLimitSlots", "ControlSocket", "Threads", "Port");
+        "ForwardRateLimit", "ForwardBurst", "RateLimitSlots", "ControlSocket", MetricsDirective.Name, "Threads", "Port");
 
     public static ServerHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
@@ -78,6 +80,7 @@ public static class ServerConfiguration
         {
             Engine = engine,
             ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/server.sock",
+            Metrics = MetricsDirective.Read(config),
             Threads = Int("Threads", 1, 64, Environment.ProcessorCount),
             Port = (ushort)Int("Port", 1, 65535, TeredoAddress.Port),
         };

@@ -19,6 +19,8 @@ public sealed record V4PeerHostSettings
     public string InterfaceName { get; init; } = "teredo-v4peer";
     public string StateDirectory { get; init; } = "/var/lib/teredo/v4peer";
     public string ControlSocket { get; init; } = "/run/teredo/v4peer.sock";
+    /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
     public IReadOnlyList<Ipv4Prefix> AllowDestinations { get; init; } = [];
     public double RateLimitMbit { get; init; }
     /// <summary>The local address announced to the coordinator; null for the source address toward it.</summary>
@@ -52,7 +54,7 @@ public sealed record V4PeerHostSettings
 public static class V4PeerConfiguration
 {
     public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
-        "Coordinator", "Pin", "Token", "Pool", "Interface", "StateDirectory", "ControlSocket", "AllowDestination", "RateLimit",
+        "Coordinator", "Pin", "Token", "Pool", "Interface", "StateDirectory", "ControlSocket", MetricsDirective.Name, "AllowDestination", "RateLimit",
         "LocalAddress", "TeredoPort", "MaxFlowsPerSource", "PerSourcePacketRate", "MaxLeases");
 
     public static V4PeerHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null,
@@ -96,6 +98,7 @@ public static class V4PeerConfiguration
             InterfaceName = name,
             StateDirectory = config.Get("StateDirectory")?.Value ?? "/var/lib/teredo/v4peer",
             ControlSocket = config.Get("ControlSocket")?.Value ?? "/run/teredo/v4peer.sock",
+            Metrics = MetricsDirective.Read(config),
             AllowDestinations = allow,
             RateLimitMbit = rate,
             LocalAddress = local,

@@ -8,6 +8,7 @@ using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Nat64;
 using Teredo.Net;
+using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Nat64;
 
@@ -30,6 +31,7 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
     private LinuxTun[] _queues = [];
     private Nat64Translator? _translator;
     private ControlServer? _control;
+    private MetricsExporter? _metrics;
     private volatile bool _stopping;
     private readonly Ipv6Address _selfIpv6 = settings.TranslatorIpv6;
     private long _notIp;
@@ -62,6 +64,7 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
         }
         Start("teredo-nat64-timer", TimerLoop);
         _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
+        _metrics = MetricsExporter.Start(settings.Metrics, "nat64", StatusJson, log);
         // Everything that needs root is done: the TUN, its addresses and routes, the control socket.
         if (process?.PidFile is { } pidFile) File.WriteAllText(pidFile, $"{Environment.ProcessId}\n");
         if (process is { Uid: not null } or { Gid: not null }) ProcessIdentity.Drop(process.Uid, process.Gid);
@@ -287,6 +290,8 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
         _stopping = true;
         _control?.Dispose();
         _control = null;
+        _metrics?.Dispose();
+        _metrics = null;
         foreach (var q in _queues) q.Dispose();
         foreach (var thread in _threads) thread.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();
