@@ -6,37 +6,43 @@ namespace Teredo.Hosting.Metrics;
 
 /// <summary>
 /// What a daemon calls, once, to serve <c>--metrics</c>: its status document as Prometheus metrics
-/// (<see cref="StatusMetrics"/>) plus prometheus-net's process metrics (resident memory, CPU seconds,
-/// open descriptors, start time, GC counts) in a registry of its own, so nothing else in the process
-/// (the default registry's EventCounter and Meter listeners) runs between scrapes.
+/// (<see cref="StatusMetrics"/>) plus prometheus-net's process metrics (working set, CPU seconds,
+/// open handles, threads, start time, GC counts) in a registry of its own, so nothing else in the
+/// process (the default registry's EventCounter and Meter listeners) runs between scrapes.
 /// </summary>
 public sealed class MetricsExporter : IDisposable
 {
-    private readonly MetricsListener _listener;
+    private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+    private readonly StatusMetrics _status;
+    private MetricsListener? _listener;
 
-    private MetricsExporter(MetricsListener listener) => _listener = listener;
+    /// <summary>An exporter without a socket (tests, or a host that serves the text itself).</summary>
+    public MetricsExporter(string role, Func<string> status, IReadOnlyDictionary<string, string>? labelledArrays = null)
+    {
+        DotNetStats.Register(_registry);
+        _status = new StatusMetrics(role, status, _registry, labelledArrays);
+    }
 
-    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+    /// <summary>The address the listener is bound to (the kernel's port when 0 was asked).</summary>
+    public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("not listening");
 
     /// <summary>Starts the endpoint, or returns null when <paramref name="endpoint"/> is null (metrics off).</summary>
     public static MetricsExporter? Start(IPEndPoint? endpoint, string role, Func<string> status, ILogger log,
         IReadOnlyDictionary<string, string>? labelledArrays = null)
     {
         if (endpoint is null) return null;
-        var registry = CreateRegistry(role, status, labelledArrays);
-        var exporter = new MetricsExporter(MetricsListener.Start(endpoint, registry, log));
+        var exporter = new MetricsExporter(role, status, labelledArrays);
+        exporter._listener = MetricsListener.Start(endpoint, exporter.WriteAsync, log);
         log.LogInformation("metrics on http://{Endpoint}/metrics", exporter.LocalEndPoint);
         return exporter;
     }
 
-    /// <summary>The registry alone, for tests that export without a socket.</summary>
-    public static CollectorRegistry CreateRegistry(string role, Func<string> status, IReadOnlyDictionary<string, string>? labelledArrays = null)
+    /// <summary>Reads the status and writes every metric in the Prometheus text format (0.0.4).</summary>
+    public async Task WriteAsync(Stream destination, CancellationToken ct = default)
     {
-        var registry = Prometheus.Metrics.NewCustomRegistry();
-        DotNetStats.Register(registry);
-        _ = new StatusMetrics(role, status, registry, labelledArrays);
-        return registry;
+        _status.Update();
+        await _registry.CollectAndExportAsTextAsync(destination, ct);
     }
 
-    public void Dispose() => _listener.Dispose();
+    public void Dispose() => _listener?.Dispose();
 }

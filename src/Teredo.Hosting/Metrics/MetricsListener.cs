@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace Teredo.Hosting.Metrics;
 
@@ -22,15 +21,15 @@ public sealed class MetricsListener : IDisposable
     private const int MaxRequestBytes = 8192;
 
     private readonly Socket _listener;
-    private readonly CollectorRegistry _registry;
+    private readonly Func<Stream, CancellationToken, Task> _export;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    private MetricsListener(Socket listener, CollectorRegistry registry, ILogger log)
+    private MetricsListener(Socket listener, Func<Stream, CancellationToken, Task> export, ILogger log)
     {
         _listener = listener;
-        _registry = registry;
+        _export = export;
         _log = log;
         _loop = Task.Run(AcceptLoop);
     }
@@ -38,7 +37,7 @@ public sealed class MetricsListener : IDisposable
     /// <summary>The address and port actually bound (the port the kernel chose when 0 was asked).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
 
-    public static MetricsListener Start(IPEndPoint endpoint, CollectorRegistry registry, ILogger log)
+    public static MetricsListener Start(IPEndPoint endpoint, Func<Stream, CancellationToken, Task> export, ILogger log)
     {
         var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -53,7 +52,7 @@ public sealed class MetricsListener : IDisposable
             listener.Dispose();
             throw new InvalidOperationException($"metrics endpoint {endpoint}: {e.Message}", e);
         }
-        return new MetricsListener(listener, registry, log);
+        return new MetricsListener(listener, export, log);
     }
 
     private async Task AcceptLoop()
@@ -77,10 +76,6 @@ public sealed class MetricsListener : IDisposable
                 {
                     // The scraper went away or was too slow; the next one is served.
                 }
-                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
-                {
-                    _log.LogWarning("metrics scrape failed: {Error}", e.Message);
-                }
             }
         }
     }
@@ -99,7 +94,17 @@ public sealed class MetricsListener : IDisposable
             return;
         }
         using var body = new MemoryStream();
-        await _registry.CollectAndExportAsTextAsync(body, ct);
+        try
+        {
+            await _export(body, ct);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
+        {
+            // A status the exporter cannot read is a bug to see in the log, not a reason to stop serving.
+            _log.LogWarning("metrics scrape failed: {Error}", e.Message);
+            await Respond(client, "500 Internal Server Error", "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(e.Message + "\n"), head, ct);
+            return;
+        }
         await Respond(client, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body.ToArray(), head, ct);
     }
 

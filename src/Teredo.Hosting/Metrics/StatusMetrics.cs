@@ -41,10 +41,13 @@ public sealed class StatusMetrics
         _status = status;
         _factory = Prometheus.Metrics.WithCustomRegistry(registry);
         _labelledArrays = labelledArrays ?? new Dictionary<string, string>();
-        registry.AddBeforeCollectCallback(Update);
     }
 
-    /// <summary>Reads the status once and brings every metric up to it (the registry calls this before each scrape).</summary>
+    /// <summary>
+    /// Reads the status once and brings every metric up to it; called before each export. Not a
+    /// registry before-collect callback: prometheus-net swallows their exceptions, and a status that
+    /// cannot be read must fail the scrape rather than serve stale numbers.
+    /// </summary>
     public void Update()
     {
         using var doc = JsonDocument.Parse(_status());
