@@ -57,14 +57,22 @@ public sealed class DebianPackageTests(ITestOutputHelper output) : IDisposable
         return deb;
     }
 
+    /// <summary>The package names in the Depends field of <paramref name="deb"/> (every alternative, versions dropped).</summary>
+    private static IEnumerable<string> Dependencies(string deb)
+    {
+        string depends = RepositoryFiles.Run("dpkg-deb", ["--field", deb, "Depends"], Short).Out;
+        foreach (string part in depends.Split([',', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            yield return part.Split(' ', '(')[0];
+    }
+
     /// <summary>An empty dpkg database under <paramref name="root"/> holding copies of this machine's entries for the package's dependencies, plus stand-ins for the packages it replaces.</summary>
-    private static void MakeRoot(string root)
+    private static void MakeRoot(string root, string deb)
     {
         string admin = Path.Combine(root, "var", "lib", "dpkg");
         foreach (string d in new[] { "info", "updates", "triggers" }) Directory.CreateDirectory(Path.Combine(admin, d));
         File.WriteAllText(Path.Combine(admin, "available"), "");
         var status = new StringBuilder();
-        foreach (string dep in new[] { "libc6", "libssl3", "libssl3t64", "iproute2" })
+        foreach (string dep in Dependencies(deb))
         {
             var (code, stanza, _) = RepositoryFiles.Run("dpkg-query", ["-s", dep], Short);
             if (code != 0) continue;
@@ -129,7 +137,8 @@ public sealed class DebianPackageTests(ITestOutputHelper output) : IDisposable
         string unitDir = Path.Combine(RepositoryFiles.Root, "packaging", "systemd");
         foreach (string unit in Directory.Exists(unitDir) ? Directory.GetFiles(unitDir, "*.service") : [])
             Assert.Contains("./lib/systemd/system/" + Path.GetFileName(unit), contents);
-        Assert.DoesNotContain("./etc/", contents);
+        Assert.DoesNotContain(contents.Split('\n'), l => l.Contains("./etc/teredo/", StringComparison.Ordinal) && !l.TrimEnd().EndsWith("./etc/teredo/", StringComparison.Ordinal));
+        Assert.DoesNotContain("./etc/systemd/", contents);
 
         if (RepositoryFiles.OnPath("lintian"))
             Must("lintian", "--fail-on", "error,warning", v1);
@@ -138,7 +147,7 @@ public sealed class DebianPackageTests(ITestOutputHelper output) : IDisposable
 
         // Install: the stand-ins of miredo, miredo-server and tayga are replaced.
         string root = Path.Combine(_dir.FullPath, "root");
-        MakeRoot(root);
+        MakeRoot(root, v1);
         Dpkg(root, "-i", v1);
         Assert.Equal("install ok installed 1.0", State(root, "teredo"));
         foreach (string p in Replaced) Assert.DoesNotContain("install ok installed", State(root, p));
