@@ -11,6 +11,9 @@ namespace Teredo.Hosting.Control;
 /// </summary>
 public sealed class ControlServer : IDisposable
 {
+    /// <summary>A reader that does not take its status in this long is dropped, so it cannot hold the socket.</summary>
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Socket _listener;
     private readonly Func<string> _status;
     private readonly ILogger _log;
@@ -24,7 +27,7 @@ public sealed class ControlServer : IDisposable
         _listener = listener;
         _status = status;
         _log = log;
-        _loop = Task.Run(AcceptLoop);
+        _loop = Task.Run(() => Sockets.AcceptLoop.Run(_listener, "control socket", _log, ClientTimeout, Serve, _stop.Token));
     }
 
     public static ControlServer Start(string path, Func<string> status, ILogger log)
@@ -39,32 +42,11 @@ public sealed class ControlServer : IDisposable
         return new ControlServer(path, listener, status, log);
     }
 
-    private async Task AcceptLoop()
+    private async Task Serve(Socket client, CancellationToken ct)
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try { client = await _listener.AcceptAsync(_stop.Token); }
-            catch (Exception) when (_stop.IsCancellationRequested) { return; }
-            catch (SocketException e)
-            {
-                _log.LogWarning("control socket accept failed: {Error}", e.Message);
-                continue;
-            }
-            using (client)
-            {
-                try
-                {
-                    byte[] body = Encoding.UTF8.GetBytes(_status());
-                    await client.SendAsync(body, SocketFlags.None, _stop.Token);
-                    client.Shutdown(SocketShutdown.Both);
-                }
-                catch (Exception e) when (e is SocketException or OperationCanceledException)
-                {
-                    // The reader went away; nothing to do.
-                }
-            }
-        }
+        byte[] body = Encoding.UTF8.GetBytes(_status());
+        await client.SendAsync(body, SocketFlags.None, ct);
+        client.Shutdown(SocketShutdown.Both);
     }
 
     public void Dispose()

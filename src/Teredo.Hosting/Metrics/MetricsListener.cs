@@ -31,7 +31,7 @@ public sealed class MetricsListener : IDisposable
         _listener = listener;
         _export = export;
         _log = log;
-        _loop = Task.Run(AcceptLoop);
+        _loop = Task.Run(() => Sockets.AcceptLoop.Run(_listener, "metrics", _log, ClientTimeout, Serve, _stop.Token));
     }
 
     /// <summary>The address and port actually bound (the port the kernel chose when 0 was asked).</summary>
@@ -53,31 +53,6 @@ public sealed class MetricsListener : IDisposable
             throw new InvalidOperationException($"metrics endpoint {endpoint}: {e.Message}", e);
         }
         return new MetricsListener(listener, export, log);
-    }
-
-    private async Task AcceptLoop()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try { client = await _listener.AcceptAsync(_stop.Token); }
-            catch (Exception) when (_stop.IsCancellationRequested) { return; }
-            catch (SocketException e)
-            {
-                _log.LogWarning("metrics accept failed: {Error}", e.Message);
-                continue;
-            }
-            using (client)
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
-            {
-                timeout.CancelAfter(ClientTimeout);
-                try { await Serve(client, timeout.Token); }
-                catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
-                {
-                    // The scraper went away or was too slow; the next one is served.
-                }
-            }
-        }
     }
 
     private async Task Serve(Socket client, CancellationToken ct)
