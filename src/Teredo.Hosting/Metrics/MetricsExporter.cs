@@ -13,6 +13,12 @@ namespace Teredo.Hosting.Metrics;
 public sealed class MetricsExporter : IDisposable
 {
     private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+
+    /// <summary>
+    /// The default registry is never scraped here; this keeps prometheus-net from ever filling it with
+    /// its default collectors (EventCounter and Meter listeners that would run in the background).
+    /// </summary>
+    static MetricsExporter() => Prometheus.Metrics.SuppressDefaultMetrics();
     private readonly StatusMetrics _status;
     private MetricsListener? _listener;
 
