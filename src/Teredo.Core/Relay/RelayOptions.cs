@@ -20,6 +20,13 @@ public sealed record RelayOptions
     public int PeerCapacity { get; init; } = 65536;
     public int MaxQueuedPerPeer { get; init; } = 16;
     public int MaxQueuedBytes { get; init; } = 4 << 20;
+    /// <summary>
+    /// New peer entries made from the IPv6 side per second (0: no limit), with a burst of twice that. Each
+    /// costs a table slot, an eviction when full and a bubble to a Teredo server, so a flood of fresh
+    /// destinations would otherwise churn the table and be reflected at the servers; packets to peers
+    /// that already have an entry never wait on it.
+    /// </summary>
+    public int NewPeerRate { get; init; } = 5000;
     public int BubbleIntervalMs { get; init; } = 2000;
     /// <summary>Repetitions after the first bubble before the peer is given up (§5.4.1: up to three).</summary>
     public int BubbleRetries { get; init; } = 3;

@@ -29,7 +29,7 @@ public static class RelayConfiguration
         "RelayType", "ServerAddress", "ServerAddress2", "Prefix", "InterfaceMTU", "InterfaceName", "BindAddress", "BindPort",
         "SyslogFacility",
         // ours
-        "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "ControlSocket");
+        "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "NewPeerRate", "ControlSocket");
 
     public static RelayHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
@@ -85,6 +85,7 @@ public static class RelayConfiguration
             PeerCapacity = Int("PeerCapacity", 16, 1 << 24, 65536),
             MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, 16),
             MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 30, 4 << 20),
+            NewPeerRate = Int("NewPeerRate", 0, 1 << 24, new RelayOptions().NewPeerRate),
         };
         return new RelayHostSettings
         {
