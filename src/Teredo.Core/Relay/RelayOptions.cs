@@ -34,4 +34,22 @@ public sealed record RelayOptions
     public int TrustLifetimeMs { get; init; } = 30_000;
     /// <summary>Key for the per-destination nonce in bubble sources; random per run unless a test fixes it.</summary>
     public byte[] NonceKey { get; init; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>Checked where the engine is built, so that no caller can hand it a table it can't bound.</summary>
+    public void Validate()
+    {
+        static void AtLeast(int value, int min, string name)
+        {
+            if (value < min) throw new ArgumentOutOfRangeException(name, value, $"must be at least {min}");
+        }
+        AtLeast(PeerCapacity, 1, nameof(PeerCapacity));
+        AtLeast(MaxQueuedPerPeer, 0, nameof(MaxQueuedPerPeer));
+        AtLeast(MaxQueuedBytes, 0, nameof(MaxQueuedBytes));
+        AtLeast(NewPeerRate, 0, nameof(NewPeerRate));
+        AtLeast(BubbleIntervalMs, 1, nameof(BubbleIntervalMs));
+        AtLeast(BubbleRetries, 0, nameof(BubbleRetries));
+        AtLeast(TrustLifetimeMs, 1, nameof(TrustLifetimeMs));
+        AtLeast(NonceKey.Length, 16, nameof(NonceKey) + ".Length");
+        if (NewPeerRate > int.MaxValue / 2) throw new ArgumentOutOfRangeException(nameof(NewPeerRate), NewPeerRate, "too large");
+    }
 }

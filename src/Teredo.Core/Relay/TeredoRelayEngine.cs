@@ -27,6 +27,7 @@ public sealed class TeredoRelayEngine
 
     public TeredoRelayEngine(RelayOptions options)
     {
+        options.Validate();
         _options = options;
         _peers = new PeerList(options.PeerCapacity, options.MaxQueuedPerPeer, options.MaxQueuedBytes);
         if (options.NewPeerRate > 0) _newPeers = new TokenBucket(options.NewPeerRate, 2 * options.NewPeerRate);

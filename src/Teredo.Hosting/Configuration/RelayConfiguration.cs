@@ -77,6 +77,7 @@ public static class RelayConfiguration
         // §4.2.2: the host's own native addresses are what a host-specific relay serves.
         IReadOnlySet<Ipv6Address>? served = hostSpecific ? NativeIpv6.Read().Select(a => a.Address).ToHashSet() : null;
 
+        var defaults = new RelayOptions();
         var engine = new RelayOptions
         {
             ServicePrefix = prefix,
@@ -84,11 +85,13 @@ public static class RelayConfiguration
             BehindNat = behindNat,
             IgnoreConeBit = Get("IgnoreConeBit") is { } ic && ConfigFile.ParseBool(ic, file),
             ServedAddresses = served,
-            PeerCapacity = Int("PeerCapacity", 16, 1 << 24, 65536),
-            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, 16),
-            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 30, 4 << 20),
-            NewPeerRate = Int("NewPeerRate", 0, 1 << 24, new RelayOptions().NewPeerRate),
+            PeerCapacity = Int("PeerCapacity", 16, 1 << 24, defaults.PeerCapacity),
+            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, defaults.MaxQueuedPerPeer),
+            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 30, defaults.MaxQueuedBytes),
+            NewPeerRate = Int("NewPeerRate", 0, 1 << 24, defaults.NewPeerRate),
         };
+        try { engine.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }
         return new RelayHostSettings
         {
             Engine = engine,

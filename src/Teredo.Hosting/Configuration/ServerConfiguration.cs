@@ -75,6 +75,8 @@ public static class ServerConfiguration
             ForwardBurstPerSource = Int("ForwardBurst", 1, 10_000_000, 400),
             RateLimitSlots = Int("RateLimitSlots", 1, 1 << 24, 65536),
         };
+        try { engine.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }
         return new ServerHostSettings
         {
             Engine = engine,

@@ -353,6 +353,16 @@ public class TeredoRelayEngineTests
         Assert.True(relay.Peers.Evictions > 990_000);
     }
 
+    [Theory]
+    [InlineData(0, 16, 1000)]
+    [InlineData(16, -1, 1000)]
+    [InlineData(16, 16, -1)]
+    public void Options_that_leave_a_table_unbounded_or_broken_are_refused_where_the_engine_is_built(int capacity, int perPeer, int rate)
+    {
+        var options = new RelayOptions { PeerCapacity = capacity, MaxQueuedPerPeer = perPeer, NewPeerRate = rate };
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TeredoRelayEngine(options));
+    }
+
     [Fact]
     public void New_destinations_over_the_admission_rate_are_dropped_before_any_table_or_bubble_work()
     {
