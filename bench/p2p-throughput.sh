@@ -29,14 +29,8 @@ HOST4=198.18.0.100 VIA_P2P=2001:db8:6464::c612:64 VIA_TAYGA=2001:db8:64::c612:64
 "$L" v4peer clsym >/dev/null 2>&1
 "$L" tayga nat64 tayga >/dev/null 2>&1
 
-cpu_ticks() { # node name -> utime+stime (clock ticks) of a tracked lab process and its children
-  local f=/run/tlab/$1/$2.pid pid
-  [ -f "$f" ] || { echo 0; return; }
-  pid=$(cut -d' ' -f1 "$f")
-  { cat "/proc/$pid/stat"; for c in $(pgrep -P "$pid" || true); do cat "/proc/$c/stat"; done; } 2>/dev/null |
-    awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
-}
-v6c_packets() { ip -n tlab-v6c -s -j link show eth0 | jq -r '.[0].stats64 | .rx.packets + .tx.packets'; }
+. "$root/bench/lab-bench.sh"   # cpu_ticks, link_packets
+v6c_packets() { link_packets v6c eth0; }
 
 # roles per path: "node:pidfile-name" (the relay's name is filled in per path)
 declare -A ROLES=(
