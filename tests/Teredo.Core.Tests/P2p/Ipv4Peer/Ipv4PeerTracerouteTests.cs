@@ -64,23 +64,39 @@ public class Ipv4PeerTracerouteTests
         Assert.Equal(1, h.Engine.Held.Single(a => a.Address == T(Host4)).PacketsOut);
     }
 
+    /// <summary><see cref="RouterTimeExceeded"/> with another ICMPv4 type and code (and source), its checksums redone.</summary>
+    private static byte[] ErrorFrom(Ipv4Address source, byte type, byte code)
+    {
+        var error = (byte[])RouterTimeExceeded.Clone();
+        source.Write(error.AsSpan(12));
+        error[10] = error[11] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(error.AsSpan(10), Checksum.Compute(error.AsSpan(0, 20)));
+        error[20] = type;
+        error[21] = code;
+        error[22] = error[23] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(error.AsSpan(22), Checksum.Compute(error.AsSpan(20)));
+        return error;
+    }
+
+    /// <summary>The one ICMPv6 error the engine sends to the relay for <paramref name="error"/>: its source, type and code.</summary>
+    private static (Ipv6Address Source, byte Type, byte Code) Translated(Ipv4PeerHarness h, byte[] error)
+    {
+        h.Engine.FromTun(h.Now, error, h.Sink);
+        var (_, _, bytes) = Assert.Single(h.Take());
+        Assert.True(Ipv6Packet.TryParse(bytes, out var ip));
+        Assert.True(Icmpv6Packet.TryParse(ip, out var icmp));
+        Assert.True(icmp.VerifyChecksum(ip.Source, ip.Destination));
+        return (ip.Source, icmp.Type, icmp.Code);
+    }
+
     [Fact]
     public void A_routers_host_unreachable_is_translated_and_re_sourced_the_same_way()
     {
         var h = ProbeSent();
-        var error = (byte[])RouterTimeExceeded.Clone();
-        error[20] = 3; // destination unreachable
-        error[21] = 1; // host unreachable
-        error[22] = error[23] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(error.AsSpan(22), Checksum.Compute(error.AsSpan(20)));
-        h.Engine.FromTun(h.Now, error, h.Sink);
-
-        var (_, _, bytes) = Assert.Single(h.Take());
-        Assert.True(Ipv6Packet.TryParse(bytes, out var ip));
-        Assert.Equal(T(Host4), ip.Source);
-        Assert.True(Icmpv6Packet.TryParse(ip, out var icmp));
-        Assert.Equal((Icmpv6Type.DestinationUnreachable, 0), (icmp.Type, (int)icmp.Code)); // RFC 7915 §4.2: no route to destination
-        Assert.True(icmp.VerifyChecksum(ip.Source, ip.Destination));
+        var router = new Ipv4Address(198, 18, 0, 50);
+        // RFC 7915 §4.2: host unreachable becomes no route to destination
+        Assert.Equal((T(Host4), Icmpv6Type.DestinationUnreachable, (byte)0), Translated(h, ErrorFrom(router, 3, 1)));
+        Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.RouterErrorsResourced]);
     }
 
     [Fact]
@@ -98,21 +114,7 @@ public class Ipv4PeerTracerouteTests
     public void An_error_from_D_itself_keeps_its_own_source()
     {
         var h = ProbeSent();
-        var error = (byte[])RouterTimeExceeded.Clone();
-        Host4.Write(error.AsSpan(12)); // from 198.18.0.100: port unreachable
-        error[10] = error[11] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(error.AsSpan(10), Checksum.Compute(error.AsSpan(0, 20)));
-        error[20] = 3;
-        error[21] = 3;
-        error[22] = error[23] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(error.AsSpan(22), Checksum.Compute(error.AsSpan(20)));
-        h.Engine.FromTun(h.Now, error, h.Sink);
-
-        var (_, _, bytes) = Assert.Single(h.Take());
-        Assert.True(Ipv6Packet.TryParse(bytes, out var ip));
-        Assert.Equal(T(Host4), ip.Source);
-        Assert.True(Icmpv6Packet.TryParse(ip, out var icmp));
-        Assert.Equal((Icmpv6Type.DestinationUnreachable, 4), (icmp.Type, (int)icmp.Code)); // port unreachable
+        Assert.Equal((T(Host4), Icmpv6Type.DestinationUnreachable, (byte)4), Translated(h, ErrorFrom(Host4, 3, 3))); // port unreachable
         Assert.Equal(0, h.Engine.Counters[Ipv4PeerCounter.RouterErrorsResourced]);
     }
 }
