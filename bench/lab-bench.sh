@@ -12,3 +12,10 @@ cpu_ticks() { # NODE NAME -> utime+stime (clock ticks) of a tracked lab process 
 link_packets() { # NODE IFNAME -> packets received + sent on that interface
   ip -n "tlab-$1" -s -j link show "$2" | jq -r '.[0].stats64 | .rx.packets + .tx.packets'
 }
+
+bench_prepare() { # NAME -> needs root, builds the CLI, exports TEREDO_BIN for lab.sh, sets L to lab.sh ($root: the repo)
+  [ "$(id -u)" -eq 0 ] || { echo "$1: needs root (network namespaces)" >&2; exit 3; }
+  dotnet build -c Release "$root/src/Teredo.Cli" -nologo -v quiet >/dev/null
+  export TEREDO_BIN="$root/src/Teredo.Cli/bin/Release/net10.0/teredo"
+  L="$root/lab/lab.sh"
+}

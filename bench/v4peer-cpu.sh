@@ -15,12 +15,9 @@ secs=${1:-5} rate=${2:-100}
 [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] && [ "$secs" -le 60 ] || { echo "v4peer-cpu: seconds must be 1..60" >&2; exit 2; }
 [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -ge 1 ] && [ "$rate" -le 2000 ] || { echo "v4peer-cpu: udp-mbit must be 1..2000" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ "$(id -u)" -eq 0 ] || { echo "v4peer-cpu: needs root (network namespaces)" >&2; exit 3; }
+. "$root/bench/lab-bench.sh"   # bench_prepare, cpu_ticks, link_packets
+bench_prepare v4peer-cpu
 command -v tayga >/dev/null || { echo "v4peer-cpu: Debian's tayga is not installed (lab/apt-packages.txt)" >&2; exit 3; }
-dotnet build -c Release "$root/src/Teredo.Cli" -nologo -v quiet >/dev/null
-export TEREDO_BIN="$root/src/Teredo.Cli/bin/Release/net10.0/teredo"
-L="$root/lab/lab.sh"
-. "$root/bench/lab-bench.sh"   # cpu_ticks, link_packets
 work=$(mktemp -d)
 trap '"$L" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT INT TERM
 
