@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Teredo.Hosting.P2p;
+using Teredo.Net;
+using Teredo.P2p.Control;
+using Teredo.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Teredo.Tests.Cli;
+
+/// <summary>
+/// The <c>teredo</c> executable as a process (<see cref="CliBinary"/>: the Native AOT binary in CI, the
+/// JIT build otherwise): command-line parsing, JSON output, exit codes, directive files, and one whole
+/// daemon (the coordinator, which needs no root) with its generic host, SIGTERM handling, self-signed
+/// certificate, TLS 1.3 control channel and control socket. These are the paths trimming or AOT could
+/// break (reflection, JSON, crypto), so the native binary runs them rather than in-process calls.
+/// </summary>
+public sealed class CliBinaryTests : IDisposable
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
+    private readonly TempDirectory _dir = new();
+    private readonly ITestOutputHelper _output;
+
+    public CliBinaryTests(ITestOutputHelper output)
+    {
+        _output = output;
+        _output.WriteLine($"teredo under test: {CliBinary.Path} ({(CliBinary.IsNative ? "native" : "JIT apphost")})");
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Help_lists_every_role()
+    {
+        var r = CliBinary.Run(Short, "--help");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        foreach (string verb in new[] { "decode", "server", "client", "relay", "v6peer", "coordinator", "v4peer", "nat64", "status", "lab" })
+            Assert.Contains($"  {verb}", r.Stdout);
+    }
+
+    [Fact]
+    public void Decode_prints_json_with_the_same_fields_as_in_process()
+    {
+        var r = CliBinary.Run(Short, "decode", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var t = doc.RootElement.GetProperty("teredo");
+        Assert.Equal("65.54.227.120", t.GetProperty("server").GetString());
+        Assert.True(t.GetProperty("cone").GetBoolean());
+        Assert.Equal(40000, t.GetProperty("mappedPort").GetInt32());
+        Assert.Equal("192.0.2.45", t.GetProperty("mappedAddress").GetString());
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("coordinator").ValueKind);
+    }
+
+    [Fact]
+    public void A_bad_address_is_one_line_on_stderr_and_exit_2()
+    {
+        var r = CliBinary.Run(Short, "decode", "2001:db8::1");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        Assert.Contains("outside the Teredo prefix", r.Stderr);
+        Assert.Single(r.Stderr.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void An_unknown_option_is_a_parse_error()
+    {
+        var r = CliBinary.Run(Short, "decode", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "--no-such-option");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("--no-such-option", r.Stderr);
+    }
+
+    [Fact]
+    public void An_unknown_directive_names_the_file_and_line()
+    {
+        string conf = _dir.Write("coordinator.conf", "Address 127.0.0.1\nNoSuchDirective 3\n");
+        var r = CliBinary.Run(Short, "coordinator", "-c", conf);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{conf}:2: unknown directive 'NoSuchDirective'", r.Stderr);
+    }
+
+    [Fact]
+    public void Status_without_a_daemon_exits_1()
+    {
+        var r = CliBinary.Run(Short, "status", "--control", Path.Combine(_dir.FullPath, "none.sock"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("no daemon answers", r.Stderr);
+    }
+
+    [Fact]
+    public async Task The_coordinator_serves_TLS_and_its_status_and_stops_cleanly_on_SIGTERM()
+    {
+        string control = Path.Combine(_dir.FullPath, "coordinator.sock");
+        string conf = _dir.Write("coordinator.conf", $"""
+            Address 127.0.0.1
+            TlsPort {FreePort(SocketType.Stream, ProtocolType.Tcp)}
+            BubblePort {FreePort(SocketType.Dgram, ProtocolType.Udp)}
+            StateDirectory {Path.Combine(_dir.FullPath, "state")}
+            ControlSocket {control}
+            """);
+        using var daemon = CliBinary.Start("coordinator", "-c", conf);
+        var stderr = daemon.StandardError.ReadToEndAsync();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(control))
+            {
+                Assert.False(daemon.HasExited, $"the coordinator exited with {(daemon.HasExited ? daemon.ExitCode : 0)}");
+                Assert.True(clock.Elapsed < Short, "no control socket within 20 s");
+                Thread.Sleep(20);
+            }
+
+            // Status through the binary: the control protocol and the JSON writer.
+            var json = CliBinary.Run(Short, "status", "--control", control, "--json");
+            Assert.True(json.ExitCode == 0, json.ToString());
+            using var doc = JsonDocument.Parse(json.Stdout);
+            Assert.Equal("running", doc.RootElement.GetProperty("state").GetString());
+            string pin = doc.RootElement.GetProperty("pin").GetString()!;
+            var text = CliBinary.Run(Short, "status", "--control", control);
+            Assert.True(text.ExitCode == 0, text.ToString());
+            Assert.Contains(pin, text.Stdout);
+
+            // A peer joins over TLS 1.3 with the pinned, self-signed certificate the binary generated.
+            int tlsPort = int.Parse(File.ReadAllLines(conf)[1].Split(' ')[1]);
+            var welcomes = new BlockingCollection<WelcomeMessage>();
+            var client = new CoordinatorClient(new CoordinatorClientOptions
+            {
+                Host = "127.0.0.1",
+                Port = tlsPort,
+                Pin = CertificatePin.Parse(pin),
+                StateDirectory = Path.Combine(_dir.FullPath, "peer"),
+                LocalAddress = Ipv4Address.Parse("10.9.0.2"),
+                InitialBackoff = TimeSpan.FromMilliseconds(100),
+                MaxBackoff = TimeSpan.FromMilliseconds(400),
+            }, NullLogger.Instance);
+            client.Welcomed += w => welcomes.Add(w);
+            client.Start();
+            try
+            {
+                Assert.True(welcomes.TryTake(out var welcome, Short), "no welcome over TLS within 20 s");
+                Assert.True(welcome!.HasStaticAddress);
+            }
+            finally
+            {
+                await client.DisposeAsync();
+            }
+
+            CliBinary.Terminate(daemon);
+            Assert.True(daemon.WaitForExit(Short), "still running 20 s after SIGTERM");
+            Assert.True(daemon.ExitCode == 0, $"exit {daemon.ExitCode}: {await stderr}");
+        }
+        finally
+        {
+            if (!daemon.HasExited) daemon.Kill();
+            _output.WriteLine(await stderr);
+        }
+    }
+
+    private static int FreePort(SocketType type, ProtocolType protocol)
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, type, protocol);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+}
