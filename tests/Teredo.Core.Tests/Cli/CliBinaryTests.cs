@@ -8,6 +8,7 @@ using Teredo.Hosting.P2p;
 using Teredo.Net;
 using Teredo.P2p.Control;
 using Teredo.Tests.Support;
+using Teredo.Tests;
 using Xunit.Abstractions;
 
 namespace Teredo.Tests.Cli;
@@ -106,13 +107,7 @@ public sealed class CliBinaryTests : IDisposable
         var stderr = daemon.StandardError.ReadToEndAsync();
         try
         {
-            var clock = Stopwatch.StartNew();
-            while (!File.Exists(control))
-            {
-                Assert.False(daemon.HasExited, $"the coordinator exited with {(daemon.HasExited ? daemon.ExitCode : 0)}");
-                Assert.True(clock.Elapsed < Short, "no control socket within 20 s");
-                Thread.Sleep(20);
-            }
+            WaitForSocket(daemon, control);
 
             // Status through the binary: the control protocol and the JSON writer.
             var json = CliBinary.Run(Short, "status", "--control", control, "--json");
@@ -149,15 +144,76 @@ public sealed class CliBinaryTests : IDisposable
                 await client.DisposeAsync();
             }
 
-            CliBinary.Terminate(daemon);
-            Assert.True(daemon.WaitForExit(Short), "still running 20 s after SIGTERM");
-            Assert.True(daemon.ExitCode == 0, $"exit {daemon.ExitCode}: {await stderr}");
+            await StopsCleanly(daemon, stderr);
         }
         finally
         {
             if (!daemon.HasExited) daemon.Kill();
             _output.WriteLine(await stderr);
         }
+    }
+
+    /// <summary>
+    /// The server runs on the generic host (Microsoft.Extensions.Hosting, its console logger and systemd
+    /// lifetime) and the batched UDP sockets. Miredo's captured Router Solicitation, sent from loopback,
+    /// is received and dropped for its non-global source (a server answers only global IPv4 clients),
+    /// which the counters in the status show.
+    /// </summary>
+    [Fact]
+    public async Task The_server_counts_a_captured_Miredo_solicitation_and_stops_cleanly_on_SIGTERM()
+    {
+        string control = Path.Combine(_dir.FullPath, "server.sock");
+        int port = FreePort(SocketType.Dgram, ProtocolType.Udp);
+        string conf = _dir.Write("miredo-server.conf", $"""
+            ServerBindAddress 127.0.0.1
+            Port {port}
+            Threads 1
+            ControlSocket {control}
+            """);
+        using var daemon = CliBinary.Start("server", "-c", conf);
+        var stderr = daemon.StandardError.ReadToEndAsync();
+        try
+        {
+            WaitForSocket(daemon, control);
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            client.SendTo(CapturedPackets.TeredoPayload(CapturedPackets.RouterSolicitation), new IPEndPoint(IPAddress.Loopback, port));
+
+            var clock = Stopwatch.StartNew();
+            JsonElement counters;
+            do
+            {
+                var json = CliBinary.Run(Short, "status", "--control", control, "--json");
+                Assert.True(json.ExitCode == 0, json.ToString());
+                counters = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("counters").Clone();
+                Assert.True(clock.Elapsed < Short, $"the solicitation was not counted within 20 s: {counters}");
+            } while (counters.GetProperty("received").GetInt64() == 0);
+            Assert.Equal(1, counters.GetProperty("received").GetInt64());
+            Assert.Equal(1, counters.GetProperty("dropSourceNotGlobal").GetInt64());
+            await StopsCleanly(daemon, stderr);
+        }
+        finally
+        {
+            if (!daemon.HasExited) daemon.Kill();
+            _output.WriteLine(await stderr);
+        }
+    }
+
+    private static void WaitForSocket(Process daemon, string control)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(control))
+        {
+            Assert.False(daemon.HasExited, $"the daemon exited with {(daemon.HasExited ? daemon.ExitCode : 0)}");
+            Assert.True(clock.Elapsed < Short, "no control socket within 20 s");
+            Thread.Sleep(20);
+        }
+    }
+
+    private static async Task StopsCleanly(Process daemon, Task<string> stderr)
+    {
+        CliBinary.Terminate(daemon);
+        Assert.True(daemon.WaitForExit(Short), "still running 20 s after SIGTERM");
+        Assert.True(daemon.ExitCode == 0, $"exit {daemon.ExitCode}: {await stderr}");
     }
 
     private static int FreePort(SocketType type, ProtocolType protocol)
