@@ -5,9 +5,9 @@
 #     as the JIT build, and for Miredo's client. Every start is launched the same way (setsid ip netns
 #     exec, no lab.sh in between) and the interface is polled in a tight loop; NAT state is flushed
 #     before each run. Median and min/max of RUNS runs, and ratios to Miredo.
-#  2. idle RSS of each daemon a few seconds after it is ready (native, JIT, and the C daemon it
-#     replaces: miredo for relay and client, miredo-server, tayga for nat64; the P2P roles have none).
-#     RSS is summed over the daemon's process tree (Miredo forks a privileged helper).
+#  2. idle RSS, and its private part (RssAnon), of each daemon a few seconds after it is ready: native,
+#     JIT, and the C daemon it replaces (miredo for relay and client, miredo-server, tayga for nat64;
+#     the P2P roles have none). Summed over the daemon's process tree (Miredo forks a privileged helper).
 # Usage: sudo flock /run/teredo-lab.lock bench/start-and-rss.sh [runs=7] [idle-seconds=3]
 # The native binary is artifacts/linux-x64/teredo (scripts/publish builds it when missing); extra
 # environment for our daemons (e.g. DOTNET_gcConcurrent=0 to try a GC knob) can be given as
@@ -97,17 +97,20 @@ for impl in miredo native jit; do start_ms[$impl]=$(stats <"$work/start-$impl");
 # ---------------------------------------------------------------------------------------------
 # 2. idle RSS
 # ---------------------------------------------------------------------------------------------
-tree_rss_kb() {   # PID -> VmRSS of the process and all its descendants, kB
-  local pids=("$1") all=() p kids
+tree_rss_kb() {   # PID [FIELD] -> FIELD (VmRSS, or RssAnon) of the process and all its descendants, kB
+  local pids=("$1") field=${2:-VmRSS} all=() p kids
   while [ ${#pids[@]} -gt 0 ]; do
     p=${pids[0]}; pids=("${pids[@]:1}"); all+=("$p")
     kids=$(pgrep -P "$p" || true)
     for k in $kids; do pids+=("$k"); done
   done
-  for p in "${all[@]}"; do awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null; done | awk '{ t += $1 } END { print t + 0 }'
+  for p in "${all[@]}"; do awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null; done | awk '{ t += $1 } END { print t + 0 }'
 }
 pid_of() { cut -d' ' -f1 "$S/$1/$2.pid"; }   # NODE NAME -> pid recorded by lab.sh
-sample() { sleep "$idle"; tree_rss_kb "$(pid_of "$1" "$2")"; }   # NODE NAME -> idle RSS, kB
+sample() {   # NODE NAME -> "RSS private" of the idle daemon, kB
+  local pid; pid=$(pid_of "$1" "$2"); sleep "$idle"
+  echo "$(tree_rss_kb "$pid") $(tree_rss_kb "$pid" RssAnon)"
+}
 
 declare -A rss
 measure_ours() {   # IMPL (native|jit): every role, one at a time, with TEREDO_BIN pointing at that build
@@ -176,12 +179,15 @@ for impl in miredo native jit; do
   printf '%-22s %-18s %s\n' "$label" "$m [$lo-$hi]" "$(ratio "$m" "$mm")"
 done
 echo
-echo "idle RSS ${idle} s after ready, MB (process tree)${BENCH_DOTNET_ENV:+; ours with $BENCH_DOTNET_ENV}"
-printf '%-12s %-10s %-10s %-16s %-12s %s\n' role native JIT "C daemon" "native/C" "native/JIT"
+echo "idle memory ${idle} s after ready, MB summed over the process tree: RSS, and in brackets its private"
+echo "part (RssAnon; the rest is clean pages of the executable and libraries, shared and reclaimable)${BENCH_DOTNET_ENV:+; ours with $BENCH_DOTNET_ENV}"
+printf '%-12s %-14s %-14s %-24s %-14s %s\n' role native JIT "C daemon" "native/C" "native/JIT"
 declare -A cname=([server]=miredo-server [relay]=miredo [client]=miredo [nat64]=tayga)
+both() { [ -z "$1" ] && { echo -; return; }; set -- $1; echo "$(mb "$1") [$(mb "$2")]"; }   # "rss anon" -> "R [A]"
+ratios() { [ -z "$1" ] || [ -z "$2" ] && { echo -; return; }; set -- $1 $2; echo "$(ratio "$1" "$3") [$(ratio "$2" "$4")]"; }
 for role in server relay client nat64 coordinator v4peer v6peer; do
-  c=${rss[$role,c]:--}
-  printf '%-12s %-10s %-10s %-16s %-12s %s\n' "$role" "$(mb "${rss[$role,native]}")" "$(mb "${rss[$role,jit]}")" \
-    "$( [ "$c" = - ] && echo "(none)" || echo "$(mb "$c") ${cname[$role]}")" "$(ratio "${rss[$role,native]}" "$c")" \
-    "$(ratio "${rss[$role,native]}" "${rss[$role,jit]}")"
+  c=${rss[$role,c]:-}
+  printf '%-12s %-14s %-14s %-24s %-14s %s\n' "$role" "$(both "${rss[$role,native]}")" "$(both "${rss[$role,jit]}")" \
+    "$( [ -z "$c" ] && echo "(none)" || echo "$(both "$c") ${cname[$role]}")" "$(ratios "${rss[$role,native]}" "$c")" \
+    "$(ratios "${rss[$role,native]}" "${rss[$role,jit]}")"
 done
