@@ -5,7 +5,8 @@
 #     as the JIT build, and for Miredo's client. Every start is launched the same way (setsid ip netns
 #     exec, no lab.sh in between) and the interface is polled in a tight loop; NAT state is flushed
 #     before each run. Median and min/max of RUNS runs, and ratios to Miredo.
-#  2. idle RSS, and its private part (RssAnon), of each daemon a few seconds after it is ready: native,
+#  2. idle RSS, and its private part (RssAnon + RssShmem: the JIT's code is in a shared-memory double
+#     mapping), of each daemon a few seconds after it is ready: native,
 #     JIT, and the C daemon it replaces (miredo for relay and client, miredo-server, tayga for nat64;
 #     the P2P roles have none). Summed over the daemon's process tree (Miredo forks a privileged helper).
 # Usage: sudo flock /run/teredo-lab.lock bench/start-and-rss.sh [runs=7] [idle-seconds=3]
@@ -97,19 +98,20 @@ for impl in miredo native jit; do start_ms[$impl]=$(stats <"$work/start-$impl");
 # ---------------------------------------------------------------------------------------------
 # 2. idle RSS
 # ---------------------------------------------------------------------------------------------
-tree_rss_kb() {   # PID [FIELD] -> FIELD (VmRSS, or RssAnon) of the process and all its descendants, kB
-  local pids=("$1") field=${2:-VmRSS} all=() p kids
+tree_rss_kb() {   # PID [FIELDS] -> sum of FIELDS (default VmRSS) of the process and all its descendants, kB
+  local pids=("$1") fields=${2:-VmRSS} all=() p kids
   while [ ${#pids[@]} -gt 0 ]; do
     p=${pids[0]}; pids=("${pids[@]:1}"); all+=("$p")
     kids=$(pgrep -P "$p" || true)
     for k in $kids; do pids+=("$k"); done
   done
-  for p in "${all[@]}"; do awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null; done | awk '{ t += $1 } END { print t + 0 }'
+  for p in "${all[@]}"; do awk -v f=" $fields " 'index(f, " " substr($1, 1, length($1) - 1) " ") { print $2 }' "/proc/$p/status" 2>/dev/null; done |
+    awk '{ t += $1 } END { print t + 0 }'
 }
 pid_of() { cut -d' ' -f1 "$S/$1/$2.pid"; }   # NODE NAME -> pid recorded by lab.sh
 sample() {   # NODE NAME -> "RSS private" of the idle daemon, kB
   local pid; pid=$(pid_of "$1" "$2"); sleep "$idle"
-  echo "$(tree_rss_kb "$pid") $(tree_rss_kb "$pid" RssAnon)"
+  echo "$(tree_rss_kb "$pid") $(tree_rss_kb "$pid" "RssAnon RssShmem")"
 }
 
 declare -A rss
@@ -179,8 +181,8 @@ for impl in miredo native jit; do
   printf '%-22s %-18s %s\n' "$label" "$m [$lo-$hi]" "$(ratio "$m" "$mm")"
 done
 echo
-echo "idle memory ${idle} s after ready, MB summed over the process tree: RSS, and in brackets its private"
-echo "part (RssAnon; the rest is clean pages of the executable and libraries, shared and reclaimable)${BENCH_DOTNET_ENV:+; ours with $BENCH_DOTNET_ENV}"
+echo "idle memory ${idle} s after ready, MB summed over the process tree: RSS, and in brackets its private part"
+echo "(RssAnon + RssShmem; the rest is clean pages of the executable and libraries, shared and reclaimable)${BENCH_DOTNET_ENV:+; ours with $BENCH_DOTNET_ENV}"
 printf '%-12s %-14s %-14s %-24s %-14s %s\n' role native JIT "C daemon" "native/C" "native/JIT"
 declare -A cname=([server]=miredo-server [relay]=miredo [client]=miredo [nat64]=tayga)
 both() { [ -z "$1" ] && { echo -; return; }; set -- $1; echo "$(mb "$1") [$(mb "$2")]"; }   # "rss anon" -> "R [A]"
