@@ -10,6 +10,8 @@ namespace Teredo.Hosting.Configuration;
 /// <summary>How the server daemon runs, beyond what the engine needs.</summary>
 public sealed record ServerHostSettings
 {
+    /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
+    public string? User { get; init; }
     public required ServerOptions Engine { get; init; }
     public string ControlSocket { get; init; } = "/run/teredo/server.sock";
     /// <summary>Receive threads per server address (SO_REUSEPORT sockets); default one per core.</summary>
@@ -27,7 +29,7 @@ public static class ServerConfiguration
         // miredo-server.conf(5)
         "ServerBindAddress", "ServerBindAddress2", "Prefix", "InterfaceMTU", "SyslogFacility",
         // ours
-        "RequireAuthentication", "ClientSecretsFile", "Ipv6Forwarding", "AdvertisementRateLimit", "AdvertisementBurst",
+        "User", "RequireAuthentication", "ClientSecretsFile", "Ipv6Forwarding", "AdvertisementRateLimit", "AdvertisementBurst",
         "ForwardRateLimit", "ForwardBurst", "RateLimitSlots", "ControlSocket", "Threads", "Port");
 
     public static ServerHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
@@ -76,6 +78,7 @@ public static class ServerConfiguration
         };
         return new ServerHostSettings
         {
+            User = config.Get("User")?.Value,
             Engine = engine,
             ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/server.sock",
             Threads = Int("Threads", 1, 64, Environment.ProcessorCount),
