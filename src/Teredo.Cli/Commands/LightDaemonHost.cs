@@ -40,9 +40,9 @@ public static class LightDaemonHost
             Console.Error.WriteLine($"teredo {role}: {e.Message}");
             return DaemonHost.ExitStartFailed;
         }
-        systemd.Notify(ServiceState.Ready);
+        DaemonStarted.Notify(systemd, ServiceState.Ready, logger);
         stop.Wait();
-        systemd.Notify(ServiceState.Stopping);
+        DaemonStarted.Notify(systemd, ServiceState.Stopping, logger);
         watchdog?.Dispose();
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         service.StopAsync(deadline.Token).GetAwaiter().GetResult();

@@ -21,4 +21,14 @@ public static class DaemonStarted
         }
         return SystemdWatchdog.Start(notifier, log);
     }
+
+    /// <summary>
+    /// The library's notifier throws when the socket cannot be reached (systemd re-executing, or a socket
+    /// the dropped user may not use); a daemon keeps forwarding packets rather than die of it.
+    /// </summary>
+    public static void Notify(ISystemdNotifier notifier, ServiceState state, ILogger log)
+    {
+        try { notifier.Notify(state); }
+        catch (System.Net.Sockets.SocketException e) { log.LogWarning("could not tell systemd {State}: {Error}", state, e.Message); }
+    }
 }

@@ -22,18 +22,19 @@ public static class LoopLiveness
         Volatile.Write(ref slot.LastMs, Environment.TickCount64);
     }
 
-    /// <summary>The name of a live thread that has not beaten within <paramref name="maxAgeMs"/> of <paramref name="nowMs"/>; null when every one has.</summary>
-    public static string? Stale(long nowMs, long maxAgeMs)
+    /// <summary>The names of the live threads that have not beaten within <paramref name="maxAgeMs"/> of <paramref name="nowMs"/>; empty when every one has.</summary>
+    public static IReadOnlyList<string> Stale(long nowMs, long maxAgeMs)
     {
+        var stale = new List<string>();
         lock (Gate)
         {
             Slots.RemoveAll(s => !s.Thread.IsAlive);
             foreach (var s in Slots)
             {
-                if (nowMs - Volatile.Read(ref s.LastMs) > maxAgeMs) return s.Thread.Name ?? $"thread {s.Thread.ManagedThreadId}";
+                if (nowMs - Volatile.Read(ref s.LastMs) > maxAgeMs) stale.Add(s.Thread.Name ?? $"thread {s.Thread.ManagedThreadId}");
             }
         }
-        return null;
+        return stale;
     }
 
     private static Slot Register()

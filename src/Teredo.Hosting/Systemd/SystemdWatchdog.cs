@@ -21,9 +21,12 @@ public sealed class SystemdWatchdog : IDisposable
     private readonly TimeSpan _period;
     private readonly ManualResetEventSlim _stop = new();
     private readonly Thread _thread;
+    private readonly Func<long, long, IReadOnlyList<string>> _stale;
 
-    private SystemdWatchdog(ISystemdNotifier notifier, ILogger log, TimeSpan timeout)
+    /// <param name="stale">The packet loops that stopped beating (<see cref="LoopLiveness.Stale"/>; tests give their own).</param>
+    internal SystemdWatchdog(ISystemdNotifier notifier, ILogger log, TimeSpan timeout, Func<long, long, IReadOnlyList<string>>? stale = null)
     {
+        _stale = stale ?? LoopLiveness.Stale;
         _notifier = notifier;
         _log = log;
         _maxAgeMs = (long)(timeout.TotalMilliseconds / 2);
@@ -48,13 +51,13 @@ public sealed class SystemdWatchdog : IDisposable
 
     private void Run()
     {
-        string? reported = null;
+        bool reported = false;
         while (!_stop.Wait(_period))
         {
-            string? stale = LoopLiveness.Stale(Environment.TickCount64, _maxAgeMs);
-            if (stale is null) _notifier.Notify(Alive);
-            else if (stale != reported) _log.LogError("watchdog: {Thread} has not come back to its loop for {Ms} ms; no longer telling systemd this daemon is alive", stale, _maxAgeMs);
-            reported = stale;
+            var stale = _stale(Environment.TickCount64, _maxAgeMs);
+            if (stale.Count == 0) DaemonStarted.Notify(_notifier, Alive, _log);
+            else if (!reported) _log.LogError("watchdog: {Threads} not back to their loop for {Ms} ms; no longer telling systemd this daemon is alive", string.Join(' ', stale), _maxAgeMs);
+            reported = stale.Count > 0;
         }
     }
 
