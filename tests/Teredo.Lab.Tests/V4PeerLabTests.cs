@@ -54,12 +54,12 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
 
     private static string PeerSocket(string node) => $"/run/tlab/{node}/v4peer.sock";
 
-    private JsonElement StartPeer(string node, string pin, bool freshState = true)
+    private JsonElement StartPeer(string node, string pin, bool freshState = true, params string[] extra)
     {
         string state = $"/run/tlab/{node}/v4peer-state";
         if (freshState && Directory.Exists(state)) Directory.Delete(state, true);
-        MustRun(Short, "start", node, "v4peer", "--", LabSession.Teredo, "v4peer", "--coordinator", Coordinator, "--pin", pin,
-            "--state", state, "--control", PeerSocket(node), "--allow-destination", "198.18.0.0/15");
+        MustRun(Short, ["start", node, "v4peer", "--", LabSession.Teredo, "v4peer", "--coordinator", Coordinator, "--pin", pin,
+            "--state", state, "--control", PeerSocket(node), "--allow-destination", "198.18.0.0/15", .. extra]);
         JsonElement status = default;
         WaitFor(() => File.Exists(PeerSocket(node)) && (status = TryStatus(PeerSocket(node))).ValueKind == JsonValueKind.Object
                       && status.GetProperty("state").GetString() == "connected", $"v4peer in {node} connected");
@@ -191,5 +191,38 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
         StopPeer("clprc");
         Assert.Contains("hello from the peer host", fetch.Stdout);
         Assert.Equal(staticAddress, second.GetProperty("staticAddress").GetString());
+    }
+
+    /// <summary>
+    /// Issue 15: started as root with --user nobody, the peer opens its TUN, nftables table and forwarding,
+    /// then runs as nobody keeping CAP_NET_ADMIN alone (bit 12), still carries host6's traffic, and at
+    /// exit still deletes its nftables table, which needs that capability.
+    /// </summary>
+    [SkippableFact]
+    public void With_user_nobody_the_peer_serves_as_nobody_keeping_only_cap_net_admin_and_undoes_its_table()
+    {
+        lab.Require();
+        string pin = StartCoordinator();
+        StartRelay("ours");
+        StartPeer("clsym", pin, true, "--user", "nobody");
+        string pid = File.ReadAllText("/run/tlab/clsym/v4peer.pid").Split(' ')[0].Trim();
+        var status = File.ReadAllLines($"/proc/{pid}/status");
+        output.WriteLine(string.Join('\n', status.Where(l => l.StartsWith("Uid:") || l.StartsWith("Gid:") || l.StartsWith("Cap"))));
+        string target = Target(Coordinator, Host4Address(20));
+        var (pings, http) = PingAndFetch(target, $"http://[{target}]/");
+        var tablesBefore = Lab.InNode("clsym", Short, "nft", "list", "tables").Stdout;
+        StopPeer("clsym");
+        var tablesAfter = Lab.InNode("clsym", Short, "nft", "list", "tables").Stdout;
+        string log = File.ReadAllText("/run/tlab/clsym/v4peer.log");
+
+        Assert.Contains(status, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^Uid:\s+65534\s+65534\s+65534\s+65534$"));
+        Assert.Contains("CapEff:\t0000000000001000", status);
+        Assert.Contains("CapPrm:\t0000000000001000", status);
+        Assert.Contains("dropped root: running as uid 65534 gid 65534, keeping CAP_NET_ADMIN", log);
+        Assert.True(pings == 3 && http, $"through the peer running as nobody: ping {pings}/3, HTTP {http}");
+        Assert.Contains("teredo_v4peer_", tablesBefore);
+        Assert.DoesNotContain("teredo_v4peer_", tablesAfter);
+        Assert.Contains("host change undone: deleted nftables table", log);
+        Assert.DoesNotContain("could not", log);
     }
 }
