@@ -16,6 +16,7 @@ namespace Teredo.Tests.Systemd;
 public sealed partial class DaemonUnderSystemdTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private const string Token = "join-token-that-must-stay-secret";
 
     private readonly TempDirectory _dir = new();
 
@@ -43,6 +44,7 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
             Assert.DoesNotMatch(Timestamp(), line);
         }
         Assert.Contains(lines, l => l.StartsWith("<6>Teredo.Hosting.Coordinator.CoordinatorDaemon[0] ", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains(Token, StringComparison.Ordinal));
     }
 
     [SkippableFact]
@@ -74,6 +76,7 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
             BubblePort {FreePort(SocketType.Dgram, ProtocolType.Udp)}
             StateDirectory {Path.Combine(_dir.FullPath, "state")}
             ControlSocket {Path.Combine(_dir.FullPath, "control.sock")}
+            TokenFile {_dir.Write("tokens", Token + "\n")}
             """);
         var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "teredo"), ["coordinator", "-c", config, .. extra])
         {
