@@ -26,12 +26,19 @@ public static class DaemonHost
         if (JournalLog.UnderSystemd) builder.Logging.AddSystemdConsole();
         else builder.Logging.AddSimpleConsole(o => (o.SingleLine, o.TimestampFormat) = (true, "yyyy-MM-ddTHH:mm:ss.fff "));
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        // READY=1 and STOPPING=1 come from the library's SystemdLifetime, WATCHDOG=1 from AfterStart.
-        builder.Services.AddSystemd();
+        // READY=1 and STOPPING=1 from the library's SystemdLifetime, WATCHDOG=1 from AfterStart, all through
+        // one SystemdNotifier. Not AddSystemd(): it turns the lifetime on only when the parent process is
+        // systemd, while a notify socket is what says someone listens (a test's, or a supervisor's).
+        var systemd = new SystemdNotifier();
+        if (systemd.IsEnabled)
+        {
+            builder.Services.AddSingleton<ISystemdNotifier>(systemd);
+            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         register(builder.Services);
         // Last: hosted services start in order, so the daemon's TUN and sockets are open by then.
-        builder.Services.AddHostedService(p => new AfterStart(drop, p.GetRequiredService<ILoggerFactory>().CreateLogger(role)));
+        builder.Services.AddHostedService(p => new AfterStart(drop, systemd, p.GetRequiredService<ILoggerFactory>().CreateLogger(role)));
         using var host = builder.Build();
         try
         {
@@ -46,13 +53,13 @@ public static class DaemonHost
     }
 
     /// <summary><see cref="DaemonStarted"/> as the generic host's last hosted service; SystemdLifetime says READY=1 after it.</summary>
-    private sealed class AfterStart(PrivilegeDrop? drop, ILogger log) : IHostedService
+    private sealed class AfterStart(PrivilegeDrop? drop, ISystemdNotifier systemd, ILogger log) : IHostedService
     {
         private SystemdWatchdog? _watchdog;
 
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            _watchdog = DaemonStarted.Complete(drop, new SystemdNotifier(), log);
+            _watchdog = DaemonStarted.Complete(drop, systemd, log);
             return Task.CompletedTask;
         }
 

@@ -9,7 +9,7 @@ using Teredo.Tests.Support;
 namespace Teredo.Tests.Systemd;
 
 /// <summary>
-/// A real daemon process (the coordinator: it needs no TUN and no root) run the way systemd runs it:
+/// Real daemon processes (the coordinator and the server: they need no TUN and no root) run the way systemd runs them:
 /// NOTIFY_SOCKET bound here, WATCHDOG_USEC and INVOCATION_ID set. It must say READY=1, then WATCHDOG=1,
 /// then STOPPING=1 on SIGTERM, and log journald's way. As root, --user nobody must leave it as nobody.
 /// </summary>
@@ -20,19 +20,19 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
 
     private readonly TempDirectory _dir = new();
 
-    [Fact]
-    public void Ready_watchdog_and_stopping_reach_systemd_and_the_log_has_priorities_without_timestamps()
+    /// <summary>The light host (coordinator) and the generic host (server): both must speak to systemd the same way.</summary>
+    [Theory]
+    [InlineData("coordinator", "Teredo.Hosting.Coordinator.CoordinatorDaemon")]
+    [InlineData("server", "Teredo.Hosting.Server.ServerDaemon")]
+    public void Ready_watchdog_and_stopping_reach_systemd_and_the_log_has_priorities_without_timestamps(string role, string category)
     {
         using var notify = NotifySocket(out string notifyPath);
-        using var daemon = StartCoordinator(notifyPath, []);
-        Assert.Equal("READY=1", NextState(notify, daemon));
+        using var daemon = Start(role, notifyPath, []);
+        Assert.Equal("READY=1", NextStateBut(notify, daemon, "WATCHDOG=1"));
         Assert.Equal("WATCHDOG=1", NextState(notify, daemon));
 
         Assert.Equal(0, kill(daemon.Process.Id, 15));
-        string state;
-        do state = NextState(notify, daemon);
-        while (state == "WATCHDOG=1");
-        Assert.Equal("STOPPING=1", state);
+        Assert.Equal("STOPPING=1", NextStateBut(notify, daemon, "WATCHDOG=1"));
         Assert.True(daemon.Process.WaitForExit(Patience));
         Assert.Equal(0, daemon.Process.ExitCode);
 
@@ -43,29 +43,48 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
             Assert.Matches(JournalLine(), line);
             Assert.DoesNotMatch(Timestamp(), line);
         }
-        Assert.Contains(lines, l => l.StartsWith("<6>Teredo.Hosting.Coordinator.CoordinatorDaemon[0] ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"<6>{category}[0] ", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains(Token, StringComparison.Ordinal));
     }
 
-    [SkippableFact]
-    public void Started_as_root_with_user_nobody_it_runs_as_nobody_without_capabilities_and_owns_its_state()
+    [SkippableTheory]
+    [InlineData("coordinator")]
+    [InlineData("server")]
+    public void Started_as_root_with_user_nobody_it_runs_as_nobody_without_capabilities(string role)
     {
         Skip.IfNot(Environment.UserName == "root", "needs root: it switches to the user nobody");
         using var notify = NotifySocket(out string notifyPath);
-        using var daemon = StartCoordinator(notifyPath, ["--user", "nobody"]);
-        Assert.Equal("READY=1", NextState(notify, daemon));
+        using var daemon = Start(role, notifyPath, ["--user", "nobody"]);
+        Assert.Equal("READY=1", NextStateBut(notify, daemon, "WATCHDOG=1"));
 
         var status = File.ReadAllLines($"/proc/{daemon.Process.Id}/status");
         Assert.Contains(status, l => Regex.IsMatch(l, @"^Uid:\s+65534\s+65534\s+65534\s+65534$"));
         Assert.Contains(status, l => Regex.IsMatch(l, @"^Gid:\s+65534\s+65534\s+65534\s+65534$"));
         Assert.Contains("CapEff:\t0000000000000000", status);
         Assert.Contains("CapPrm:\t0000000000000000", status);
-        Assert.Equal(65534u, Owner(Path.Combine(_dir.FullPath, "state")));
+        if (role == "coordinator") Assert.Equal(65534u, Owner(Path.Combine(_dir.FullPath, "state")));
 
         Assert.Equal(0, kill(daemon.Process.Id, 15));
         Assert.True(daemon.Process.WaitForExit(Patience));
         Assert.Equal(0, daemon.Process.ExitCode);
         Assert.Contains(daemon.Stderr(), l => l.Contains("dropped root: running as uid 65534 gid 65534, no capabilities", StringComparison.Ordinal));
+    }
+
+    private RunningDaemon Start(string role, string notifyPath, string[] extra) =>
+        role == "server" ? StartServer(notifyPath, extra) : StartCoordinator(notifyPath, extra);
+
+    /// <summary>A server on 127.0.0.1 and 127.0.0.2 with a free port and no IPv6 forwarding: no root needed.</summary>
+    private RunningDaemon StartServer(string notifyPath, string[] extra)
+    {
+        string config = _dir.Write("server.conf", $"""
+            ServerBindAddress 127.0.0.1
+            ServerBindAddress2 127.0.0.2
+            Port {FreePort(SocketType.Dgram, ProtocolType.Udp)}
+            Ipv6Forwarding no
+            Threads 1
+            ControlSocket {Path.Combine(_dir.FullPath, "server.sock")}
+            """);
+        return Launch(["server", "-c", config, .. extra], notifyPath);
     }
 
     private RunningDaemon StartCoordinator(string notifyPath, string[] extra)
@@ -78,7 +97,12 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
             ControlSocket {Path.Combine(_dir.FullPath, "control.sock")}
             TokenFile {_dir.Write("tokens", Token + "\n")}
             """);
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "teredo"), ["coordinator", "-c", config, .. extra])
+        return Launch(["coordinator", "-c", config, .. extra], notifyPath);
+    }
+
+    private static RunningDaemon Launch(string[] arguments, string notifyPath)
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "teredo"), arguments)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -104,6 +128,15 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
         }
         socket.ReceiveTimeout = (int)Patience.TotalMilliseconds;
         return socket;
+    }
+
+    /// <summary>The next notification other than <paramref name="skipped"/> (the watchdog's timer runs on its own thread).</summary>
+    private static string NextStateBut(Socket notify, RunningDaemon daemon, string skipped)
+    {
+        string state;
+        do state = NextState(notify, daemon);
+        while (state == skipped);
+        return state;
     }
 
     private static string NextState(Socket notify, RunningDaemon daemon)
