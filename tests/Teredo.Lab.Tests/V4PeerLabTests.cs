@@ -37,7 +37,9 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
     private CommandResult MustRun(TimeSpan timeout, params string[] args) => _lab.MustRun(timeout, args);
 
     /// <summary>miredo-server keeps the lab's usual server on srv; the coordinator takes one more srv address.</summary>
-    private string StartCoordinator(params string[] allow)
+    private string StartCoordinator(params string[] allow) => StartCoordinatorWith([], allow);
+
+    private string StartCoordinatorWith(string[] extra, params string[] allow)
     {
         lab.EnsureUp();
         if (!File.Exists("/run/tlab/srv/miredo-server.pid")) MustRun(Long, "miredo-server", "srv");
@@ -45,6 +47,7 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
         var args = new List<string> { "start", "srv", "coordinator", "--", LabSession.Teredo, "coordinator", "--address", Coordinator,
             "--state", "/run/tlab/srv/coordinator-state", "--control", CoordinatorSocket, "--allow-destination", "198.18.0.0/15" };
         foreach (var a in allow) args.AddRange(["--allow-destination", a]);
+        args.AddRange(extra);
         Directory.CreateDirectory("/run/tlab/srv");
         if (Directory.Exists("/run/tlab/srv/coordinator-state")) Directory.Delete("/run/tlab/srv/coordinator-state", true);
         MustRun(Short, [.. args]);
@@ -89,12 +92,15 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
         Assert.Fail("timed out waiting for " + what);
     }
 
-    private void StartRelay(string relay)
+    private void StartRelay(string relay, params string[] extra)
     {
         Run(Short, "stop", "relay", "teredo-relay");
         Run(Short, "stop", "relay", "miredo-relay");
-        MustRun(Long, relay == "ours" ? "teredo-relay" : "miredo-relay", "relay");
+        MustRun(Long, [relay == "ours" ? "teredo-relay" : "miredo-relay", "relay", .. extra]);
     }
+
+    private static string[] ProcStatus(string node, string name) =>
+        File.ReadAllLines($"/proc/{File.ReadAllText($"/run/tlab/{node}/{name}.pid").Split(' ')[0].Trim()}/status");
 
     /// <summary>One more address of host4 (its socat servers listen on all), so that each run gets a T(D) no relay has cached.</summary>
     private string Host4Address(int index)
@@ -194,19 +200,20 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
     }
 
     /// <summary>
-    /// Issue 15: started as root with --user nobody, the peer opens its TUN, nftables table and forwarding,
-    /// then runs as nobody keeping CAP_NET_ADMIN alone (bit 12), still carries host6's traffic, and at
-    /// exit still deletes its nftables table, which needs that capability.
+    /// Issue 15: the whole chain started as root with --user nobody. The peer opens its TUN, nftables table
+    /// and forwarding, then runs as nobody keeping CAP_NET_ADMIN alone (bit 12), and at exit still deletes
+    /// its table, which needs it; our relay and the coordinator keep nothing. host6's traffic still flows.
     /// </summary>
     [SkippableFact]
     public void With_user_nobody_the_peer_serves_as_nobody_keeping_only_cap_net_admin_and_undoes_its_table()
     {
         lab.Require();
-        string pin = StartCoordinator();
-        StartRelay("ours");
+        string pin = StartCoordinatorWith(["--user", "nobody"]);
+        StartRelay("ours", "--user", "nobody");
         StartPeer("clsym", pin, true, "--user", "nobody");
-        string pid = File.ReadAllText("/run/tlab/clsym/v4peer.pid").Split(' ')[0].Trim();
-        var status = File.ReadAllLines($"/proc/{pid}/status");
+        var status = ProcStatus("clsym", "v4peer");
+        var relayStatus = ProcStatus("relay", "teredo-relay");
+        var coordinatorStatus = ProcStatus("srv", "coordinator");
         output.WriteLine(string.Join('\n', status.Where(l => l.StartsWith("Uid:") || l.StartsWith("Gid:") || l.StartsWith("Cap"))));
         string target = Target(Coordinator, Host4Address(20));
         var (pings, http) = PingAndFetch(target, $"http://[{target}]/");
@@ -218,6 +225,11 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
         Assert.Contains(status, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^Uid:\s+65534\s+65534\s+65534\s+65534$"));
         Assert.Contains("CapEff:\t0000000000001000", status);
         Assert.Contains("CapPrm:\t0000000000001000", status);
+        foreach (var other in new[] { relayStatus, coordinatorStatus })
+        {
+            Assert.Contains(other, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^Uid:\s+65534\s+65534\s+65534\s+65534$"));
+            Assert.Contains("CapEff:\t0000000000000000", other);
+        }
         Assert.Contains("dropped root: running as uid 65534 gid 65534, keeping CAP_NET_ADMIN", log);
         Assert.True(pings == 3 && http, $"through the peer running as nobody: ping {pings}/3, HTTP {http}");
         Assert.Contains("teredo_v4peer_", tablesBefore);
