@@ -10,11 +10,9 @@
 set -euo pipefail
 secs=${1:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ "$(id -u)" -eq 0 ] || { echo "nat64-throughput: needs root (network namespaces)" >&2; exit 3; }
+. "$root/bench/lab-bench.sh"   # bench_prepare
+bench_prepare nat64-throughput
 command -v tayga >/dev/null || { echo "nat64-throughput: Debian's tayga is not installed (lab/apt-packages.txt)" >&2; exit 3; }
-dotnet build -c Release "$root/src/Teredo.Cli" -nologo -v quiet >/dev/null
-export TEREDO_BIN="$root/src/Teredo.Cli/bin/Release/net10.0/teredo"
-L="$root/lab/lab.sh"
 HOST4_MAPPED=2001:db8:64::c612:64     # host4 (198.18.0.100) under the lab's prefix
 UDP_LEN=1200                          # fits the 1280-byte IPv6 path tayga.conf's default offlink-mtu assumes
 work=$(mktemp -d)

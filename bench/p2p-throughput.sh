@@ -13,12 +13,10 @@ set -euo pipefail
 secs=${1:-5}
 [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] && [ "$secs" -le 60 ] || { echo "p2p-throughput: seconds must be 1..60" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ "$(id -u)" -eq 0 ] || { echo "p2p-throughput: needs root (network namespaces)" >&2; exit 3; }
-dotnet build -c Release "$root/src/Teredo.Cli" -nologo -v quiet >/dev/null
-export TEREDO_BIN="$root/src/Teredo.Cli/bin/Release/net10.0/teredo"
+. "$root/bench/lab-bench.sh"   # bench_prepare, cpu_ticks, link_packets
+bench_prepare p2p-throughput
 "$TEREDO_BIN" v4peer --help 2>&1 | grep -q -- --pin && "$TEREDO_BIN" v6peer --help 2>&1 | grep -q -- --prefix \
   || { echo "p2p-throughput: this build has no teredo v4peer / v6peer" >&2; exit 4; }
-L="$root/lab/lab.sh"
 work=$(mktemp -d)
 trap '"$L" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT INT TERM
 
@@ -29,14 +27,7 @@ HOST4=198.18.0.100 VIA_P2P=2001:db8:6464::c612:64 VIA_TAYGA=2001:db8:64::c612:64
 "$L" v4peer clsym >/dev/null 2>&1
 "$L" tayga nat64 tayga >/dev/null 2>&1
 
-cpu_ticks() { # node name -> utime+stime (clock ticks) of a tracked lab process and its children
-  local f=/run/tlab/$1/$2.pid pid
-  [ -f "$f" ] || { echo 0; return; }
-  pid=$(cut -d' ' -f1 "$f")
-  { cat "/proc/$pid/stat"; for c in $(pgrep -P "$pid" || true); do cat "/proc/$c/stat"; done; } 2>/dev/null |
-    awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
-}
-v6c_packets() { ip -n tlab-v6c -s -j link show eth0 | jq -r '.[0].stats64 | .rx.packets + .tx.packets'; }
+v6c_packets() { link_packets v6c eth0; }
 
 # roles per path: "node:pidfile-name" (the relay's name is filled in per path)
 declare -A ROLES=(

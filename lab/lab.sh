@@ -11,11 +11,11 @@ PFX=tlab-
 # Topologies: ordered node lists (a node's dependencies come before it).
 # ---------------------------------------------------------------------------------------------
 declare -A TOPO=(
-  [basic]="core srv relay host6 host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+  [basic]="core srv relay host6 host4 rtr4 far4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [teredo]="core srv relay host6 natprc clprc natsym clsym"
   [nat]="core srv host4 natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [nat64]="core host6 host4 nat64"
-  [p2p]="core srv relay host6 host4 nat64 coord v6peer v6c natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
+  [p2p]="core srv relay host6 host4 rtr4 far4 nat64 coord v6peer v6c natfc clfc natprc clprc natsym clsym natdbl2 natdbl1 cldbl"
   [demo]="core srv relay host6 natprc clprc natsym clsym host4 coord v6peer v6c"
 )
 declare -A TOPO_DESC=(
@@ -44,6 +44,9 @@ V6PEER_V6=2001:db8:1::66 P2P_PREFIX=2001:db8:6464::/96 P2P_POOL=2001:db8:65::/11
 V6LAN_GW=2001:db8:66::1 V6C_V6=2001:db8:66::2 V6LAN_PLEN=64
 P2P_ALLOW=198.18.0.0/15   # the lab's "Internet" is a benchmarking range, not global (RFC 6890)
 V4_PLEN=15 V6_PLEN=64
+# One router hop on the IPv4 side (traceroute through the IPv4 peer): rtr4 on br4 answers ARP for far4's
+# /24 (proxy ARP), so every br4 node reaches far4 through it without a route of its own.
+RTR4_V4=198.18.0.50 FAR4_NET=198.19.50 FAR4_V4=198.19.50.2
 # NAT node -> "kind wan_addr lan_net_prefix client"; natdbl1's WAN is natdbl2's LAN.
 declare -A NAT=(
   [natfc]="fullcone 198.18.1.1 10.1.0 clfc"
@@ -193,10 +196,19 @@ build_core() {
   done
 }
 
-build_host() {   # srv relay host6 host4 nat64 coord v6peer v6c
+build_host() {   # srv relay host6 host4 rtr4 far4 nat64 coord v6peer v6c
   local node=$1
   mk_ns "$node"
   case $node in
+    rtr4)
+      attach rtr4 4 eth4; addr rtr4 "$RTR4_V4/$V4_PLEN" eth4
+      inns rtr4 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.eth4.proxy_arp=1 ;;
+    far4)
+      # IPv4 only, behind rtr4: UDP probes get port unreachable, TCP/7 is the echo service
+      mk_veth rtr4 lan0 far4 eth0
+      addr rtr4 "$FAR4_NET.1/24" lan0; addr far4 "$FAR4_V4/24" eth0
+      ip -n "$(ns far4)" route add default via "$FAR4_NET.1"
+      start_bg far4 echo-tcp socat TCP4-LISTEN:7,reuseaddr,fork PIPE ;;
     srv)
       attach srv 4 eth4; addr srv "$SRV_V4A/$V4_PLEN" eth4; addr srv "$SRV_V4B/$V4_PLEN" eth4
       attach srv 6 eth6; addr srv "$SRV_V6/$V6_PLEN" eth6 ;;
@@ -293,7 +305,7 @@ build_node() {
   if ns_exists "$node"; then return 0; fi   # clients are made with their NAT
   case $node in
     core) build_core ;;
-    srv|relay|host6|host4|nat64|coord|v6peer|v6c) build_host "$node" ;;
+    srv|relay|host6|host4|rtr4|far4|nat64|coord|v6peer|v6c) build_host "$node" ;;
     natfc|natprc|natsym|natdbl2|natdbl1) build_nat "$node" ;;
     clfc|clprc|clsym|cldbl) die "$node must follow its NAT in the topology" ;;
     *) die "unknown node $node" ;;

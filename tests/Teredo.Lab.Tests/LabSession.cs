@@ -6,11 +6,13 @@ namespace Teredo.Lab.Tests;
 
 /// <summary>
 /// What the tests of this project's own daemons share: lab.sh with TEREDO_BIN pointing at the CLI
-/// built next to the tests, logged commands, ping parsing, and a daemon's status document.
+/// (the one TEREDO_BIN already names, e.g. the Native AOT binary that scripts/test publishes, else the
+/// build next to the tests), logged commands, ping parsing, and a daemon's status document.
 /// </summary>
 public sealed partial class LabSession(ITestOutputHelper? output)
 {
-    public static readonly string Teredo = Path.Combine(AppContext.BaseDirectory, "teredo");
+    public static readonly string Teredo =
+        Environment.GetEnvironmentVariable("TEREDO_BIN") is { Length: > 0 } bin ? bin : Path.Combine(AppContext.BaseDirectory, "teredo");
     public static readonly string Tools = Path.Combine(AppContext.BaseDirectory, "teredo-labtools");
     public static readonly string LoadGen = Path.Combine(AppContext.BaseDirectory, "teredo-loadgen");
     private static readonly Dictionary<string, string?> Env = new() { ["TEREDO_BIN"] = Teredo };

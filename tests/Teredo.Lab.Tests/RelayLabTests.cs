@@ -151,10 +151,10 @@ public sealed class RelayLabTests(LabFixture lab, ITestOutputHelper output) : ID
         Assert.True(status.GetProperty("peerCount").GetInt32() <= status.GetProperty("peerCapacity").GetInt32());
         Assert.True(Counter(status, "tunReceived") > 500_000, "the flood did not reach the relay");
         Assert.True(rssKb < 400 * 1024, $"relay RSS {rssKb} KiB");
-        // The flood and the pings share host6's route and the relay's TUN queue, so the kernel drops some
-        // of both when the relay falls behind (13-20 of 20 answered across runs on the 2-core CI machine).
-        // Starvation would be few or none answered.
-        Assert.True(Received(during) >= 10, "established peer starved during the flood: " + during);
+        // Fresh destinations past the admission rate cost the relay a table lookup and nothing more, so it
+        // keeps up with the flood and the established peer's pings, which share its TUN queue, get through.
+        Assert.True(Counter(status, "tunDropNewPeerRateLimited") > 0, "the admission limit never applied");
+        Assert.True(Received(during) >= 16, "established peer starved during the flood: " + during);
         Assert.True(Received(after) >= 4, "established peer lost after the flood: " + after);
     }
 }

@@ -158,6 +158,48 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
     }
 
     /// <summary>
+    /// traceroute -6 (UDP, then TCP SYNs) from host6 to far4, an IPv4-only host behind the router rtr4, through
+    /// the peer behind the symmetric NAT. Every hop answers: the relay itself, then the translator's own
+    /// hop-limit error, the peer host's kernel, natsym and rtr4 (ICMPv4 time exceeded translated and sent
+    /// from T(far4), the address the relay maps to the peer: no relay holds T(router)), then far4.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("miredo")]
+    [InlineData("ours")]
+    public void Traceroute_from_host6_reaches_a_host_behind_one_more_router_with_every_hop_answering(string relay)
+    {
+        lab.Require();
+        const string Far4 = "198.19.50.2", RelayNative = "2001:db8:1::20";
+        string pin = StartCoordinator();
+        StartRelay(relay);
+        StartPeer("clsym", pin);
+        string target = Target(Coordinator, Far4);
+        // the relay's bubble exchange first, so that no probe waits in its queue
+        var ping = Run(Long, "exec", "host6", "--", "ping", "-6", "-n", "-c", "2", "-i", "0.3", "-W", "3", target);
+        var udp = Run(Long, "exec", "host6", "--", "traceroute", "-6", "-n", "-q", "2", "-w", "3", "-m", "10", target);
+        var tcp = Run(Long, "exec", "host6", "--", "traceroute", "-6", "-n", "-q", "2", "-w", "3", "-m", "10", "-T", "-p", "7", target);
+        var status = TryStatus(PeerSocket("clsym"));
+        output.WriteLine(udp.Stdout + udp.Stderr);
+        output.WriteLine(tcp.Stdout + tcp.Stderr);
+        output.WriteLine(status.ToString());
+        StopPeer("clsym");
+
+        Assert.True(LabSession.Received(ping) >= 1, "no ping answer through the peer: " + ping.Stdout);
+        string[] expected = [RelayNative, target, target, target, target, target]; // relay, translator, peer host, natsym, rtr4, far4
+        foreach (var (kind, run) in new[] { ("UDP", udp), ("TCP", tcp) })
+        {
+            var hops = Traceroute.Hops(run.Stdout);
+            Assert.True(hops.Count == expected.Length, $"{kind} traceroute through the {relay} relay: {hops.Count} hops, expected {expected.Length}:\n{run.Stdout}");
+            for (int i = 0; i < hops.Count; i++)
+            {
+                Assert.True(hops[i].Count >= 1, $"{kind} hop {i + 1} did not answer:\n{run.Stdout}");
+                Assert.All(hops[i], a => Assert.Equal(IPAddress.Parse(expected[i]), IPAddress.Parse(a)));
+            }
+        }
+        Assert.True(LabSession.Counter(status, "routerErrorsResourced") >= 6, "router errors re-sourced: " + status);
+    }
+
+    /// <summary>
     /// The coordinator allows 10.0.0.0/8 but the peer does not: host6's ping to T(10.3.0.1) (the NAT's LAN
     /// side) comes back as ICMPv6 administratively prohibited, originated by the peer's translator.
     /// </summary>

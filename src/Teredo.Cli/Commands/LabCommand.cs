@@ -79,12 +79,16 @@ public static class LabCommand
         return process.ExitCode;
     }
 
-    /// <summary>The command line that runs this same CLI, whether started as the apphost or through <c>dotnet teredo.dll</c>.</summary>
+    /// <summary>
+    /// The command line that runs this same CLI, whether started as the apphost, as the Native AOT binary
+    /// or through <c>dotnet teredo.dll</c>. The dll is found beside the app rather than through
+    /// Assembly.Location, which is empty in a single-file or native build.
+    /// </summary>
     private static string SelfCommand(string verb)
     {
         string process = Environment.ProcessPath ?? "teredo";
         return (Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? $"{process} {typeof(LabCommand).Assembly.Location} {verb}"
+            ? $"{process} {Path.Combine(AppContext.BaseDirectory, "teredo.dll")} {verb}"
             : $"{process} {verb}").TrimEnd();
     }
 }

@@ -75,7 +75,6 @@ public sealed partial class TeredoClientEngine
     public QualificationProbe ConeProbe => _coneProbe;
     public QualificationProbe PrimaryProbe => _primaryProbe;
     public QualificationProbe SecondaryProbe => _secondaryProbe;
-    public QualificationProbe MaintenanceProbe => _maintenanceProbe;
 
     /// <summary>Takes the oldest event the engine queued; call after every engine call until it returns false.</summary>
     public bool TryTakeEvent(out ClientEvent clientEvent) => _events.TryDequeue(out clientEvent);

@@ -9,12 +9,15 @@ public sealed partial class Nat64Translator
 {
     /// <summary>
     /// An ICMPv6 error from TranslatorIpv6 back to the source of <paramref name="offending"/>, quoting as
-    /// much of it as fits in 1280 bytes. Never about an ICMPv6 error or to a multicast/unspecified source (RFC 4443 §2.4).
+    /// much of it as fits in 1280 bytes. Never about an ICMPv6 error, to a multicast/unspecified source, or (but
+    /// for the exceptions below) about a packet sent to a multicast group (RFC 4443 §2.4).
     /// </summary>
     private void SendIcmpv6Error(long nowMs, ReadOnlySpan<byte> offending, byte type, byte code, uint rest, ITranslationSink sink)
     {
         var target = Ipv6Address.Read(offending.Slice(8));
         if (target.IsMulticast || target.IsUnspecified || _options.TranslatorIpv6.IsUnspecified) return;
+        // RFC 4443 §2.4 (e.3): about a packet sent to a group, only Packet Too Big and Parameter Problem code 2.
+        if (offending[24] == 0xFF && type != Icmpv6Type.PacketTooBig && !(type == Icmpv6Type.ParameterProblem && code == 2)) return;
         if (Ipv6ExtensionHeaders.TryWalk(offending, out var ext, truncatedOk: true) && ext.UpperProtocol == IpProtocol.Icmpv6
             && ext.UpperOffset < offending.Length && IcmpTranslation.IsIcmpv6Error(offending[ext.UpperOffset])) return;
         if (!TakeErrorToken(nowMs)) return;
@@ -41,12 +44,15 @@ public sealed partial class Nat64Translator
 
     /// <summary>
     /// An ICMPv4 error from TranslatorIpv4 back to the source of <paramref name="offending"/>, at most 576
-    /// bytes. Never about an ICMP error, a later fragment, or to a broadcast/multicast source (RFC 1812 §4.3.2.7).
+    /// bytes. Never about an ICMP error, a later fragment, a packet sent to a multicast or the limited broadcast
+    /// address, or to a broadcast/multicast source (RFC 1812 §4.3.2.7).
     /// </summary>
     private void SendIcmpv4Error(long nowMs, ReadOnlySpan<byte> offending, byte type, byte code, uint rest, ITranslationSink sink)
     {
         var target = Ipv4Address.Read(offending.Slice(12));
         if (_options.TranslatorIpv4 == Ipv4Address.Any || target == Ipv4Address.Any || target.Value >> 28 >= 0xE) return;
+        var destination = Ipv4Address.Read(offending.Slice(16));
+        if (destination.Value >> 28 == 0xE || destination.Value == uint.MaxValue) return;
         int headerLength = (offending[0] & 0x0F) * 4;
         if ((BinaryPrimitives.ReadUInt16BigEndian(offending.Slice(6)) & 0x1FFF) != 0) return;
         if (offending[9] == IpProtocol.Icmp && offending.Length > headerLength && IcmpTranslation.IsIcmpv4Error(offending[headerLength])) return;

@@ -12,6 +12,8 @@ public enum RelayCounter
     TunDropSourceNotServed,
     /// <summary>The peer would need the indirect bubble, but the server embedded in its address is not global unicast.</summary>
     TunDropServerNotGlobal,
+    /// <summary>A destination the relay has no entry for, over the new-peer rate: dropped before any table or bubble work.</summary>
+    TunDropNewPeerRateLimited,
     SentToTrustedPeer,
     SentToConePeer,
     Queued,

@@ -23,11 +23,14 @@ public sealed class TeredoRelayEngine
 {
     private readonly RelayOptions _options;
     private readonly PeerList _peers;
+    private readonly TokenBucket? _newPeers;
 
     public TeredoRelayEngine(RelayOptions options)
     {
+        options.Validate();
         _options = options;
         _peers = new PeerList(options.PeerCapacity, options.MaxQueuedPerPeer, options.MaxQueuedBytes);
+        if (options.NewPeerRate > 0) _newPeers = new TokenBucket(options.NewPeerRate, 2 * options.NewPeerRate);
     }
 
     public RelayCounters Counters { get; } = new();
@@ -57,6 +60,11 @@ public sealed class TeredoRelayEngine
         }
         var teredo = new TeredoAddress(destination);
         var peer = _peers.Find(destination);
+        if (peer is null && _newPeers is not null && !_newPeers.TryTake(nowMs))
+        {
+            Counters.Increment(RelayCounter.TunDropNewPeerRateLimited);
+            return;
+        }
         // Case 1: a trusted, still valid entry. Its mapping passed the global check when it was learned.
         if (peer is { Trusted: true } && nowMs - peer.LastReceiveMs < _options.TrustLifetimeMs)
         {

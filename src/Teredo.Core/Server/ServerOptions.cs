@@ -30,4 +30,24 @@ public sealed record ServerOptions
     public int ForwardBurstPerSource { get; init; } = 400;
     /// <summary>Slots of each rate-limit table: the bound on its memory.</summary>
     public int RateLimitSlots { get; init; } = 65536;
+
+    /// <summary>Checked where the engine is built, so that no caller can hand it an unbounded table.</summary>
+    public void Validate()
+    {
+        static void AtLeast(int value, int min, string name)
+        {
+            if (value < min) throw new ArgumentOutOfRangeException(name, value, $"must be at least {min}");
+        }
+        if (Mtu < Ipv6Packet.MinimumMtu || Mtu > 65535)
+            throw new ArgumentOutOfRangeException(nameof(Mtu), Mtu, $"must be {Ipv6Packet.MinimumMtu} to 65535");
+        if (SecondaryAddress == Primary)
+            throw new ArgumentOutOfRangeException(nameof(Secondary), "must differ from the primary address");
+        AtLeast(AdvertisementRatePerSource, 0, nameof(AdvertisementRatePerSource));
+        AtLeast(AdvertisementBurstPerSource, 1, nameof(AdvertisementBurstPerSource));
+        AtLeast(ForwardRatePerSource, 0, nameof(ForwardRatePerSource));
+        AtLeast(ForwardBurstPerSource, 1, nameof(ForwardBurstPerSource));
+        AtLeast(RateLimitSlots, 1, nameof(RateLimitSlots));
+        if (RequireAuthentication && ClientSecrets.Count == 0)
+            throw new ArgumentOutOfRangeException(nameof(ClientSecrets), "RequireAuthentication needs at least one client secret");
+    }
 }

@@ -31,6 +31,7 @@ public sealed class TeredoServerEngine
 
     public TeredoServerEngine(ServerOptions options)
     {
+        options.Validate();
         _options = options;
         _secondary = options.SecondaryAddress;
         _primaryLinkLocal = TeredoAddress.LinkLocal(TeredoFlags.Cone, new Ipv4Endpoint(options.Primary, TeredoAddress.Port));

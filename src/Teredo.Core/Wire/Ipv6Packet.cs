@@ -39,9 +39,6 @@ public readonly ref struct Ipv6Packet
         return true;
     }
 
-    /// <summary>True when the first nibble says IPv6 and the header fits: the cheap check a classifier makes.</summary>
-    public static bool LooksLikeIpv6(ReadOnlySpan<byte> buffer) => buffer.Length >= HeaderLength && buffer[0] >> 4 == 6;
-
     public int Version => _buffer[Field.VersionTrafficFlow] >> 4;
     public byte TrafficClass => (byte)(BinaryPrimitives.ReadUInt16BigEndian(_buffer) >> 4);
     public uint FlowLabel => BinaryPrimitives.ReadUInt32BigEndian(_buffer) & 0x000F_FFFF;

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Control;
 using Teredo.Hosting.Privileges;
@@ -54,7 +55,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // RFC 4380 §5.5: a host that already has IPv6 must not be a Teredo client.
-        if (!settings.ForceWithIpv6 && Sunset.NativeIpv6() is { } native)
+        if (!settings.ForceWithIpv6 && NativeIpv6.First() is { } native)
             throw new InvalidOperationException(
                 $"this host already has IPv6 ({native.Address} on {native.Interface}), so it must not run as a Teredo client (RFC 4380 §5.5 sunset); ForceWithIpv6 yes (--force) overrides");
 

@@ -19,8 +19,6 @@ public sealed class ClientInterface(string device, int mtu, bool defaultRoute, i
     private bool _routed;
     private bool _up;
 
-    public TeredoAddress? Configured => _configured;
-
     /// <summary>IPv6 on for the new interface (a host may have it off by default).</summary>
     public void Prepare() => new TunConfigurator().EnableIpv6(device);
 

@@ -83,23 +83,23 @@ public static class ClientConfiguration
         if ((clientId is null) != (secret is null) || secret is { Length: 0 })
             throw new ConfigException($"{file}: secure qualification needs both ClientId and a non-empty Secret");
 
-        var engine = new ClientOptions
+        var defaults = new ClientOptions { Server = server };
+        var engine = defaults with
         {
-            Server = server,
             SecondaryServer = secondary,
             ClientId = clientId,
             Secret = secret,
             StrictSymmetric = Bool("StrictSymmetric", false),
             LocalDiscovery = Bool("LocalDiscovery", false),
             RefreshDetermination = Bool("RefreshDetermination", false),
-            RefreshIntervalMs = Int("RefreshInterval", 2, 3600, 30) * 1000,
-            QualificationTimeoutMs = Int("QualificationTimeout", 1, 60, 4) * 1000,
-            QualificationAttempts = Int("QualificationAttempts", 1, 20, 3),
-            OfflineRetryMs = Int("OfflineRetry", 1, 3600, 30) * 1000,
+            RefreshIntervalMs = Int("RefreshInterval", 2, 3600, defaults.RefreshIntervalMs / 1000) * 1000,
+            QualificationTimeoutMs = Int("QualificationTimeout", 1, 60, defaults.QualificationTimeoutMs / 1000) * 1000,
+            QualificationAttempts = Int("QualificationAttempts", 1, 20, defaults.QualificationAttempts),
+            OfflineRetryMs = Int("OfflineRetry", 1, 3600, defaults.OfflineRetryMs / 1000) * 1000,
             IgnoreConeBit = Bool("IgnoreConeBit", false),
-            PeerCapacity = Int("PeerCapacity", 16, 1 << 20, 4096),
-            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, 16),
-            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 28, 1 << 20),
+            PeerCapacity = Int("PeerCapacity", 16, 1 << 20, defaults.PeerCapacity),
+            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, defaults.MaxQueuedPerPeer),
+            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 28, defaults.MaxQueuedBytes),
         };
         if (engine.RefreshDetermination && engine.RefreshIntervalMs > engine.MaximumRefreshIntervalMs)
             throw new ConfigException($"{file}: RefreshDetermination starts from RefreshInterval, which must not exceed the 120 s maximum");

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Teredo.Addressing;
+using Teredo.Hosting.Addresses;
 using Teredo.Net;
 using Teredo.Relay;
 
@@ -31,7 +32,7 @@ public static class RelayConfiguration
         "RelayType", "ServerAddress", "ServerAddress2", "Prefix", "InterfaceMTU", "InterfaceName", "BindAddress", "BindPort",
         "SyslogFacility",
         // ours
-        "User", "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "ControlSocket");
+        "User", "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "NewPeerRate", "ControlSocket");
 
     public static RelayHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
@@ -72,11 +73,13 @@ public static class RelayConfiguration
                 throw new ConfigException($"{ConfigFile.Where(ra, file)}: RelayAddress wants an IPv6 address, not '{ra.Value}'");
             own = a;
         }
-        own ??= FirstGlobalIpv6();
+        own ??= NativeIpv6.First()?.Address;
 
         bool hostSpecific = Get("HostSpecific") is { } hs && ConfigFile.ParseBool(hs, file);
-        IReadOnlySet<Ipv6Address>? served = hostSpecific ? LocalIpv6Addresses() : null;
+        // §4.2.2: the host's own native addresses are what a host-specific relay serves.
+        IReadOnlySet<Ipv6Address>? served = hostSpecific ? NativeIpv6.Read().Select(a => a.Address).ToHashSet() : null;
 
+        var defaults = new RelayOptions();
         var engine = new RelayOptions
         {
             ServicePrefix = prefix,
@@ -84,10 +87,13 @@ public static class RelayConfiguration
             BehindNat = behindNat,
             IgnoreConeBit = Get("IgnoreConeBit") is { } ic && ConfigFile.ParseBool(ic, file),
             ServedAddresses = served,
-            PeerCapacity = Int("PeerCapacity", 16, 1 << 24, 65536),
-            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, 16),
-            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 30, 4 << 20),
+            PeerCapacity = Int("PeerCapacity", 16, 1 << 24, defaults.PeerCapacity),
+            MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, defaults.MaxQueuedPerPeer),
+            MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 30, defaults.MaxQueuedBytes),
+            NewPeerRate = Int("NewPeerRate", 0, 1 << 24, defaults.NewPeerRate),
         };
+        try { engine.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }
         return new RelayHostSettings
         {
             User = config.Get("User")?.Value,
@@ -100,24 +106,4 @@ public static class RelayConfiguration
             ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/relay.sock",
         };
     }
-
-    private static IEnumerable<Ipv6Address> GlobalIpv6()
-    {
-        foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
-        foreach (var a in nic.GetIPProperties().UnicastAddresses)
-        {
-            if (a.Address.AddressFamily != AddressFamily.InterNetworkV6) continue;
-            var v6 = Ipv6Address.FromIPAddress(new IPAddress(a.Address.GetAddressBytes()));
-            if (!v6.IsLinkLocal && !v6.IsLoopback && !v6.IsMulticast && !TeredoAddress.IsTeredo(v6)) yield return v6;
-        }
-    }
-
-    private static Ipv6Address? FirstGlobalIpv6()
-    {
-        foreach (var a in GlobalIpv6()) return a;
-        return null;
-    }
-
-    /// <summary>The host's own addresses, which a host-specific relay serves (§4.2.2).</summary>
-    private static HashSet<Ipv6Address> LocalIpv6Addresses() => [.. GlobalIpv6()];
 }

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
 using Teredo.Addressing;
+using Teredo.Hosting.Addresses;
 using Teredo.Net;
 using Teredo.Server;
 
@@ -58,8 +59,8 @@ public static class ServerConfiguration
             throw new ConfigException($"{file}: RequireAuthentication needs a ClientSecretsFile with at least one client");
 
         bool forwarding = Get("Ipv6Forwarding") is { } fw
-            ? fw.Value.Equals("auto", StringComparison.OrdinalIgnoreCase) ? HostHasGlobalIpv6() : ConfigFile.ParseBool(fw, file)
-            : HostHasGlobalIpv6();
+            ? fw.Value.Equals("auto", StringComparison.OrdinalIgnoreCase) ? NativeIpv6.First() is not null : ConfigFile.ParseBool(fw, file)
+            : NativeIpv6.First() is not null;
 
         var engine = new ServerOptions
         {
@@ -76,6 +77,8 @@ public static class ServerConfiguration
             ForwardBurstPerSource = Int("ForwardBurst", 1, 10_000_000, 400),
             RateLimitSlots = Int("RateLimitSlots", 1, 1 << 24, 65536),
         };
+        try { engine.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }
         return new ServerHostSettings
         {
             User = config.Get("User")?.Value,
@@ -106,20 +109,5 @@ public static class ServerConfiguration
             result[parts[0]] = System.Text.Encoding.UTF8.GetBytes(parts[1].Trim());
         }
         return result.ToFrozenDictionary();
-    }
-
-    /// <summary>A global-scope IPv6 address on some interface: the server can then relay ICMPv6 to native IPv6.</summary>
-    public static bool HostHasGlobalIpv6()
-    {
-        foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
-        foreach (var a in nic.GetIPProperties().UnicastAddresses)
-        {
-            if (a.Address.AddressFamily != AddressFamily.InterNetworkV6) continue;
-            var v6 = Ipv6Address.FromIPAddress(new IPAddress(a.Address.GetAddressBytes()));
-            if (!v6.IsLinkLocal && !v6.IsLoopback && !v6.IsMulticast && !TeredoAddress.IsTeredo(v6)
-                && !v6.IsIn(new Ipv6Address(0xFC00_0000_0000_0000, 0), 7))
-                return true;
-        }
-        return false;
     }
 }

@@ -184,13 +184,15 @@ public sealed class CoordinatorClient : IAsyncDisposable
                         var w = Welcome!.Value;
                         timeout = TimeSpan.FromSeconds(Math.Max(w.SessionTimeoutSeconds, w.KeepaliveSeconds * 2));
                         Connects++;
-                        _state = "connected";
-                        NextRetryIn = null;
                         welcomed();
                         _log.LogInformation("joined coordinator {Host}:{Port}: static address {Static}, keepalive {Keepalive} s",
                             _options.Host, _options.Port, w.HasStaticAddress ? w.StaticAddress : "none", w.KeepaliveSeconds);
                         keepalive = KeepaliveLoop(TimeSpan.FromSeconds(w.KeepaliveSeconds), session.Token);
+                        // Listeners take the welcome (the static address, the prefix) before anyone can read
+                        // "connected": a status query in between once showed connected with no address.
                         Welcomed?.Invoke(w);
+                        NextRetryIn = null;
+                        _state = "connected";
                     }
                 }
             }

@@ -42,16 +42,6 @@ public sealed class UdpChannel : IDisposable
         }
     }
 
-    /// <summary>Blocks for one datagram; the sender's address is written into <paramref name="from"/>.</summary>
-    public int Receive(Span<byte> buffer, SocketAddress from) => Socket.ReceiveFrom(buffer, SocketFlags.None, from);
-
-    /// <summary>Sends one datagram; <paramref name="scratch"/> is a reusable address the caller owns.</summary>
-    public void Send(ReadOnlySpan<byte> datagram, Ipv4Endpoint to, SocketAddress scratch)
-    {
-        Ipv4SocketAddress.Write(scratch, to);
-        Socket.SendTo(datagram, SocketFlags.None, scratch);
-    }
-
     public void Dispose() => Socket.Dispose();
 }
 

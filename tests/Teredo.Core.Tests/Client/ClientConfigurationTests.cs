@@ -1,4 +1,5 @@
 using System.Net;
+using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Client;
 using Teredo.Hosting.Configuration;
 using Teredo.Net;
@@ -132,7 +133,7 @@ public class ClientConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void Sunset_sees_native_IPv6_and_not_Teredo_ULA_link_local_or_loopback()
+    public void Native_IPv6_is_global_scope_and_not_Teredo_ULA_link_local_or_loopback()
     {
         const string table = """
             fe8000000000000000fc00fffe000001 04 40 20 80     eth0
@@ -140,9 +141,9 @@ public class ClientConfigurationTests : IDisposable
             fd000000000000000000000000000002 04 40 00 82     eth0
             20010000c6120008000000000000beef 07 20 00 80   teredo
             """;
-        Assert.Null(Sunset.FirstNative(table));
-        var native = Sunset.FirstNative(table + "\n20010db8000100000000000000000100 05 40 00 80     eth6\n");
-        Assert.Equal((Ipv6Address.Parse("2001:db8:1::100"), "eth6"), native);
-        Assert.Null(Sunset.FirstNative("garbage\n\n1 2 3\n"));
+        Assert.Empty(NativeIpv6.Parse(table));
+        var native = NativeIpv6.Parse(table + "\n20010db8000100000000000000000100 05 40 00 80     eth6\n");
+        Assert.Equal((Ipv6Address.Parse("2001:db8:1::100"), "eth6"), Assert.Single(native));
+        Assert.Empty(NativeIpv6.Parse("garbage\n\n1 2 3\n"));
     }
 }

@@ -125,6 +125,32 @@ public class Nat64TranslatorTests
         Assert.Equal(1, t.Counters[Nat64Counter.Icmpv6ErrorsSent]);
     }
 
+    /// <summary>RFC 4443 §2.4 (e.3) and RFC 1812 §4.3.2.7: packets sent to a group never earn an error, whatever else is wrong.</summary>
+    [Theory]
+    [InlineData("ff02::16", 1)]
+    [InlineData("ff0e::101", 64)]
+    public void A_packet_to_an_ipv6_multicast_group_gets_no_error(string group, int hopLimit)
+    {
+        var t = Make();
+        var sink = new TranslationSink();
+        t.FromIpv6(0, Ipv6(Host6, Ipv6Address.Parse(group), IpProtocol.Udp, Udp(1, 2, Data(10)), hopLimit: (byte)hopLimit), sink);
+        Assert.Empty(sink.Packets);
+        Assert.Equal(0, t.Counters[Nat64Counter.Icmpv6ErrorsSent]);
+    }
+
+    [Theory]
+    [InlineData("224.0.0.22", 1)]
+    [InlineData("255.255.255.255", 1)]
+    [InlineData("239.1.2.3", 1)]
+    public void A_packet_to_an_ipv4_multicast_or_broadcast_address_gets_no_error(string group, int ttl)
+    {
+        var t = Make();
+        var sink = new TranslationSink();
+        t.FromIpv4(0, Ipv4(Server4, Ipv4Address.Parse(group), IpProtocol.Udp, Udp(1, 2, Data(10)), ttl: (byte)ttl), sink);
+        Assert.Empty(sink.Packets);
+        Assert.Equal(0, t.Counters[Nat64Counter.Icmpv4ErrorsSent]);
+    }
+
     [Fact]
     public void Expiring_ttl_gets_time_exceeded_from_the_translator()
     {

@@ -324,7 +324,8 @@ public class TeredoRelayEngineTests
     [Fact]
     public void A_flood_of_distinct_destinations_keeps_memory_bounded_and_established_peers_working()
     {
-        var relay = Engine(new RelayOptions { PeerCapacity = 4096, MaxQueuedPerPeer = 4, MaxQueuedBytes = 64 * 1024, NonceKey = new byte[32] });
+        // No admission limit here: this is about the table's bounds when every packet makes an entry.
+        var relay = Engine(new RelayOptions { PeerCapacity = 4096, MaxQueuedPerPeer = 4, MaxQueuedBytes = 64 * 1024, NewPeerRate = 0, NonceKey = new byte[32] });
         var sink = new CountingSink();
         var packet = Echo(Native, Client);
         relay.FromTun(0, packet, sink);
@@ -350,6 +351,47 @@ public class TeredoRelayEngineTests
         Assert.True(relay.Peers.Find(Client)!.Trusted);
         Assert.Equal(1000, relay.Counters[RelayCounter.SentToTrustedPeer]);
         Assert.True(relay.Peers.Evictions > 990_000);
+    }
+
+    [Theory]
+    [InlineData(0, 16, 1000)]
+    [InlineData(16, -1, 1000)]
+    [InlineData(16, 16, -1)]
+    public void Options_that_leave_a_table_unbounded_or_broken_are_refused_where_the_engine_is_built(int capacity, int perPeer, int rate)
+    {
+        var options = new RelayOptions { PeerCapacity = capacity, MaxQueuedPerPeer = perPeer, NewPeerRate = rate };
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TeredoRelayEngine(options));
+    }
+
+    [Fact]
+    public void New_destinations_over_the_admission_rate_are_dropped_before_any_table_or_bubble_work()
+    {
+        var relay = Engine(new RelayOptions { NewPeerRate = 100, NonceKey = new byte[32] });
+        var sink = new CountingSink();
+        relay.FromTun(0, Echo(Native, Client), sink);
+        relay.FromUdp(1, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), sink);
+
+        // 10 s of a million packets a second toward fresh destinations, the established client talking throughout.
+        var rnd = new Random(7);
+        var packet = new byte[56];
+        for (int i = 0; i < 10_000_000; i += 1000)
+        {
+            long now = 2 + i / 1000;
+            for (int j = 0; j < 1000; j += 10)
+            {
+                var mapping = new Ipv4Endpoint(new Ipv4Address((uint)rnd.Next(0x0100_0000, 0x0900_0000)), (ushort)rnd.Next());
+                Echo(Native, TeredoAddress.Create(Server, TeredoFlags.None, mapping).Address).CopyTo(packet, 0);
+                relay.FromTun(now, packet, sink);
+            }
+            relay.FromUdp(now, ClientMapping, Echo(Client, Native), sink);
+            relay.FromTun(now, Echo(Native, Client), sink);
+        }
+        // The bucket starts full (burst 200) and refills at 100 a second over the 10 s.
+        long admitted = relay.Counters[RelayCounter.IndirectBubblesSent] - 1;
+        Assert.InRange(admitted, 1000, 1200 + 1);
+        Assert.Equal(1_000_000 - admitted, relay.Counters[RelayCounter.TunDropNewPeerRateLimited]);
+        Assert.Equal(10_000, relay.Counters[RelayCounter.SentToTrustedPeer]);
+        Assert.True(relay.Peers.Find(Client)!.Trusted);
     }
 
     /// <summary>

@@ -46,6 +46,15 @@ public class TeredoServerEngineTests
         TeredoAddress.Create(server ?? Primary, TeredoFlags.None, mapped).Address;
 
     [Fact]
+    public void Options_the_engine_cannot_run_with_are_refused_where_it_is_built()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Engine(new ServerOptions { Primary = Primary, Mtu = 1000 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Engine(new ServerOptions { Primary = Primary, Secondary = Primary }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Engine(new ServerOptions { Primary = Primary, RateLimitSlots = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Engine(new ServerOptions { Primary = Primary, RequireAuthentication = true }));
+    }
+
+    [Fact]
     public void Answers_miredos_rs_with_the_same_bytes_miredo_server_sent()
     {
         var engine = Engine();

@@ -33,6 +33,11 @@ public enum Ipv4PeerCounter
     ToRelay,
     /// <summary>An ICMPv6 error the translator originated, re-sourced from the address it answers for so the relay accepts it.</summary>
     ErrorsResourced,
+    /// <summary>
+    /// An ICMPv4 error from a router beyond this peer (traceroute's time exceeded), translated with source
+    /// T(router), which no relay maps to us: re-sourced from the T(D) the quoted packet was sent to.
+    /// </summary>
+    RouterErrorsResourced,
 
     // Control
     BubblesSent,

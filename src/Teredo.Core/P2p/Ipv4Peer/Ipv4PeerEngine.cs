@@ -194,7 +194,7 @@ public sealed class Ipv4PeerEngine
         if (Relays.Heard(nowMs, source, from)) Counters.Increment(Ipv4PeerCounter.RelayRoutesEvicted);
         held.UsedIn(nowMs, ip.TotalLength);
         Counters.Increment(Ipv4PeerCounter.UdpTranslated);
-        _router.Begin(sink, nowMs, fromIpv6: true, destination);
+        _router.Begin(sink, nowMs, fromIpv6: true);
         _translator.FromIpv6(nowMs, ip.Bytes, _router);
     }
 
@@ -206,7 +206,7 @@ public sealed class Ipv4PeerEngine
         if (_translator is null) { Counters.Increment(Ipv4PeerCounter.TunNoTranslator); return; }
         if (!_bandwidth.TryTake(nowMs, packet.Length + 20)) { Counters.Increment(Ipv4PeerCounter.TunBandwidthLimited); return; }
         Counters.Increment(Ipv4PeerCounter.TunTranslated);
-        _router.Begin(sink, nowMs, fromIpv6: false, default);
+        _router.Begin(sink, nowMs, fromIpv6: false);
         _translator.FromIpv4(nowMs, packet, _router);
     }
 

@@ -7,25 +7,32 @@ namespace Teredo.P2p.Ipv4Peer;
 
 /// <summary>
 /// The translator's sink in the IPv4 peer: IPv4 output goes to the TUN; IPv6 output (replies, hairpinned
-/// packets, the ICMPv6 errors the translator originates) goes over UDP to the relay its destination was
-/// last heard through, and only with a source this peer holds. One scratch buffer, reused per packet.
+/// packets, ICMPv6 errors) goes over UDP to the relay its destination was last heard through, and only
+/// with a source this peer holds. One scratch buffer, reused per packet.
 /// </summary>
+/// <remarks>
+/// A relay accepts packets from us only with a source it mapped to our socket, i.e. an address we hold.
+/// Two kinds of ICMPv6 error come out of the translator with a source no relay mapped: those it originates
+/// itself (from its own IPv6 address) and those translated from ICMPv4 errors of routers beyond this peer
+/// (traceroute's time exceeded, a router's unreachable: source T(router), RFC 7915 §4.2). Both are
+/// re-sourced from the destination of the packet they quote: the T(D) (or static address) the user sent to,
+/// which the relay holds for this path. The router's own address is not shown to the user: as with RFC
+/// 6791's pool addresses, the error stays useful (type, code, quoted probe) without a real source
+/// (docs/v4peer.md, "Traceroute").
+/// </remarks>
 internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSink
 {
     // The translator may reserve room for a whole IPv4 packet of the TUN's MTU or an ICMP error.
     private readonly byte[] _scratch = new byte[65536];
     private IPacketSink? _sink;
     private long _nowMs;
-    /// <summary>In 6→4, the held address the input was sent to: the source the relay accepts from us.</summary>
-    private Ipv6Address _answeringFor;
     private bool _fromIpv6;
 
-    public void Begin(IPacketSink sink, long nowMs, bool fromIpv6, Ipv6Address answeringFor)
+    public void Begin(IPacketSink sink, long nowMs, bool fromIpv6)
     {
         _sink = sink;
         _nowMs = nowMs;
         _fromIpv6 = fromIpv6;
-        _answeringFor = answeringFor;
     }
 
     public Span<byte> Reserve(int maxLength) => _scratch.AsSpan(0, Math.Min(maxLength, _scratch.Length));
@@ -42,13 +49,11 @@ internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSin
         }
         if (!Ipv6Packet.TryParse(packet, out var ip)) return;
         var source = ip.Source;
-        if (_fromIpv6 && !engine.IsHeld(source))
+        if (!engine.IsHeld(source) && TryQuotedDestination(ip, out var quoted) && engine.IsHeld(quoted))
         {
-            // An error the translator originated (from its own IPv6 address): a relay only accepts packets
-            // from us with a source it mapped to our socket, i.e. the address the offending packet was sent to.
-            ResourceError(packet, source, _answeringFor);
-            source = _answeringFor;
-            engine.Count(Ipv4PeerCounter.ErrorsResourced);
+            ResourceError(packet, source, quoted);
+            source = quoted;
+            engine.Count(_fromIpv6 ? Ipv4PeerCounter.ErrorsResourced : Ipv4PeerCounter.RouterErrorsResourced);
         }
         if (!engine.TryRouteReply(_nowMs, source, ip.Destination, length, out var relay)) return;
         engine.Count(Ipv4PeerCounter.ToRelay);
@@ -60,6 +65,18 @@ internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSin
         var output = _sink!.Reserve(packet.Length);
         packet.CopyTo(output);
         _sink.Commit(route, to, packet.Length);
+    }
+
+    /// <summary>The destination of the IPv6 packet an ICMPv6 error (no extension headers) quotes: the address its sender used.</summary>
+    private static bool TryQuotedDestination(Ipv6Packet ip, out Ipv6Address quoted)
+    {
+        quoted = default;
+        if (!Icmpv6Packet.TryParse(ip, out var icmp) || !IcmpTranslation.IsIcmpv6Error(icmp.Type)) return false;
+        // RFC 4443: 4 bytes of type-specific data after the checksum, then as much of the invoking packet as fits.
+        var invoking = icmp.Body.Slice(Math.Min(4, icmp.Body.Length));
+        if (invoking.Length < Ipv6Packet.HeaderLength || invoking[0] >> 4 != 6) return false;
+        quoted = Ipv6Address.Read(invoking.Slice(Ipv6Packet.Field.Destination));
+        return true;
     }
 
     /// <summary>Replaces the source of an ICMPv6 message without extension headers, updating its checksum (RFC 1624).</summary>

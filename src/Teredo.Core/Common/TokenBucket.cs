@@ -1,4 +1,4 @@
-namespace Teredo.P2p.Coordinator;
+namespace Teredo.Common;
 
 /// <summary>One token bucket (rate per second, burst), in milli-tokens so refill needs no floating point.</summary>
 public sealed class TokenBucket(int ratePerSecond, int burst)
