@@ -18,6 +18,10 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private const string Token = "join-token-that-must-stay-secret";
 
+    /// <summary>The binary TEREDO_BIN names (scripts/test points it at the Native AOT one), else the JIT build beside the tests.</summary>
+    private static readonly string TeredoBinary =
+        Environment.GetEnvironmentVariable("TEREDO_BIN") is { Length: > 0 } bin ? bin : Path.Combine(AppContext.BaseDirectory, "teredo");
+
     private readonly TempDirectory _dir = new();
 
     /// <summary>The light host (coordinator) and the generic host (server): both must speak to systemd the same way.</summary>
@@ -102,7 +106,7 @@ public sealed partial class DaemonUnderSystemdTests : IDisposable
 
     private static RunningDaemon Launch(string[] arguments, string notifyPath)
     {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "teredo"), arguments)
+        var start = new ProcessStartInfo(TeredoBinary, arguments)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
