@@ -109,6 +109,39 @@ public sealed class ClientLabTests(LabFixture lab, ITestOutputHelper output) : I
         return null;
     }
 
+    /// <summary>
+    /// Issue 15: started as root with --user nobody, the client runs as nobody; only its events thread,
+    /// which runs ip(8) for every address it acquires, keeps CAP_NET_ADMIN (capabilities are per thread),
+    /// and the address it configures after the drop proves that thread can still use it.
+    /// </summary>
+    [SkippableFact]
+    public void With_user_nobody_the_client_qualifies_and_only_its_events_thread_keeps_cap_net_admin()
+    {
+        lab.Require();
+        StartServer("ours");
+        StartClient("clprc", "--user", "nobody");
+        string address = WaitQualified("clprc");
+        string pid = File.ReadAllText("/run/tlab/clprc/teredo-client.pid").Split(' ')[0].Trim();
+        string main = File.ReadAllText($"/proc/{pid}/status");
+        string? events = null;
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == "teredo-client-e") events = File.ReadAllText(Path.Combine(task, "status"));
+        }
+        string log = File.ReadAllText("/run/tlab/clprc/teredo-client.log");
+        output.WriteLine($"qualified as {address}; main thread:\n{main}\nevents thread:\n{events}\n{log}");
+        StopTunnel("clprc");
+
+        Assert.StartsWith("2001:0:", address);
+        Assert.Matches(@"(?m)^Uid:\s+65534\s+65534\s+65534\s+65534$", main);
+        Assert.Contains("CapEff:\t0000000000000000", main);
+        Assert.NotNull(events);
+        Assert.Matches(@"(?m)^Uid:\s+65534\s+65534\s+65534\s+65534$", events);
+        Assert.Contains("CapEff:\t0000000000001000", events);
+        Assert.Contains("dropped root: running as uid 65534 gid 65534, keeping CAP_NET_ADMIN", log);
+        Assert.DoesNotContain("could not apply", log);
+    }
+
     [SkippableTheory]
     [InlineData("miredo")]
     [InlineData("ours")]

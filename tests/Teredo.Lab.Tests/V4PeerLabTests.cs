@@ -37,7 +37,9 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
     private CommandResult MustRun(TimeSpan timeout, params string[] args) => _lab.MustRun(timeout, args);
 
     /// <summary>miredo-server keeps the lab's usual server on srv; the coordinator takes one more srv address.</summary>
-    private string StartCoordinator(params string[] allow)
+    private string StartCoordinator(params string[] allow) => StartCoordinatorWith([], allow);
+
+    private string StartCoordinatorWith(string[] extra, params string[] allow)
     {
         lab.EnsureUp();
         if (!File.Exists("/run/tlab/srv/miredo-server.pid")) MustRun(Long, "miredo-server", "srv");
@@ -45,6 +47,7 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
         var args = new List<string> { "start", "srv", "coordinator", "--", LabSession.Teredo, "coordinator", "--address", Coordinator,
             "--state", "/run/tlab/srv/coordinator-state", "--control", CoordinatorSocket, "--allow-destination", "198.18.0.0/15" };
         foreach (var a in allow) args.AddRange(["--allow-destination", a]);
+        args.AddRange(extra);
         Directory.CreateDirectory("/run/tlab/srv");
         if (Directory.Exists("/run/tlab/srv/coordinator-state")) Directory.Delete("/run/tlab/srv/coordinator-state", true);
         MustRun(Short, [.. args]);
@@ -54,12 +57,12 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
 
     private static string PeerSocket(string node) => $"/run/tlab/{node}/v4peer.sock";
 
-    private JsonElement StartPeer(string node, string pin, bool freshState = true)
+    private JsonElement StartPeer(string node, string pin, bool freshState = true, params string[] extra)
     {
         string state = $"/run/tlab/{node}/v4peer-state";
         if (freshState && Directory.Exists(state)) Directory.Delete(state, true);
-        MustRun(Short, "start", node, "v4peer", "--", LabSession.Teredo, "v4peer", "--coordinator", Coordinator, "--pin", pin,
-            "--state", state, "--control", PeerSocket(node), "--allow-destination", "198.18.0.0/15");
+        MustRun(Short, ["start", node, "v4peer", "--", LabSession.Teredo, "v4peer", "--coordinator", Coordinator, "--pin", pin,
+            "--state", state, "--control", PeerSocket(node), "--allow-destination", "198.18.0.0/15", .. extra]);
         JsonElement status = default;
         WaitFor(() => File.Exists(PeerSocket(node)) && (status = TryStatus(PeerSocket(node))).ValueKind == JsonValueKind.Object
                       && status.GetProperty("state").GetString() == "connected", $"v4peer in {node} connected");
@@ -89,12 +92,15 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
         Assert.Fail("timed out waiting for " + what);
     }
 
-    private void StartRelay(string relay)
+    private void StartRelay(string relay, params string[] extra)
     {
         Run(Short, "stop", "relay", "teredo-relay");
         Run(Short, "stop", "relay", "miredo-relay");
-        MustRun(Long, relay == "ours" ? "teredo-relay" : "miredo-relay", "relay");
+        MustRun(Long, [relay == "ours" ? "teredo-relay" : "miredo-relay", "relay", .. extra]);
     }
+
+    private static string[] ProcStatus(string node, string name) =>
+        File.ReadAllLines($"/proc/{File.ReadAllText($"/run/tlab/{node}/{name}.pid").Split(' ')[0].Trim()}/status");
 
     /// <summary>One more address of host4 (its socat servers listen on all), so that each run gets a T(D) no relay has cached.</summary>
     private string Host4Address(int index)
@@ -233,5 +239,44 @@ public sealed class V4PeerLabTests(LabFixture lab, ITestOutputHelper output) : I
         StopPeer("clprc");
         Assert.Contains("hello from the peer host", fetch.Stdout);
         Assert.Equal(staticAddress, second.GetProperty("staticAddress").GetString());
+    }
+
+    /// <summary>
+    /// Issue 15: the whole chain started as root with --user nobody. The peer opens its TUN, nftables table
+    /// and forwarding, then runs as nobody keeping CAP_NET_ADMIN alone (bit 12), and at exit still deletes
+    /// its table, which needs it; our relay and the coordinator keep nothing. host6's traffic still flows.
+    /// </summary>
+    [SkippableFact]
+    public void With_user_nobody_the_peer_serves_as_nobody_keeping_only_cap_net_admin_and_undoes_its_table()
+    {
+        lab.Require();
+        string pin = StartCoordinatorWith(["--user", "nobody"]);
+        StartRelay("ours", "--user", "nobody");
+        StartPeer("clsym", pin, true, "--user", "nobody");
+        var status = ProcStatus("clsym", "v4peer");
+        var relayStatus = ProcStatus("relay", "teredo-relay");
+        var coordinatorStatus = ProcStatus("srv", "coordinator");
+        output.WriteLine(string.Join('\n', status.Where(l => l.StartsWith("Uid:") || l.StartsWith("Gid:") || l.StartsWith("Cap"))));
+        string target = Target(Coordinator, Host4Address(20));
+        var (pings, http) = PingAndFetch(target, $"http://[{target}]/");
+        var tablesBefore = Lab.InNode("clsym", Short, "nft", "list", "tables").Stdout;
+        StopPeer("clsym");
+        var tablesAfter = Lab.InNode("clsym", Short, "nft", "list", "tables").Stdout;
+        string log = File.ReadAllText("/run/tlab/clsym/v4peer.log");
+
+        Assert.Contains(status, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^Uid:\s+65534\s+65534\s+65534\s+65534$"));
+        Assert.Contains("CapEff:\t0000000000001000", status);
+        Assert.Contains("CapPrm:\t0000000000001000", status);
+        foreach (var other in new[] { relayStatus, coordinatorStatus })
+        {
+            Assert.Contains(other, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^Uid:\s+65534\s+65534\s+65534\s+65534$"));
+            Assert.Contains("CapEff:\t0000000000000000", other);
+        }
+        Assert.Contains("dropped root: running as uid 65534 gid 65534, keeping CAP_NET_ADMIN", log);
+        Assert.True(pings == 3 && http, $"through the peer running as nobody: ping {pings}/3, HTTP {http}");
+        Assert.Contains("teredo_v4peer_", tablesBefore);
+        Assert.DoesNotContain("teredo_v4peer_", tablesAfter);
+        Assert.Contains("host change undone: deleted nftables table", log);
+        Assert.DoesNotContain("could not", log);
     }
 }

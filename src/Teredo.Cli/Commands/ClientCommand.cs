@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Client;
 using Teredo.Hosting.Configuration;
+using Teredo.Hosting.Privileges;
 
 namespace Teredo.Cli.Commands;
 
@@ -22,18 +23,21 @@ public static class ClientCommand
         var refresh = new Option<int?>("--refresh-interval") { Description = "Refresh interval in seconds (RefreshInterval; default 30)" };
         var force = new Option<bool>("--force") { Description = "Run even though the host has global IPv6 (ForceWithIpv6 yes; RFC 4380 §5.5 says not to)" };
         var metrics = MetricsOption.Create();
+        var user = UserOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("client", "Run a Teredo client (RFC 4380 §5.2, RFC 5991) on a TUN interface in the foreground; reads miredo.conf unchanged")
         {
-            config, server, server2, iface, bind, port, control, noDefaultRoute, strict, refresh, force, metrics, logLevel,
+            config, server, server2, iface, bind, port, control, noDefaultRoute, strict, refresh, force, metrics, user, logLevel,
         };
         command.SetAction(r =>
         {
             ClientHostSettings settings;
+            PrivilegeDrop? drop;
             try
             {
                 settings = ClientConfiguration.Load(r.GetValue(config), o =>
                 {
+                    if (r.GetValue(user) is { } u) o["User"] = u;
                     if (r.GetValue(server) is { } s) o["ServerAddress"] = s;
                     if (r.GetValue(server2) is { } s2) o["ServerAddress2"] = s2;
                     if (r.GetValue(iface) is { } i) o["InterfaceName"] = i;
@@ -46,6 +50,8 @@ public static class ClientCommand
                     if (r.GetValue(refresh) is { } ri) o["RefreshInterval"] = ri.ToString();
                     if (r.GetValue(force)) o["ForceWithIpv6"] = "yes";
                 });
+                // CAP_NET_ADMIN: a new mapping or server changes the interface's address and routes later.
+                drop = UserOption.Resolve(settings.User, [Capability.NetAdmin]);
             }
             catch (ConfigException e)
             {
@@ -53,7 +59,7 @@ public static class ClientCommand
                 return DaemonHost.ExitConfigError;
             }
             // The light host: the client's startup is what a user waits on for an address (see LightDaemonHost).
-            return LightDaemonHost.Run<ClientDaemon>("client", r.GetValue(logLevel), log => new ClientDaemon(settings, log));
+            return LightDaemonHost.Run<ClientDaemon>("client", r.GetValue(logLevel), drop, log => new ClientDaemon(settings, log, drop));
         });
         return command;
     }

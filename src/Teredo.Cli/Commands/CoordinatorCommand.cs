@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Coordinator;
+using Teredo.Hosting.Privileges;
 
 namespace Teredo.Cli.Commands;
 
@@ -24,18 +25,21 @@ public static class CoordinatorCommand
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "Only peers presenting a token listed in FILE (one per line) join (TokenFile)" };
         var metrics = MetricsOption.Create();
+        var user = UserOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("coordinator", "Run a P2P NAT64 coordinator in the foreground: TLS control sessions with IPv4 peers, relays' bubbles on UDP 3544")
         {
-            config, address, tlsPort, cert, key, state, control, allow, tokenFile, metrics, logLevel,
+            config, address, tlsPort, cert, key, state, control, allow, tokenFile, metrics, user, logLevel,
         };
         command.SetAction(r =>
         {
             CoordinatorHostSettings settings;
+            PrivilegeDrop? drop;
             try
             {
                 settings = CoordinatorConfiguration.Load(r.GetValue(config), o =>
                 {
+                    if (r.GetValue(user) is { } u) o["User"] = u;
                     if (r.GetValue(address) is { } a) o["Address"] = a;
                     if (r.GetValue(tlsPort) is { } p) o["TlsPort"] = p.ToString();
                     if (r.GetValue(cert) is { } c) o["Certificate"] = c;
@@ -45,13 +49,15 @@ public static class CoordinatorCommand
                     if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(tokenFile) is { } t) o["TokenFile"] = t;
                 }, r.GetValue(allow));
+                // Nothing: TCP and UDP 3544 are above 1024; the state directory becomes the user's.
+                drop = UserOption.Resolve(settings.User, [], settings.StateDirectory);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo coordinator: {e.Message}");
                 return DaemonHost.ExitConfigError;
             }
-            return LightDaemonHost.Run<CoordinatorDaemon>("coordinator", r.GetValue(logLevel), log => new CoordinatorDaemon(settings, log));
+            return LightDaemonHost.Run<CoordinatorDaemon>("coordinator", r.GetValue(logLevel), drop, log => new CoordinatorDaemon(settings, log));
         });
         return command;
     }

@@ -1,14 +1,18 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
+using Teredo.Hosting.Privileges;
+using Teredo.Hosting.Systemd;
 
 namespace Teredo.Cli.Commands;
 
 /// <summary>
 /// Runs one <see cref="IHostedService"/> the way <see cref="DaemonHost"/> does — foreground, one log line
-/// per event on stderr (no timestamp under systemd, which adds its own), READY=1 to systemd when it
-/// asks, clean stop on SIGTERM or Ctrl-C, non-zero exit when startup fails — without the generic host.
+/// per event on stderr (journald's format under systemd), root dropped once started (--user), READY=1,
+/// WATCHDOG=1 and STOPPING=1 to systemd through the library's <see cref="SystemdNotifier"/>, clean stop
+/// on SIGTERM or Ctrl-C, non-zero exit when startup fails — without the generic host.
 /// The generic host's configuration binding, dependency injection and console logger cost about 150 ms
 /// of JIT at startup, which the Teredo client spends before it can even send its first solicitation;
 /// the client's whole qualification takes one round trip, so that was most of the time a user waited
@@ -16,25 +20,30 @@ namespace Teredo.Cli.Commands;
 /// </summary>
 public static class LightDaemonHost
 {
-    public static int Run<T>(string role, LogLevel level, Func<ILogger<T>, T> create) where T : IHostedService, IDisposable
+    public static int Run<T>(string role, LogLevel level, PrivilegeDrop? drop, Func<ILogger<T>, T> create) where T : IHostedService, IDisposable
     {
-        var logger = new StderrLogger<T>(level);
+        var logger = new StderrLogger<T>(level, JournalLog.UnderSystemd);
+        var systemd = new SystemdNotifier();
         using var stop = new ManualResetEventSlim();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var service = create(logger);
+        SystemdWatchdog? watchdog;
         try
         {
             service.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+            // This thread also runs StopAsync: the capabilities it keeps are the ones undoing host changes needs.
+            watchdog = DaemonStarted.Complete(drop, systemd, logger);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or SocketException)
         {
             Console.Error.WriteLine($"teredo {role}: {e.Message}");
             return DaemonHost.ExitStartFailed;
         }
-        NotifySystemd("READY=1");
+        DaemonStarted.Notify(systemd, ServiceState.Ready, logger);
         stop.Wait();
-        NotifySystemd("STOPPING=1");
+        DaemonStarted.Notify(systemd, ServiceState.Stopping, logger);
+        watchdog?.Dispose();
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         service.StopAsync(deadline.Token).GetAwaiter().GetResult();
         return 0;
@@ -46,28 +55,12 @@ public static class LightDaemonHost
         }
     }
 
-    /// <summary>sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, when systemd set it.</summary>
-    private static void NotifySystemd(string state)
+    /// <summary>
+    /// The generic host's console formats by hand: under systemd the library's SystemdConsoleFormatter
+    /// line (<see cref="JournalLog"/>), elsewhere the simple one, "time level: category[0] message".
+    /// </summary>
+    internal sealed class StderrLogger<T>(LogLevel minimum, bool journal, TextWriter? output = null) : ILogger<T>
     {
-        string? path = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
-        if (string.IsNullOrEmpty(path)) return;
-        if (path[0] == '@') path = "\0" + path[1..];
-        try
-        {
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-            socket.Connect(new UnixDomainSocketEndPoint(path));
-            socket.Send(System.Text.Encoding.ASCII.GetBytes(state));
-        }
-        catch (SocketException)
-        {
-            // systemd is not listening after all; nothing to tell.
-        }
-    }
-
-    /// <summary>The simple console format of <see cref="DaemonHost"/>: "time level: category[0] message".</summary>
-    private sealed class StderrLogger<T>(LogLevel minimum) : ILogger<T>
-    {
-        private static readonly bool Journald = Environment.GetEnvironmentVariable("INVOCATION_ID") is not null;
         private static readonly string Category = typeof(T).FullName ?? typeof(T).Name;
         private static readonly Lock Gate = new();
 
@@ -78,6 +71,13 @@ public static class LightDaemonHost
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (!IsEnabled(logLevel)) return;
+            string message = formatter(state, exception);
+            string line = journal ? JournalLog.Line(logLevel, Category, eventId.Id, message, exception) : Simple(logLevel, eventId, message, exception);
+            lock (Gate) (output ?? Console.Error).WriteLine(line);
+        }
+
+        private static string Simple(LogLevel logLevel, EventId eventId, string message, Exception? exception)
+        {
             string level = logLevel switch
             {
                 LogLevel.Trace => "trce",
@@ -87,9 +87,8 @@ public static class LightDaemonHost
                 LogLevel.Error => "fail",
                 _ => "crit",
             };
-            string time = Journald ? "" : DateTime.Now.ToString("yyyy-MM-ddTHH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture);
-            string line = $"{time}{level}: {Category}[{eventId.Id}] {formatter(state, exception)}{(exception is null ? "" : " " + exception)}";
-            lock (Gate) Console.Error.WriteLine(line);
+            string time = DateTime.Now.ToString("yyyy-MM-ddTHH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture);
+            return $"{time}{level}: {Category}[{eventId.Id}] {message}{(exception is null ? "" : " " + exception)}";
         }
     }
 }

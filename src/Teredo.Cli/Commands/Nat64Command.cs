@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Nat64;
+using Teredo.Hosting.Privileges;
 using Teredo.Hosting.Tun;
 
 namespace Teredo.Cli.Commands;
@@ -57,11 +58,11 @@ public static class Nat64Command
             }
             if (r.GetValue(mktun) || r.GetValue(rmtun)) return Persist(settings.TunDevice, r.GetValue(mktun), error);
 
-            Nat64ProcessOptions process;
+            PrivilegeDrop? drop;
             try
             {
-                var (uid, gid) = ProcessIdentity.Resolve(r.GetValue(user), r.GetValue(group));
-                process = new Nat64ProcessOptions(r.GetValue(pidfile), uid, gid);
+                // Like Tayga, nothing is kept: the TUN and its routes are set up; data-dir becomes the user's.
+                drop = PrivilegeDrop.Resolve(r.GetValue(user), r.GetValue(group), [], settings.DataDirectory);
             }
             catch (InvalidOperationException e)
             {
@@ -71,7 +72,7 @@ public static class Nat64Command
             bool isDebug = r.GetValue(debug);
             if (!isDebug && !r.GetValue(nodetach)) return BackgroundLaunch.Run(settings.ControlSocket, TimeSpan.FromSeconds(30), error);
             var level = r.GetValue(logLevel) ?? (isDebug ? LogLevel.Debug : LogLevel.Information);
-            return LightDaemonHost.Run<Nat64Daemon>("nat64", level, log => new Nat64Daemon(settings, log, process));
+            return LightDaemonHost.Run<Nat64Daemon>("nat64", level, drop, log => new Nat64Daemon(settings, log, new Nat64ProcessOptions(r.GetValue(pidfile))));
         });
         return command;
     }

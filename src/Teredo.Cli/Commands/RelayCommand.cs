@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
+using Teredo.Hosting.Privileges;
 using Teredo.Hosting.Relay;
 
 namespace Teredo.Cli.Commands;
@@ -19,18 +20,21 @@ public static class RelayCommand
         var relayAddress = new Option<string?>("--relay-address") { Description = "Source of the ICMPv6 errors the relay sends (default: the host's first global IPv6 address)" };
         var control = new Option<string?>("--control") { Description = "Control socket path for 'teredo status' (default /run/teredo/relay.sock)" };
         var metrics = MetricsOption.Create();
+        var user = UserOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("relay", "Run a Teredo relay (RFC 4380 §5.4) in the foreground; reads miredo.conf (relay modes) unchanged")
         {
-            config, iface, bind, port, hostSpecific, relayAddress, control, metrics, logLevel,
+            config, iface, bind, port, hostSpecific, relayAddress, control, metrics, user, logLevel,
         };
         command.SetAction(r =>
         {
             RelayHostSettings settings;
+            PrivilegeDrop? drop;
             try
             {
                 settings = RelayConfiguration.Load(r.GetValue(config), o =>
                 {
+                    if (r.GetValue(user) is { } u) o["User"] = u;
                     if (r.GetValue(iface) is { } i) o["InterfaceName"] = i;
                     if (r.GetValue(bind) is { } b) o["BindAddress"] = b;
                     if (r.GetValue(port) is { } p) o["BindPort"] = p.ToString();
@@ -39,13 +43,15 @@ public static class RelayCommand
                     if (r.GetValue(control) is { } c) o["ControlSocket"] = c;
                     if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                 });
+                // Nothing after start: the TUN is open and routed; its route goes with it at exit.
+                drop = UserOption.Resolve(settings.User, []);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo relay: {e.Message}");
                 return DaemonHost.ExitConfigError;
             }
-            return DaemonHost.Run("relay", r.GetValue(logLevel), services =>
+            return DaemonHost.Run("relay", r.GetValue(logLevel), drop, services =>
             {
                 services.AddSingleton(settings);
                 services.AddHostedService<RelayDaemon>();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
+using Teredo.Hosting.Privileges;
 using Teredo.Hosting.Server;
 
 namespace Teredo.Cli.Commands;
@@ -19,18 +20,21 @@ public static class ServerCommand
         var forwarding = new Option<string?>("--ipv6-forwarding") { Description = "Relay clients' ICMPv6 to native IPv6: auto (default), yes or no" };
         var rateLimit = new Option<int?>("--advertisement-rate-limit") { Description = "Router Advertisements per second per client IPv4 address; 0 = unlimited" };
         var metrics = MetricsOption.Create();
+        var user = UserOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("server", "Run a Teredo server (RFC 4380 §5.3) in the foreground; reads miredo-server.conf unchanged")
         {
-            config, primary, secondary, control, threads, forwarding, rateLimit, metrics, logLevel,
+            config, primary, secondary, control, threads, forwarding, rateLimit, metrics, user, logLevel,
         };
         command.SetAction(r =>
         {
             ServerHostSettings settings;
+            PrivilegeDrop? drop;
             try
             {
                 settings = ServerConfiguration.Load(r.GetValue(config), o =>
                 {
+                    if (r.GetValue(user) is { } u) o["User"] = u;
                     if (r.GetValue(primary) is { } p) o["ServerBindAddress"] = p;
                     if (r.GetValue(secondary) is { } s) o["ServerBindAddress2"] = s;
                     if (r.GetValue(control) is { } c) o["ControlSocket"] = c;
@@ -39,13 +43,15 @@ public static class ServerCommand
                     if (r.GetValue(forwarding) is { } f) o["Ipv6Forwarding"] = f;
                     if (r.GetValue(rateLimit) is { } l) o["AdvertisementRateLimit"] = l.ToString();
                 });
+                // Nothing after start: the sockets, the raw one included, are open.
+                drop = UserOption.Resolve(settings.User, []);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo server: {e.Message}");
                 return DaemonHost.ExitConfigError;
             }
-            return DaemonHost.Run("server", r.GetValue(logLevel), services =>
+            return DaemonHost.Run("server", r.GetValue(logLevel), drop, services =>
             {
                 services.AddSingleton(settings);
                 services.AddHostedService<ServerDaemon>();

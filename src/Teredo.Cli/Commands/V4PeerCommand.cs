@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Ipv4Peer;
+using Teredo.Hosting.Privileges;
 
 namespace Teredo.Cli.Commands;
 
@@ -29,18 +30,21 @@ public static class V4PeerCommand
         };
         var rate = new Option<double?>("--rate-limit") { Description = "Bandwidth cap in megabits per second over both directions (RateLimit; default none)" };
         var metrics = MetricsOption.Create();
+        var user = UserOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("v4peer", "Run a P2P NAT64 IPv4 peer in the foreground: carry IPv6 users' traffic to the IPv4 Internet from behind any NAT")
         {
-            config, coordinator, pin, token, pool, iface, state, control, allow, rate, metrics, logLevel,
+            config, coordinator, pin, token, pool, iface, state, control, allow, rate, metrics, user, logLevel,
         };
         command.SetAction(r =>
         {
             V4PeerHostSettings settings;
+            PrivilegeDrop? drop;
             try
             {
                 settings = V4PeerConfiguration.Load(r.GetValue(config), o =>
                 {
+                    if (r.GetValue(user) is { } u) o["User"] = u;
                     if (r.GetValue(coordinator) is { } c) o["Coordinator"] = c;
                     if (r.GetValue(pin) is { } p) o["Pin"] = p;
                     if (r.GetValue(token) is { } t) o["Token"] = t;
@@ -51,13 +55,15 @@ public static class V4PeerCommand
                     if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(rate) is { } rl) o["RateLimit"] = rl.ToString(CultureInfo.InvariantCulture);
                 }, r.GetValue(allow));
+                // CAP_NET_ADMIN: the nftables table and the forwarding sysctl are undone at exit.
+                drop = UserOption.Resolve(settings.User, [Capability.NetAdmin], settings.StateDirectory);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo v4peer: {e.Message}");
                 return DaemonHost.ExitConfigError;
             }
-            return LightDaemonHost.Run<V4PeerDaemon>("v4peer", r.GetValue(logLevel), log => new V4PeerDaemon(settings, log));
+            return LightDaemonHost.Run<V4PeerDaemon>("v4peer", r.GetValue(logLevel), drop, log => new V4PeerDaemon(settings, log));
         });
         return command;
     }

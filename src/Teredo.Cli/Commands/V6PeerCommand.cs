@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Ipv6Peer;
+using Teredo.Hosting.Privileges;
 
 namespace Teredo.Cli.Commands;
 
@@ -25,18 +26,21 @@ public static class V6PeerCommand
         var control = new Option<string?>("--control") { Description = "Control socket path for 'teredo status' (default /run/teredo/v6peer.sock)" };
         var probe = new Option<string?>("--probe-target") { Description = "A global IPv4 address pinged through every coordinator to watch its health" };
         var metrics = MetricsOption.Create();
+        var user = UserOption.Create();
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("v6peer", "Run an IPv6 peer of the P2P NAT64 network: a NAT64 prefix for IPv6-only clients, through any Teredo relay")
         {
-            config, prefix, pool, coordinator, clientNetwork, allow, relay, iface, control, probe, metrics, logLevel,
+            config, prefix, pool, coordinator, clientNetwork, allow, relay, iface, control, probe, metrics, user, logLevel,
         };
         command.SetAction(r =>
         {
             Ipv6PeerHostSettings settings;
+            PrivilegeDrop? drop;
             try
             {
                 settings = Ipv6PeerConfiguration.Load(r.GetValue(config), o =>
                 {
+                    if (r.GetValue(user) is { } u) o["User"] = u;
                     if (r.GetValue(prefix) is { } p) o["Prefix"] = p;
                     if (r.GetValue(pool) is { } pl) o["Pool"] = pl;
                     if (r.GetValue(coordinator) is { Length: > 0 } c) o["Coordinator"] = string.Join(' ', c);
@@ -48,13 +52,15 @@ public static class V6PeerCommand
                     if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                     if (r.GetValue(probe) is { } t) o["ProbeTarget"] = t;
                 });
+                // Nothing after start: the routes go with the TUN at exit.
+                drop = UserOption.Resolve(settings.User, []);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo v6peer: {e.Message}");
                 return DaemonHost.ExitConfigError;
             }
-            return LightDaemonHost.Run<Ipv6PeerDaemon>("v6peer", r.GetValue(logLevel), log => new Ipv6PeerDaemon(settings, log));
+            return LightDaemonHost.Run<Ipv6PeerDaemon>("v6peer", r.GetValue(logLevel), drop, log => new Ipv6PeerDaemon(settings, log));
         });
         return command;
     }

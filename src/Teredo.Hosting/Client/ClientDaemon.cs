@@ -11,6 +11,7 @@ using Teredo.Common;
 using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Control;
+using Teredo.Hosting.Privileges;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Net;
@@ -25,7 +26,7 @@ namespace Teredo.Hosting.Client;
 /// events (address acquired, changed, lost...) go to one more thread that configures the interface with
 /// ip(8) and logs, in order, so that a slow ip never holds up packets.
 /// </summary>
-public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaemon> log) : IHostedService, IDisposable
+public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaemon> log, PrivilegeDrop? drop = null) : IHostedService, IDisposable
 {
     private const int BatchSize = 64;
     private const int SlotSize = 2048;
@@ -34,6 +35,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     private readonly object _lock = new();
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly List<Thread> _threads = [];
+    private readonly TaskCompletionSource _dropped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly BlockingCollection<ClientEvent> _events = new(new ConcurrentQueue<ClientEvent>(), 1024);
     private TeredoClientEngine? _engine;
     private ITunDevice? _tun;
@@ -120,6 +122,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         _interface.Prepare();
         // Events wait in their queue until the interface exists; the first address brings it up.
         Start("teredo-client-events", EventLoop);
+        _dropped.Task.GetAwaiter().GetResult();
         Start("teredo-client-tun", TunLoop);
         log.LogInformation("Teredo client on {Interface} (MTU 1280), UDP {Local}, server {Server} (secondary {Secondary}){Secure}, {Routes}, control socket {Control}",
             tun.Name, _local, options.Server, options.SecondaryServerAddress, options.Secret is null ? "" : ", secure qualification",
@@ -242,6 +245,17 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     /// <summary>Applies the engine's events to the interface, in order, and logs them.</summary>
     private void EventLoop()
     {
+        // --user: dropped here, as this thread runs ip(8) for every later address change (see PrivilegeDrop).
+        try
+        {
+            drop?.Apply();
+            _dropped.SetResult();
+        }
+        catch (InvalidOperationException e)
+        {
+            _dropped.SetException(e);
+            return;
+        }
         foreach (var e in _events.GetConsumingEnumerable())
         {
             try { Apply(e); }

@@ -9,6 +9,8 @@ namespace Teredo.Hosting.Configuration;
 /// <summary>How the client daemon runs, beyond what the engine needs.</summary>
 public sealed record ClientHostSettings
 {
+    /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
+    public string? User { get; init; }
     public required ClientOptions Engine { get; init; }
     public string InterfaceName { get; init; } = "teredo";
     public Ipv4Address BindAddress { get; init; } = Ipv4Address.Any;
@@ -37,7 +39,7 @@ public static class ClientConfiguration
         "RelayType", "ServerAddress", "ServerAddress2", "InterfaceName", "BindAddress", "BindPort", "SyslogFacility",
         "Prefix", "InterfaceMTU",
         // ours
-        "ControlSocket", MetricsDirective.Name, "DefaultRoute", "RouteMetric", "ForceWithIpv6", "ClientId", "Secret", "StrictSymmetric",
+        "User", "ControlSocket", MetricsDirective.Name, "DefaultRoute", "RouteMetric", "ForceWithIpv6", "ClientId", "Secret", "StrictSymmetric",
         "LocalDiscovery", "RefreshDetermination", "RefreshInterval", "QualificationTimeout", "QualificationAttempts",
         "OfflineRetry", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes");
 
@@ -113,6 +115,7 @@ public static class ClientConfiguration
 
         return new ClientHostSettings
         {
+            User = config.Get("User")?.Value,
             Engine = engine,
             InterfaceName = name,
             BindAddress = bind,

@@ -7,6 +7,8 @@ namespace Teredo.Hosting.Configuration;
 /// <summary>How the coordinator daemon runs, beyond what the engine needs.</summary>
 public sealed record CoordinatorHostSettings
 {
+    /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
+    public string? User { get; init; }
     public required CoordinatorOptions Engine { get; init; }
     public ushort TlsPort { get; init; } = ControlFrame.DefaultPort;
     public ushort BubblePort { get; init; } = 3544;
@@ -31,7 +33,7 @@ public sealed record CoordinatorHostSettings
 public static class CoordinatorConfiguration
 {
     public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
-        "Address", "TlsPort", "BubblePort", "Certificate", "Key", "StateDirectory", "ControlSocket", MetricsDirective.Name, "AllowDestination", "TokenFile",
+        "User", "Address", "TlsPort", "BubblePort", "Certificate", "Key", "StateDirectory", "ControlSocket", MetricsDirective.Name, "AllowDestination", "TokenFile",
         "MaxPeers", "MaxLeases", "MaxLeasesPerPeer", "MaxStaticAssignments", "LeaseIdleTimeout", "ProbationTimeout",
         "KeepaliveInterval", "SessionTimeout", "BubbleRateLimit", "BubbleBurst", "NotificationRateLimit", "NotificationBurst",
         "NewLeaseRateLimit", "NewLeaseBurst", "RateLimitSlots", "MaxPendingSessions", "MaxQueuedBytesPerSession");
@@ -78,6 +80,7 @@ public static class CoordinatorConfiguration
         catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }
         return new CoordinatorHostSettings
         {
+            User = config.Get("User")?.Value,
             Engine = engine,
             TlsPort = (ushort)Int("TlsPort", 1, 65535, ControlFrame.DefaultPort),
             BubblePort = (ushort)Int("BubblePort", 1, 65535, 3544),

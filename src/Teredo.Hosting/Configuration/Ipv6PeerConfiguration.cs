@@ -15,6 +15,8 @@ public enum RelayMode
 
 public sealed record Ipv6PeerHostSettings
 {
+    /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
+    public string? User { get; init; }
     public required Ipv6PeerOptions Engine { get; init; }
     public string InterfaceName { get; init; } = "v6peer";
     /// <summary>1280: the Teredo MTU, so the kernel answers larger client packets with Packet Too Big at once.</summary>
@@ -33,7 +35,7 @@ public sealed record Ipv6PeerHostSettings
 public static class Ipv6PeerConfiguration
 {
     public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
-        "Prefix", "Pool", "Coordinator", "ClientNetwork", "AllowDestination", "Relay", "InterfaceName", "InterfaceMTU",
+        "User", "Prefix", "Pool", "Coordinator", "ClientNetwork", "AllowDestination", "Relay", "InterfaceName", "InterfaceMTU",
         "ControlSocket", MetricsDirective.Name, "MaxMappings", "MappingIdleTimeout", "MaxDestinations", "ResponseWindow", "RetryAfter",
         "ProbeTarget", "ProbeInterval", "IcmpErrorsPerSecond");
 
@@ -84,6 +86,7 @@ public static class Ipv6PeerConfiguration
         }
         return new Ipv6PeerHostSettings
         {
+            User = config.Get("User")?.Value,
             Engine = engine,
             InterfaceName = config.Get("InterfaceName")?.Value ?? "v6peer",
             Mtu = config.Int("InterfaceMTU", 1280, 65535, 1280),

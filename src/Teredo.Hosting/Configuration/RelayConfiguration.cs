@@ -9,6 +9,8 @@ namespace Teredo.Hosting.Configuration;
 
 public sealed record RelayHostSettings
 {
+    /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
+    public string? User { get; init; }
     public required RelayOptions Engine { get; init; }
     public string InterfaceName { get; init; } = "teredo";
     public int Mtu { get; init; } = 1280;
@@ -32,7 +34,7 @@ public static class RelayConfiguration
         "RelayType", "ServerAddress", "ServerAddress2", "Prefix", "InterfaceMTU", "InterfaceName", "BindAddress", "BindPort",
         "SyslogFacility",
         // ours
-        "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "NewPeerRate", "ControlSocket", MetricsDirective.Name);
+        "User", "HostSpecific", "RelayAddress", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes", "NewPeerRate", "ControlSocket", MetricsDirective.Name);
 
     public static RelayHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
@@ -96,6 +98,7 @@ public static class RelayConfiguration
         catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }
         return new RelayHostSettings
         {
+            User = config.Get("User")?.Value,
             Engine = engine,
             InterfaceName = Get("InterfaceName")?.Value ?? "teredo",
             Mtu = Int("InterfaceMTU", 1280, 65535, 1280),

@@ -11,6 +11,8 @@ namespace Teredo.Hosting.Configuration;
 /// <summary>How the server daemon runs, beyond what the engine needs.</summary>
 public sealed record ServerHostSettings
 {
+    /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
+    public string? User { get; init; }
     public required ServerOptions Engine { get; init; }
     public string ControlSocket { get; init; } = "/run/teredo/server.sock";
     /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
@@ -30,7 +32,7 @@ public static class ServerConfiguration
         // miredo-server.conf(5)
         "ServerBindAddress", "ServerBindAddress2", "Prefix", "InterfaceMTU", "SyslogFacility",
         // ours
-        "RequireAuthentication", "ClientSecretsFile", "Ipv6Forwarding", "AdvertisementRateLimit", "AdvertisementBurst",
+        "User", "RequireAuthentication", "ClientSecretsFile", "Ipv6Forwarding", "AdvertisementRateLimit", "AdvertisementBurst",
         "ForwardRateLimit", "ForwardBurst", "RateLimitSlots", "ControlSocket", MetricsDirective.Name, "Threads", "Port");
 
     public static ServerHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
@@ -81,6 +83,7 @@ public static class ServerConfiguration
         catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }
         return new ServerHostSettings
         {
+            User = config.Get("User")?.Value,
             Engine = engine,
             ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/server.sock",
             Metrics = MetricsDirective.Read(config),

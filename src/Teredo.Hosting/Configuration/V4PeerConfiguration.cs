@@ -10,6 +10,8 @@ namespace Teredo.Hosting.Configuration;
 /// <summary>How the IPv4 peer daemon runs: its coordinator, its TUN and nftables table, beyond what the engine needs.</summary>
 public sealed record V4PeerHostSettings
 {
+    /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
+    public string? User { get; init; }
     public required string CoordinatorHost { get; init; }
     public int CoordinatorPort { get; init; } = ControlFrame.DefaultPort;
     /// <summary>SHA-256 of the coordinator's certificate; null verifies it against the system's CAs.</summary>
@@ -54,7 +56,7 @@ public sealed record V4PeerHostSettings
 public static class V4PeerConfiguration
 {
     public static readonly IReadOnlySet<string> Known = ConfigFile.Names(
-        "Coordinator", "Pin", "Token", "Pool", "Interface", "StateDirectory", "ControlSocket", MetricsDirective.Name, "AllowDestination", "RateLimit",
+        "User", "Coordinator", "Pin", "Token", "Pool", "Interface", "StateDirectory", "ControlSocket", MetricsDirective.Name, "AllowDestination", "RateLimit",
         "LocalAddress", "TeredoPort", "MaxFlowsPerSource", "PerSourcePacketRate", "MaxLeases");
 
     public static V4PeerHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null,
@@ -90,6 +92,7 @@ public static class V4PeerConfiguration
         if (name.Length is 0 or > 15) throw new ConfigException($"{file}: Interface names are 1 to 15 characters");
         return new V4PeerHostSettings
         {
+            User = config.Get("User")?.Value,
             CoordinatorHost = host,
             CoordinatorPort = port,
             Pin = pin,

@@ -295,11 +295,14 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         j.WriteEndObject();
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        // The goodbye first, while the session is up: the coordinator moves our leases at once.
-        if (_client is not null) await _client.StopAsync().ConfigureAwait(false);
+        // The goodbye first, while the session is up: the coordinator moves our leases at once. Waited
+        // for here rather than awaited, so that undoing the host changes runs on the host's thread: after
+        // --user that is the only thread keeping the CAP_NET_ADMIN it needs (PrivilegeDrop).
+        _client?.StopAsync().GetAwaiter().GetResult();
         Dispose();
+        return Task.CompletedTask;
     }
 
     public void Dispose()
@@ -339,7 +342,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
                 HostNetwork.SetForwarding(false);
                 log.LogInformation("host change undone: IPv4 forwarding off again");
             }
-            catch (IOException e) { log.LogError("could not turn IPv4 forwarding off again: {Message}", e.Message); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { log.LogError("could not turn IPv4 forwarding off again: {Message}", e.Message); }
             _forwardingTurnedOn = false;
         }
         if (_tun is not null) log.LogInformation("host change undone: interface {Tun} removed with its address and route", _tun.Name);

@@ -65,9 +65,9 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
         Start("teredo-nat64-timer", TimerLoop);
         _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
         _metrics = MetricsExporter.Start(settings.Metrics, "nat64", StatusJson, log);
-        // Everything that needs root is done: the TUN, its addresses and routes, the control socket.
+        // Written as root, before the host gives it up (-u, -g) now that the TUN, its routes, the control socket
+        // and the metrics listener exist.
         if (process?.PidFile is { } pidFile) File.WriteAllText(pidFile, $"{Environment.ProcessId}\n");
-        if (process is { Uid: not null } or { Gid: not null }) ProcessIdentity.Drop(process.Uid, process.Gid);
         log.LogInformation("NAT64 on {Interface} (MTU {Mtu}, {Queues} queue(s)): prefix {Prefix}, IPv4 {V4}, IPv6 {V6}, {Maps} map(s), dynamic pool {Pool}, data-dir {DataDir}, udp-cksum-mode {Udp}, control socket {Control}",
             tun.Name, mtu, _queues.Length, settings.Prefix is { } p ? $"{p}/{settings.PrefixLength}" : "(none)", settings.Ipv4Address,
             settings.TranslatorIpv6, settings.Maps.Count, settings.DynamicPool is { } d ? $"{d}/{settings.DynamicPoolLength}" : "(none)",

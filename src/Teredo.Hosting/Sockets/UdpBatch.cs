@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Teredo.Hosting.Systemd;
 using Teredo.Net;
 
 namespace Teredo.Hosting.Sockets;
@@ -73,10 +74,12 @@ public sealed unsafe class UdpBatch : IDisposable
 
     /// <summary>
     /// Waits for at least one datagram (or the socket's receive timeout) and takes as many as are
-    /// queued, up to the capacity. Returns the count; 0 on timeout or interruption.
+    /// queued, up to the capacity. Returns the count; 0 on timeout or interruption. Every call is the
+    /// calling packet loop's proof of life for the systemd watchdog.
     /// </summary>
     public int Receive(Socket socket)
     {
+        LoopLiveness.Beat();
         for (int i = 0; i < Capacity; i++)
         {
             _iov[i].Length = (nuint)_slotSize;

@@ -1,5 +1,6 @@
 using Teredo.Common;
 using Teredo.Hosting.Sockets;
+using Teredo.Hosting.Systemd;
 
 namespace Teredo.Hosting.Tun;
 
@@ -13,9 +14,13 @@ public delegate void TunPacketHandler(long nowMs, ReadOnlySpan<byte> packet, IPa
 /// </summary>
 public static class TunBatchReader
 {
-    /// <summary>Fills <paramref name="packets"/> (cleared first); returns the count, 0 on timeout or when the device is gone.</summary>
+    /// <summary>
+    /// Fills <paramref name="packets"/> (cleared first); returns the count, 0 on timeout or when the device is
+    /// gone. Every call is the calling packet loop's proof of life for the systemd watchdog.
+    /// </summary>
     public static int Read(ITunDevice tun, UdpBatch packets)
     {
+        LoopLiveness.Beat();
         packets.Clear();
         try
         {

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Teredo.Hosting.Nat64;
+namespace Teredo.Hosting.Privileges;
 
 /// <summary>
-/// Tayga's -u USER / -g GROUP: give up root once the TUN is open and configured, so a translator bug
-/// reachable from the network runs with no privilege. Names or numbers; the group defaults to the
-/// user's primary group, and supplementary groups are cleared. glibc applies setuid to every thread.
+/// The user and group a daemon becomes once its TUN, sockets and routes are set up (every daemon's
+/// --user, Tayga's -u USER / -g GROUP), so a bug reachable from the network runs without root. Names or
+/// numbers; the group defaults to the user's primary group, and supplementary groups are cleared.
+/// glibc applies setuid to every thread; which capabilities survive is <see cref="PrivilegeDrop"/>'s business.
 /// </summary>
 public static unsafe partial class ProcessIdentity
 {
@@ -48,6 +49,20 @@ public static unsafe partial class ProcessIdentity
         if (uid is uint u && setuid(u) != 0) throw Error($"setuid {u}");
     }
 
+    /// <summary>
+    /// Hands a directory the daemon keeps writing (state, data-dir) and what it holds to the user it is
+    /// about to become: created by root at the first start, it would otherwise be read-only to it.
+    /// </summary>
+    public static void Own(string directory, uint uid, uint gid)
+    {
+        if (!Directory.Exists(directory)) return;
+        if (lchown(directory, uid, gid) != 0) throw Error($"chown {directory}");
+        foreach (string entry in Directory.EnumerateFileSystemEntries(directory, "*", SearchOption.AllDirectories))
+        {
+            if (lchown(entry, uid, gid) != 0) throw Error($"chown {entry}");
+        }
+    }
+
     private static InvalidOperationException Error(string what) =>
         new($"{what}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
 
@@ -83,4 +98,7 @@ public static unsafe partial class ProcessIdentity
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setuid(uint uid);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lchown(string path, uint uid, uint gid);
 }
