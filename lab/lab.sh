@@ -1365,7 +1365,8 @@ cmd_demo() {
   demo_step "Teredo part: pings both ways, both clients"
   local qual_ms addr q2=0 addr2=""
   read -r qual_ms addr <<<"$(demo_read qual-clprc)"
-  echo "== the client behind natprc (Miredo, unmodified) qualified in $(fmt_ms "$qual_ms") (process start included): $addr [at $(demo_clock)]"
+  echo "== the client behind natprc (Miredo, unmodified), its process start included [at $(demo_clock)]"
+  echo "   qualified in $(fmt_ms "$qual_ms"): $addr"
   cat "$STATE/.demo/decode-clprc.out"
   local flags cone
   flags=$(echo "$addr" | awk -F: '{print $5}')
@@ -1383,7 +1384,8 @@ cmd_demo() {
   echo "   relay teredo interface: $(counter_delta "$c1" "$c2")"
   if [ $ours = 1 ]; then
     read -r q2 addr2 <<<"$(demo_read qual-clsym)"
-    echo "== our client (teredo client) behind natsym, a symmetric NAT, qualified in $(fmt_ms "$q2") (process start included): $addr2 [at $(demo_clock)]"
+    echo "== our client (teredo client) behind natsym, a symmetric NAT, its process start included [at $(demo_clock)]"
+    echo "   qualified in $(fmt_ms "$q2"): $addr2"
     nat2=$(demo_read nat-clsym)
     echo "   teredo status says: NAT type $nat2"
     demo_ping clsym "$HOST6_V6" "clsym -> host6"; s3=$PING_STATS
