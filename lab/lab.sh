@@ -134,122 +134,160 @@ pid_alive() {   # pidfile -> prints pid if the recorded process is still the sam
   echo "$pid"
 }
 
-stop_pidfile() {
-  local f=$1 pid i
-  if pid=$(pid_alive "$f"); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 50); do running "$pid" || break; sleep 0.05; done
-    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$f"
-}
+stop_pidfile() { stop_pidfiles "$1"; }
 
 stop_node_procs() {   # every tracked process of a node, then whatever is left in its namespace
-  local node=$1 f p round sig
-  for f in "$STATE/$node"/*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done
+  local node=$1
+  stop_pidfiles "$STATE/$node"/*.pid
   ns_exists "$node" || return 0
+  stop_ns_procs "$(ns "$node")"
+}
+
+stop_pidfiles() {   # PIDFILE...: SIGTERM to every recorded process at once, one grace period for all, then SIGKILL
+  local f pid pids=() i alive
+  for f in "$@"; do
+    [ -e "$f" ] || continue
+    if pid=$(pid_alive "$f"); then pids+=("$pid"); fi
+    rm -f "$f"
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for i in $(seq 50); do
+    alive=()
+    for pid in "${pids[@]}"; do running "$pid" && alive+=("$pid"); done
+    [ ${#alive[@]} -gt 0 ] || return 0
+    pids=("${alive[@]}")
+    sleep 0.05
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+stop_ns_procs() {   # NAMESPACE...: whatever still runs in them (untracked children), TERM then KILL, all at once
+  local round sig n p
   for round in 1 2 3 4 5 6; do
-    p=$(ip netns pids "$(ns "$node")" 2>/dev/null | tr '\n' ' ' || true)
+    p=""
+    for n in "$@"; do p+=" $(ip netns pids "$n" 2>/dev/null | tr '\n' ' ' || true)"; done
     [ -n "${p// /}" ] || return 0
     sig=TERM; [ "$round" -ge 4 ] && sig=KILL
     # shellcheck disable=SC2086
     kill -"$sig" $p 2>/dev/null || true
-    sleep 0.2
+    sleep 0.1
   done
 }
 
 # ---------------------------------------------------------------------------------------------
 # Building blocks
 # ---------------------------------------------------------------------------------------------
-mk_ns() {
-  local node=$1 n; n=$(ns "$node")
+# A node's link, address and route changes are queued per namespace (ipb) and applied by ipb_flush as one
+# `ip -n NS -batch` each: on a busy machine every `ip` process costs far more than the change it makes.
+declare -A IPB_ADD=() IPB_SET=()
+IPB_ORDER=()
+ipb() {   # NODE IP-ARGS...: queue `ip IP-ARGS` in NODE's namespace
+  local node=$1; shift
+  [ -n "${IPB_SET[$node]+x}" ] || { IPB_ORDER+=("$node"); IPB_ADD[$node]=""; IPB_SET[$node]=""; }
+  if [ "$1 $2" = "link add" ]; then IPB_ADD[$node]+="$*"$'\n'; else IPB_SET[$node]+="$*"$'\n'; fi
+}
+ipb_flush() {   # every queued link is made first (a veth's peer lands in another namespace), then the rest
+  local node
+  for node in "${IPB_ORDER[@]}"; do ipb_run "$node" "${IPB_ADD[$node]}"; done
+  for node in "${IPB_ORDER[@]}"; do ipb_run "$node" "${IPB_SET[$node]}"; done
+  IPB_ADD=() IPB_SET=() IPB_ORDER=()
+}
+ipb_run() {   # NODE COMMANDS
+  [ -n "$2" ] || return 0
+  ip -n "$(ns "$1")" -batch - <<<"$2" || die "ip -batch in $1 failed: $(tr '\n' ';' <<<"$2")"
+}
+
+mk_ns() {   # NODE [SYSCTL=VALUE...]: the namespace, lo up (queued), the lab's IPv6 settings plus these
+  local node=$1 n; n=$(ns "$node"); shift
   ip netns add "$n"
   mkdir -p "$STATE/$node"
-  ip -n "$n" link set lo up
+  ipb "$node" link set lo up
   inns "$node" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
     net.ipv6.conf.all.autoconf=0 net.ipv6.conf.default.autoconf=0 \
-    net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
+    net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 "$@"
 }
 
 # veth A:IFA <-> B:IFB, created directly inside the namespaces (nothing ever sits in the root namespace)
 mk_veth() {
-  ip -n "$(ns "$1")" link add "$2" type veth peer name "$4" netns "$(ns "$3")"
-  ip -n "$(ns "$1")" link set "$2" up
-  ip -n "$(ns "$3")" link set "$4" up
+  ipb "$1" link add "$2" type veth peer name "$4" netns "$(ns "$3")"
+  ipb "$1" link set "$2" up
+  ipb "$3" link set "$4" up
 }
 
 # attach NODE to the core v4 (or v6) bridge as interface IF
 attach() {
   local node=$1 fam=$2 ifn=$3
   mk_veth "$node" "$ifn" core "$node-$fam"
-  ip -n "$(ns core)" link set "$node-$fam" master "br$fam"
+  ipb core link set "$node-$fam" master "br$fam"
 }
 
-addr() { ip -n "$(ns "$1")" addr add "$2" dev "$3"; }
+addr() { ipb "$1" addr add "$2" dev "$3"; }
 
 build_core() {
   mk_ns core
   local br
   for br in br4 br6; do
-    ip -n "$(ns core)" link add "$br" type bridge stp_state 0 mcast_snooping 0
-    ip -n "$(ns core)" link set "$br" up
+    ipb core link add "$br" type bridge stp_state 0 mcast_snooping 0
+    ipb core link set "$br" up
   done
 }
 
 build_host() {   # srv relay host6 host4 rtr4 far4 nat64 coord v6peer v6c
-  local node=$1
-  mk_ns "$node"
+  local node=$1 fwd=()
+  case $node in
+    relay|v6peer) fwd=(net.ipv6.conf.all.forwarding=1) ;;
+    nat64) fwd=(net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1) ;;
+    # proxy ARP on every link (all ORs with each interface): br4's hosts reach far4's network without a route
+    rtr4) fwd=(net.ipv4.ip_forward=1 net.ipv4.conf.all.proxy_arp=1) ;;
+  esac
+  mk_ns "$node" "${fwd[@]}"
   case $node in
     rtr4)
-      attach rtr4 4 eth4; addr rtr4 "$RTR4_V4/$V4_PLEN" eth4
-      inns rtr4 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.eth4.proxy_arp=1 ;;
+      attach rtr4 4 eth4; addr rtr4 "$RTR4_V4/$V4_PLEN" eth4 ;;
     far4)
       # IPv4 only, behind rtr4: UDP probes get port unreachable, TCP/7 is the echo service
       mk_veth rtr4 lan0 far4 eth0
       addr rtr4 "$FAR4_NET.1/24" lan0; addr far4 "$FAR4_V4/24" eth0
-      ip -n "$(ns far4)" route add default via "$FAR4_NET.1"
+      ipb far4 route add default via "$FAR4_NET.1"
       start_bg far4 echo-tcp socat TCP4-LISTEN:7,reuseaddr,fork PIPE ;;
     srv)
       attach srv 4 eth4; addr srv "$SRV_V4A/$V4_PLEN" eth4; addr srv "$SRV_V4B/$V4_PLEN" eth4
       attach srv 6 eth6; addr srv "$SRV_V6/$V6_PLEN" eth6 ;;
     relay)
       attach relay 4 eth4; addr relay "$RELAY_V4/$V4_PLEN" eth4
-      attach relay 6 eth6; addr relay "$RELAY_V6/$V6_PLEN" eth6
-      inns relay sysctl -qw net.ipv6.conf.all.forwarding=1 ;;
+      attach relay 6 eth6; addr relay "$RELAY_V6/$V6_PLEN" eth6 ;;
     host6)
       attach host6 6 eth6; addr host6 "$HOST6_V6/$V6_PLEN" eth6
       # the NAT64 static map's address: deprecated, so it answers but is never chosen as a source
-      ip -n "$(ns host6)" addr add "$HOST6_STATIC_V6/$V6_PLEN" dev eth6 preferred_lft 0
-      ip -n "$(ns host6)" -6 route add 2001::/32 via "$RELAY_V6" ;;
+      ipb host6 addr add "$HOST6_STATIC_V6/$V6_PLEN" dev eth6 preferred_lft 0
+      ipb host6 route add 2001::/32 via "$RELAY_V6" ;;
     nat64)
       # The translator host: a router between br6 and br4 whose TUN (made by the tayga launcher) owns
       # the prefix and the IPv4 side; the end hosts route those through it.
       attach nat64 4 eth4; addr nat64 "$NAT64_V4/$V4_PLEN" eth4
       attach nat64 6 eth6; addr nat64 "$NAT64_V6/$V6_PLEN" eth6
-      inns nat64 sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1
-      ! ns_exists host6 || ip -n "$(ns host6)" -6 route add "$NAT64_PREFIX" via "$NAT64_V6"
-      ! ns_exists host4 || ip -n "$(ns host4)" route add "$NAT64_V4_ROUTE" via "$NAT64_V4" ;;
+      ! ns_exists host6 || ipb host6 route add "$NAT64_PREFIX" via "$NAT64_V6"
+      ! ns_exists host4 || ipb host4 route add "$NAT64_V4_ROUTE" via "$NAT64_V4" ;;
     coord)
       attach coord 4 eth4; addr coord "$COORD_V4/$V4_PLEN" eth4 ;;
     v6peer)
       # native IPv6 only: 2001::/32 (every coordinator's /64) via the relay, which routes the pool back
       attach v6peer 6 eth6; addr v6peer "$V6PEER_V6/$V6_PLEN" eth6
-      inns v6peer sysctl -qw net.ipv6.conf.all.forwarding=1
-      ip -n "$(ns v6peer)" -6 route add 2001::/32 via "$RELAY_V6"
-      ! ns_exists relay || ip -n "$(ns relay)" -6 route add "$P2P_POOL" via "$V6PEER_V6" ;;
+      ipb v6peer route add 2001::/32 via "$RELAY_V6"
+      ! ns_exists relay || ipb relay route add "$P2P_POOL" via "$V6PEER_V6" ;;
     v6c)
       # the IPv6-only LAN: v6c's only router and resolver is v6peer
       mk_veth v6peer lan0 v6c eth0
       addr v6peer "$V6LAN_GW/$V6LAN_PLEN" lan0; addr v6c "$V6C_V6/$V6LAN_PLEN" eth0
-      ip -n "$(ns v6c)" -6 route add default via "$V6LAN_GW"
-      # the LAN is an ordinary routed network too (v6c reaches a peer's static address natively)
+      ipb v6c route add ::/0 via "$V6LAN_GW"
       # the LAN is an ordinary routed network too (v6c reaches a peer's static address natively, host6
       # is the no-tunnel baseline, and the nat64 node is the Tayga baseline: bench/p2p-throughput.sh)
       local n
       for n in relay host6 nat64; do
-        ! ns_exists $n || ip -n "$(ns $n)" -6 route add "${V6C_V6%::*}::/$V6LAN_PLEN" via "$V6PEER_V6"
+        ! ns_exists $n || ipb $n route add "${V6C_V6%::*}::/$V6LAN_PLEN" via "$V6PEER_V6"
       done
-      ! ns_exists nat64 || ip -n "$(ns v6peer)" -6 route add "$NAT64_PREFIX" via "$NAT64_V6" ;;
+      ! ns_exists nat64 || ipb v6peer route add "$NAT64_PREFIX" via "$NAT64_V6" ;;
     host4)
       attach host4 4 eth4; addr host4 "$HOST4_V4/$V4_PLEN" eth4
       # a tiny web server and echo target for later NAT64 work
@@ -265,8 +303,8 @@ build_host() {   # srv relay host6 host4 rtr4 far4 nat64 coord v6peer v6c
 build_nat() {
   local node=$1 kind wan lan client
   read -r kind wan lan client <<<"${NAT[$node]}"
-  ns_exists "$node" || mk_ns "$node"     # natdbl1 already exists as natdbl2's LAN host
-  inns "$node" sysctl -qw net.ipv4.ip_forward=1
+  if ns_exists "$node"; then inns "$node" sysctl -qw net.ipv4.ip_forward=1   # natdbl1: natdbl2's LAN host
+  else mk_ns "$node" net.ipv4.ip_forward=1; fi
   if [ "$node" = natdbl1 ]; then
     : # WAN link (wan0) was made by natdbl2 as its LAN
   else
@@ -283,7 +321,7 @@ build_nat() {
   addr "$node" "$lan.1/24" lan0
   local cif=eth0; [ "$client" = natdbl1 ] && cif=wan0
   addr "$client" "$lan.2/24" "$cif"
-  ip -n "$(ns "$client")" route add default via "$lan.1"
+  ipb "$client" route add default via "$lan.1"
   echo "$node" >"$STATE/$client/nat"
   local ipt=(ip netns exec "$(ns "$node")" iptables)
   case $kind in
@@ -297,12 +335,51 @@ build_nat() {
   esac
 }
 
+# Nodes are built in waves, each wave's nodes at the same time: a node waits only for the nodes whose
+# namespaces it changes (a route into them) or that make it (a NAT makes its LAN host).
+build_wave() {   # NODE -> its wave: 0 core, 1 most, 2 the nodes that route into wave 1, 3 v6c; "-" made by its NAT
+  local v
+  for v in "${NAT[@]}"; do [ "${v##* }" != "$1" ] || [ -n "${NAT[$1]:-}" ] || { echo -; return 0; }; done
+  case $1 in
+    core) echo 0 ;;
+    nat64|v6peer|natdbl1|far4) echo 2 ;;   # routes in host6/host4, in relay; natdbl2 makes natdbl1; far4 hangs off rtr4
+    v6c) echo 3 ;;                    # routes in v6peer, relay, host6 and nat64
+    *) echo 1 ;;
+  esac
+}
+
+wait_pids() {   # PID...: wait for every one of these background jobs; fails when any of them failed
+  local p failed=0
+  for p in "$@"; do wait "$p" || failed=1; done
+  return $failed
+}
+
+build_topology() {   # NODE...: wave by wave; a wave fails as a whole when one of its nodes fails
+  local wave node pids
+  declare -A waves=()
+  for node in "$@"; do waves[$node]=$(build_wave "$node"); done
+  for wave in 0 1 2 3; do
+    pids=()
+    for node in "$@"; do
+      [ "${waves[$node]}" = "$wave" ] || continue
+      build_node "$node" & pids+=($!)
+    done
+    wait_pids "${pids[@]}" || return 1
+  done
+}
+
 build_node() {
   local node=$1
   if [ -n "${NAT[$node]:-}" ]; then
-    [ -f "$STATE/$node/nat-kind" ] || build_nat "$node"; return 0
+    [ -f "$STATE/$node/nat-kind" ] || { build_nat "$node"; ipb_flush; }; return 0
   fi
   if ns_exists "$node"; then return 0; fi   # clients are made with their NAT
+  build_node_now "$node"
+  ipb_flush
+}
+
+build_node_now() {
+  local node=$1
   case $node in
     core) build_core ;;
     srv|relay|host6|host4|rtr4|far4|nat64|coord|v6peer|v6c) build_host "$node" ;;
@@ -377,12 +454,22 @@ start_unbound() {   # NODE ADDR: start unbound from its generated config, wait f
   die "unbound did not start on $1: $(tail -3 "$STATE/$1/unbound.log")"
 }
 
-p2p_services() {
-  start_nginx
+p2p_services() {   # the three servers start at the same time; each waits for its own port
+  local pids=()
+  start_nginx & pids+=($!)
+  host4_resolver & pids+=($!)
+  dns64_resolver & pids+=($!)
+  wait_pids "${pids[@]}"
+}
+
+host4_resolver() {
   # host4's own IPv4 resolver (what an IPv6-only client reaches through the network at N::host4)
   unbound_conf host4 "$HOST4_V4" "iterator" "  local-zone: \"$P2P_NAME.\" static
   local-data: \"$P2P_NAME. 60 IN A $HOST4_V4\""
   start_unbound host4
+}
+
+dns64_resolver() {
   # DNS64 for the IPv6-only LAN (RFC 6147): site.example has only an A record, synthesized into N::A.
   # The data is an auth-zone for upstream, so it passes through the dns64 module (local-data would not).
   local d="$STATE/v6peer"
@@ -427,16 +514,14 @@ auth-zone:
 # up / down / list
 # ---------------------------------------------------------------------------------------------
 sweep_all() {   # remove everything the lab ever made (also the leftovers of a killed run)
-  local n node f
-  # tracked processes first (their namespace may already be gone)
-  if [ -d "$STATE" ]; then
-    for f in "$STATE"/*/*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done
-  fi
-  for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX" || true); do
-    node=$(node_of "$n")
-    stop_node_procs "$node"
-    ip netns del "$n" 2>/dev/null || true
-  done
+  local n spaces
+  # tracked processes first (their namespace may already be gone), all of them at once: each daemon
+  # undoes its host changes on SIGTERM, and one shared grace period beats one per daemon
+  [ ! -d "$STATE" ] || stop_pidfiles "$STATE"/*/*.pid
+  spaces=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX" || true)
+  # shellcheck disable=SC2086
+  [ -z "$spaces" ] || stop_ns_procs $spaces
+  for n in $spaces; do ip netns del "$n" 2>/dev/null || true; done
   # links in the root namespace (the lab never leaves any there, but a killed run might have)
   for n in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^(tl-|$PFX)" || true); do
     ip link del "$n" 2>/dev/null || true
@@ -454,7 +539,8 @@ cmd_up() {
   echo "${TOPO[$name]}" >"$STATE/.topo/$name"
   local node
   trap 'echo "lab: up $name failed; removing what was built" >&2; sweep_all' ERR
-  for node in ${TOPO[$name]}; do build_node "$node"; done
+  # shellcheck disable=SC2086
+  build_topology ${TOPO[$name]}
   [[ " ${TOPO[$name]} " != *" v6peer "* ]] || p2p_services
   trap - ERR
   # wait until the v6 hosts can talk (no DAD, but the bridge ports need a moment)
@@ -785,7 +871,7 @@ cmd_miredo_stop() {
 cmd_stop() {
   local node=$(node_of "${1:?usage: lab.sh stop NODE [NAME]}") name=${2:-} f
   if [ -n "$name" ]; then stop_pidfile "$STATE/$node/$name.pid"
-  else for f in "$STATE/$node"/*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done; fi
+  else stop_pidfiles "$STATE/$node"/*.pid; fi
 }
 
 cmd_start() {   # NODE NAME -- CMD...: any long-running process, tracked like the Miredo peers
@@ -932,7 +1018,9 @@ cmd_tayga_stop() {   # NODE: stop the translator and remove its persistent TUN (
 # P2P NAT64 roles (docs/p2p.md): coordinator, IPv4 peer, IPv6 peer.  One launcher: start the role with
 # its control socket, then poll `teredo status --json` until the role's readiness query holds.
 # ---------------------------------------------------------------------------------------------
-role_status() { $(teredo_bin) status --control "$1" --json 2>/dev/null; }   # SOCK -> status JSON
+# SOCK -> status JSON, read straight from the control socket (what `teredo status --json` prints):
+# polling readiness this way starts no .NET process per poll
+role_status() { socat -t 5 -u "UNIX-CONNECT:$1" - 2>/dev/null; }
 
 start_role() {   # NODE NAME READY_SOCK READY_JQ TIMEOUT_TENTHS -- CMD...: tracked, ready when the jq query prints true
   local node=$1 name=$2 sock=$3 ready=$4 tenths=$5 d="$STATE/$1" i
@@ -941,7 +1029,6 @@ start_role() {   # NODE NAME READY_SOCK READY_JQ TIMEOUT_TENTHS -- CMD...: track
   [ "$sock" != "$d/$name.sock" ] || rm -f "$sock"
   start_bg "$node" "$name" "$@"
   for i in $(seq "$tenths"); do
-    # (each status query starts a .NET process: wait for the socket first, it costs nothing)
     [ -S "$sock" ] && [ "$(role_status "$sock" | jq -r "$ready" 2>/dev/null)" = true ] && return 0
     pid_alive "$d/$name.pid" >/dev/null || break
     sleep 0.1
@@ -1117,6 +1204,99 @@ ping_stats() {   # ping output on stdin -> "loss% avg_ms" ("100 -" when nothing 
 relay_counters() { ip -n "$(ns relay)" -s -j link show teredo 2>/dev/null | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"' 2>/dev/null || echo "0 0"; }
 counter_delta() { local a b; read -r a b <<<"$1"; local c d; read -r c d <<<"$2"; echo "$((c - a)) packets decapsulated (rx), $((d - b)) encapsulated (tx)"; }
 
+# The demo runs what does not depend on each other at the same time (DEMO_BG), keeps each background
+# group's output in a file and prints it in a fixed order, and times its steps (DEMO_STEPS) so that a
+# slow run says where its time went.
+now_us() { echo "${EPOCHREALTIME/./}"; }
+fmt_ms() { printf '%d.%03d s' $(($1 / 1000)) $(($1 % 1000)); }
+demo_clock() { local ms=$(( ($(now_us) - DEMO_T0) / 1000 )); printf '%d.%01d s' $((ms / 1000)) $((ms % 1000 / 100)); }
+DEMO_STEPS=() DEMO_STEP="" DEMO_STEP_T=0
+demo_step() {   # NAME: ends the step under way (its time goes to the table) and starts NAME ("" ends only)
+  local t; t=$(now_us)
+  [ -z "$DEMO_STEP" ] || DEMO_STEPS+=("$(printf '%-44s %s' "$DEMO_STEP" "$(fmt_ms $(( (t - DEMO_STEP_T) / 1000 )))")")
+  DEMO_STEP=$1 DEMO_STEP_T=$t
+}
+declare -A DEMO_BG=()
+demo_bg() {   # NAME CMD...: run CMD in the background, its output kept for demo_join
+  local name=$1; shift
+  mkdir -p "$STATE/.demo"
+  "$@" >"$STATE/.demo/$name.out" 2>&1 &
+  DEMO_BG[$name]=$!
+}
+demo_join() {   # NAME...: wait for these groups in this order and print their output; a failed group ends the demo
+  local name ok
+  for name in "$@"; do
+    ok=0; wait "${DEMO_BG[$name]}" || ok=$?
+    sed 's/^lab: /   /' "$STATE/.demo/$name.out"
+    [ "$ok" -eq 0 ] || { echo "demo: $name failed (exit $ok)" >&2; exit 1; }
+  done
+}
+demo_note() { echo "$2" >"$STATE/.demo/$1"; }     # KEY VALUE: a figure a background group hands back
+demo_read() { cat "$STATE/.demo/$1" 2>/dev/null || true; }
+
+demo_qualify() {   # NODE LABEL: wait for NODE's Teredo address; note "ms address" under qual-NODE
+  local a t0; t0=$(demo_read "t0-$1")
+  a=$(cmd_wait_qualified "$1" 30) || return 1
+  demo_note "qual-$1" "$(( ($(now_us) - t0) / 1000 )) $a"
+  echo "   $2 qualified: $a"
+}
+
+demo_teredo_side() {   # our server, then the Miredo client (natprc) and our client (natsym) at once, until both qualify
+  cmd_teredo_server srv
+  demo_note t0-clprc "$(now_us)"
+  cmd_miredo_client clprc
+  demo_note t0-clsym "$(now_us)"
+  # shellcheck disable=SC2046
+  cmd_start clsym teredo-client -- $(teredo_bin) client --server "$SRV_V4A" --control "$STATE/clsym/teredo-client.sock"
+  demo_qualify clprc "Miredo client behind natprc"
+  demo_decode clprc
+  demo_qualify clsym "teredo client behind natsym"
+  local i status
+  for i in $(seq 50); do   # the symmetric NAT is known only once both server addresses have answered
+    status=$(role_status "$STATE/clsym/teredo-client.sock" || true)
+    [ "$(echo "$status" | jq -r '.natTypeFinal' 2>/dev/null)" = true ] && break; sleep 0.1
+  done
+  demo_note nat-clsym "$(echo "$status" | jq -r '"\(.natType) (\(.natDetection))"' 2>/dev/null || echo unknown)"
+}
+
+demo_decode() {   # NODE: TEREDO_DECODE's reading of NODE's Teredo address, kept for the demo's output
+  local a; a=$(demo_read "qual-$1"); a=${a#* }
+  if [ -n "${TEREDO_DECODE:-}" ]; then
+    { echo "== decoding with: $TEREDO_DECODE $a"
+      sh -c "$TEREDO_DECODE \"\$1\"" teredo-decode "$a" 2>&1 | sed 's/^/   /' || echo "   (decoder failed)"
+    } >"$STATE/.demo/decode-$1.out"
+  else
+    echo "== TEREDO_DECODE not set: skipping decode" >"$STATE/.demo/decode-$1.out"
+  fi
+}
+
+demo_miredo_side() {   # without TEREDO_BIN: Miredo in every role
+  cmd_miredo_server srv
+  demo_note t0-clprc "$(now_us)"
+  cmd_miredo_client clprc
+  demo_qualify clprc "Miredo client behind natprc"
+  demo_decode clprc
+}
+
+demo_p2p_side() {   # the coordinator and the IPv6 peer at once, then the IPv4 peer behind natsym (it needs the pin)
+  local pid nd
+  cmd_v6peer v6peer >"$STATE/.demo/v6peer-start.out" 2>&1 & pid=$!
+  cmd_coordinator coord
+  cmd_v4peer clsym
+  wait "$pid" || { cat "$STATE/.demo/v6peer-start.out"; return 1; }
+  cat "$STATE/.demo/v6peer-start.out"
+  nd=$(inns v6c dig +short +time=2 +tries=1 AAAA "$P2P_NAME" | head -1)
+  demo_note nd "$nd"
+  echo "   $P2P_NAME: A $HOST4_V4 only; DNS64 on v6peer gives v6c N::D = $nd; v6peer sends it to T(D)"
+}
+
+demo_ping() {   # FROM TO LABEL: 5 pings; prints them, keeps "loss avg" in PING_STATS
+  local p
+  p=$(inns "$1" timeout 20 ping -6 -n -c 5 -i 0.1 -W 2 "$2" 2>&1 || true)
+  echo "$p" | grep -E 'packet loss|rtt' | sed "s/^/   $3: /"
+  PING_STATS=$(echo "$p" | ping_stats)
+}
+
 # The P2P part (DESIGN.md §B.2): v6c, IPv6-only, fetches http://site.example/ (IPv4 only, on host4)
 # through v6peer -> relay -> coordinator -> an IPv4 peer behind the symmetric NAT -> host4.
 target_of() {   # COORD_V4 D -> T(D): 2001:0 | S | 0x00 | D | suffix 0 (DESIGN.md §B.1)
@@ -1124,147 +1304,128 @@ target_of() {   # COORD_V4 D -> T(D): 2001:0 | S | 0x00 | D | suffix 0 (DESIGN.m
   printf '2001:0:%x:%x:%x:%x:%x:0\n' $((s[0] << 8 | s[1])) $((s[2] << 8 | s[3])) "${d[0]}" $((d[1] << 8 | d[2])) $((d[3] << 8))
 }
 
-demo_clock() { local ms=$(( ($(date +%s%N) - DEMO_T0) / 1000000 )); printf '%d.%01d s' $((ms / 1000)) $((ms % 1000 / 100)); }
 P2P_ROWS=()
 P2P_FROM=v6c P2P_URL="http://$P2P_NAME/" P2P_PING=$P2P_NAME
-demo_p2p_fetch() {   # RELAY_LABEL: curl and ping host4 from the IPv6 side; appends a summary row
-  local label=$1 c page first owner body p
-  c=$(inns "$P2P_FROM" timeout 20 curl -sS -o /dev/null -w '%{http_code} %{time_total}' "$P2P_URL" 2>&1 || true)
-  page=$(awk '{printf "%.3f s (HTTP %s)", $2, $1}' <<<"$c")
-  echo "   $P2P_FROM: curl $P2P_URL -> HTTP $(cut -d' ' -f1 <<<"$c") in $(cut -d' ' -f2 <<<"$c") s (cold: the relay's bubble exchange included)"
-  body=$(inns "$P2P_FROM" timeout 10 curl -sS "$P2P_URL" 2>&1 || true)
-  echo "   page: $body"
-  p=$(inns "$P2P_FROM" timeout 20 ping -6 -n -c 3 -i 0.2 -W 2 "$P2P_PING" 2>&1 || true)
+demo_p2p_fetch() {   # RELAY_LABEL: one cold page and 3 pings from v6c; appends a summary row
+  local label=$1 c code dns conn total first page owner p body="$STATE/.demo/page"
+  # The relay has never seen T(D): the TCP SYN is the flow's first packet, so connect - DNS is the
+  # first-packet latency (relay bubble -> coordinator -> owner's bubble -> queued SYN -> SYN-ACK).
+  c=$(inns "$P2P_FROM" timeout 20 curl -sS -o "$body" -w '%{http_code} %{time_namelookup} %{time_connect} %{time_total}' "$P2P_URL" 2>&1 || true)
+  read -r code dns conn total <<<"$c"
+  first=$(awk -v a="$dns" -v b="$conn" 'BEGIN { if (b == "") print "-"; else printf "%.1f", (b - a) * 1000 }')
+  page=$(awk -v t="$total" 'BEGIN { if (t == "") print "-"; else printf "%.3f s", t }')
+  echo "   $P2P_FROM: curl $P2P_URL -> HTTP ${code:-?} in $page, first packet (TCP SYN -> SYN-ACK) $first ms, DNS ${dns:--} s (cold flow: the relay's bubble exchange included)"
+  echo "   page: $(cat "$body" 2>/dev/null || echo "$c")"
+  p=$(inns "$P2P_FROM" timeout 20 ping -6 -n -c 3 -i 0.1 -W 2 "$P2P_PING" 2>&1 || true)
   echo "$p" | grep -E 'bytes from|packet loss' | sed 's/^/   /'
-  first=$(echo "$p" | awk -F'time=' '/time=/{print $2; exit}' | awk '{print $1}')
   owner=$(role_status "$STATE/coord/coordinator.sock" | jq -r --arg d "$HOST4_V4" \
     '(.leases[] | select(.destination == $d) | .owner) as $o | .peers[] | select(.identity == $o) | "\(.localAddress) seen from \(.remote)"' 2>/dev/null | head -1)
   echo "   owning IPv4 peer (coordinator's status): ${owner:-none}"
-  P2P_ROWS+=("$(printf '%-13s page %s, first ping %s ms, %s%% of 3 pings lost, owner %s' "$label" "$page" "${first:--}" "$(echo "$p" | ping_stats | cut -d' ' -f1)" "${owner:-none}")")
+  P2P_ROWS+=("$(printf '%-13s page %s (HTTP %s), first packet %s ms, pings %s%% lost, avg %s ms, owner %s' "$label" "$page" "${code:-?}" "$first" \
+    $(echo "$p" | ping_stats) "${owner:-none}")")
 }
 
-demo_p2p() {
-  local b nd td; b=$(teredo_bin)
-  # (an unknown verb with --help prints the root's help and exits 0: look for the roles' own options)
-  if ! $b v4peer --help 2>&1 | grep -q -- --pin; then
-    echo "== P2P part skipped: this build has no 'teredo v4peer' yet"
-    P2P_ROWS+=("skipped: the build has no v4peer"); return 0
-  fi
-  td=$(target_of "$COORD_V4" "$HOST4_V4")
+demo_p2p() {   # TD: the roles already run (demo_p2p_side) and the relay is ours and has never seen T(D)
+  local td=$1
   echo "== P2P NAT64 network: coordinator on coord, IPv4 peer on clsym (behind natsym, symmetric) [at $(demo_clock)]"
-  cmd_coordinator coord 2>&1 | sed 's/^lab: /   /'
-  if $b v6peer --help 2>&1 | grep -q -- --prefix; then
-    cmd_v6peer v6peer 2>&1 | sed 's/^lab: /   /'
-    nd=$(inns v6c dig +short +time=2 +tries=1 AAAA "$P2P_NAME" | head -1)
-    echo "   $P2P_NAME: A $HOST4_V4 only; DNS64 on v6peer gives v6c N::D = $nd; v6peer sends it to T(D)"
-  else
-    # without the IPv6 peer, a native host sends to T(D) itself: the rest of the chain is the same
-    P2P_FROM=host6 P2P_URL="http://[$td]/" P2P_PING=$td nd="(no v6peer in this build: host6 sends to T(D))"
-    echo "   this build has no 'teredo v6peer': host6 (native IPv6) sends to T(D) itself instead of v6c"
-  fi
-  cmd_v4peer clsym 2>&1 | sed 's/^lab: /   /'
   echo "   T(D) = $td; teredo decode says:"
-  $b decode "$td" 2>&1 | sed -n '/coordinator plan/,$p' | sed 's/^/     /'
+  sed -n '/coordinator plan/,$p' "$STATE/.demo/decode-td.out" | sed 's/^/     /'
+  demo_step "P2P through our relay (cold flow)"
   echo "== through our relay (teredo relay) [at $(demo_clock)]"
-  cmd_teredo_relay relay 2>&1 | sed 's/^lab: /   /'
   demo_p2p_fetch "our relay"
+  demo_step "P2P through Miredo's relay (start + cold flow)"
   echo "== through Miredo's relay (unmodified) [at $(demo_clock)]"
   cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
   demo_p2p_fetch "Miredo relay"
-  P2P_ROWS=("$(printf '%-13s %s -> N::D %s -> T(D) %s' "addresses" "$P2P_FROM" "$nd" "$td")" "${P2P_ROWS[@]}")
+  P2P_ROWS=("$(printf '%-13s %s -> N::D %s -> T(D) %s' "addresses" "$P2P_FROM" "$(demo_read nd)" "$td")" "${P2P_ROWS[@]}")
+}
+
+demo_teardown() {
+  trap - EXIT INT TERM
+  local t; t=$(now_us)
+  echo; echo "== tearing down"
+  sweep_all
+  echo "lab: namespaces left: $(ip netns list | grep -c "^$PFX" || true); torn down in $(fmt_ms $(( ($(now_us) - t) / 1000 )))"
+  printf '   %-26s %s\n' "demo wall time" "$(fmt_ms $(( ($(now_us) - DEMO_T0) / 1000 )))"
 }
 
 cmd_demo() {
   require_netns
-  local t_start; t_start=$(date +%s%N); DEMO_T0=$t_start
-  trap 'trap - EXIT INT TERM; echo; echo "== tearing down"; sweep_all; echo "lab: namespaces left: $(ip netns list | grep -c "^$PFX" || true)"' EXIT
+  DEMO_T0=$(now_us)
+  trap demo_teardown EXIT
   trap 'exit 130' INT TERM
+  local ours=0 server_kind=miredo-server relay_kind="Miredo relay" td
+  [ -z "${TEREDO_BIN:-}" ] || { ours=1; server_kind="teredo server (ours)"; relay_kind="teredo relay (ours)"; }
+  td=$(target_of "$COORD_V4" "$HOST4_V4")
+  demo_step "build topology (waves in parallel)"
   echo "== building topology 'demo' (${TOPO[demo]})"
   cmd_up demo 2>&1 | sed 's/^lab: /   /'
-  local server_kind=miredo-server relay_kind="Miredo relay"
-  if [ -n "${TEREDO_BIN:-}" ]; then
-    server_kind="teredo server (ours)"; relay_kind="teredo relay (ours)"
-    echo "== starting peers: teredo server (ours), teredo relay (ours), Miredo client (unmodified)"
-    cmd_teredo_server srv 2>&1 | sed 's/^lab: /   /'
-    cmd_teredo_relay relay 2>&1 | sed 's/^lab: /   /'
+  demo_step "start the daemons (in parallel) until ready"
+  if [ $ours = 1 ]; then
+    echo "== starting at once: teredo server then the Miredo client (natprc) and our client (natsym); teredo relay; coordinator and v6peer, then the IPv4 peer (natsym) [at $(demo_clock)]"
+    demo_bg teredo demo_teredo_side
+    demo_bg relay cmd_teredo_relay relay
+    demo_bg p2p demo_p2p_side
+    # shellcheck disable=SC2046
+    demo_bg decode-td $(teredo_bin) decode "$td"
+    demo_join teredo relay p2p
   else
-    echo "== starting Miredo peers (TEREDO_BIN not set: Miredo in every role)"
-    cmd_miredo_server srv 2>&1 | sed 's/^lab: /   /'
-    cmd_miredo_relay relay 2>&1 | sed 's/^lab: /   /'
+    echo "== starting Miredo peers (TEREDO_BIN not set: Miredo in every role) [at $(demo_clock)]"
+    demo_bg teredo demo_miredo_side
+    demo_bg relay cmd_miredo_relay relay
+    demo_join teredo relay
   fi
-  local t0 t1 addr
-  t0=$(date +%s%N)
-  cmd_miredo_client clprc 2>&1 | sed 's/^lab: /   /'
-  echo "== waiting for the client behind natprc to qualify [at $(demo_clock)]"
-  addr=$(cmd_wait_qualified clprc 30) || exit 1
-  t1=$(date +%s%N)
-  local qual_ms=$(( (t1 - t0) / 1000000 ))
-  printf '   qualified in %d.%03d s: %s\n' $((qual_ms / 1000)) $((qual_ms % 1000)) "$addr"
-  if [ -n "${TEREDO_DECODE:-}" ]; then
-    echo "== decoding with: $TEREDO_DECODE $addr"
-    sh -c "$TEREDO_DECODE \"\$1\"" teredo-decode "$addr" 2>&1 | sed 's/^/   /' || echo "   (decoder failed)"
-  else
-    echo "== TEREDO_DECODE not set: skipping decode"
-  fi
+  demo_step "Teredo part: pings both ways, both clients"
+  local qual_ms addr q2=0 addr2=""
+  read -r qual_ms addr <<<"$(demo_read qual-clprc)"
+  echo "== the client behind natprc (Miredo, unmodified), its process start included [at $(demo_clock)]"
+  echo "   qualified in $(fmt_ms "$qual_ms"): $addr"
+  cat "$STATE/.demo/decode-clprc.out"
   local flags cone
   flags=$(echo "$addr" | awk -F: '{print $5}')
   cone=$(( (16#${flags:-0} & 0x8000) ? 1 : 0 ))
   echo "== NAT: natprc is ${NAT_DESC[portrestricted]}, WAN 198.18.2.1; address cone flag = $cone ($( [ $cone = 1 ] && echo cone || echo not cone ))"
   echo "== ping host6 ($HOST6_V6) from clprc through the $relay_kind [at $(demo_clock)]"
-  local p1 p2 s1 s2 c0 c1 c2
+  local s1 s2 s3="" s4="" c0 c1 c2 nat2="" PING_STATS
   c0=$(relay_counters)
-  p1=$(inns clprc timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$HOST6_V6" 2>&1 || true)
-  echo "$p1" | grep -E 'bytes from|packet loss|rtt' | sed 's/^/   /'
+  demo_ping clprc "$HOST6_V6" "clprc -> host6"; s1=$PING_STATS
   c1=$(relay_counters)
   echo "   relay teredo interface: $(counter_delta "$c0" "$c1")"
   echo "== ping clprc ($addr) from host6"
-  p2=$(inns host6 timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$addr" 2>&1 || true)
-  echo "$p2" | grep -E 'bytes from|packet loss|rtt' | sed 's/^/   /'
+  demo_ping host6 "$addr" "host6 -> clprc"; s2=$PING_STATS
   c2=$(relay_counters)
   echo "   relay teredo interface: $(counter_delta "$c1" "$c2")"
-  s1=$(echo "$p1" | ping_stats); s2=$(echo "$p2" | ping_stats)
-  local addr2="" nat2="" q2=0 s3="" s4="" status2 i
-  if [ -n "${TEREDO_BIN:-}" ]; then
-    echo "== our client (teredo client) behind natsym, a symmetric NAT [at $(demo_clock)]"
-    t0=$(date +%s%N)
-    # shellcheck disable=SC2046
-    cmd_start clsym teredo-client -- $(teredo_bin) client --server "$SRV_V4A" --control "$STATE/clsym/teredo-client.sock" 2>&1 | sed 's/^lab: /   /'
-    addr2=$(cmd_wait_qualified clsym 30) || exit 1
-    q2=$(( ($(date +%s%N) - t0) / 1000000 ))
-    printf '   qualified in %d.%03d s (process start included): %s\n' $((q2 / 1000)) $((q2 % 1000)) "$addr2"
-    for i in $(seq 50); do
-      # shellcheck disable=SC2046
-      status2=$($(teredo_bin) status --control "$STATE/clsym/teredo-client.sock" --json 2>/dev/null || true)
-      [ "$(echo "$status2" | jq -r '.natTypeFinal' 2>/dev/null)" = true ] && break; sleep 0.1
-    done
-    nat2=$(echo "$status2" | jq -r '"\(.natType) (\(.natDetection))"' 2>/dev/null || echo unknown)
+  if [ $ours = 1 ]; then
+    read -r q2 addr2 <<<"$(demo_read qual-clsym)"
+    echo "== our client (teredo client) behind natsym, a symmetric NAT, its process start included [at $(demo_clock)]"
+    echo "   qualified in $(fmt_ms "$q2"): $addr2"
+    nat2=$(demo_read nat-clsym)
     echo "   teredo status says: NAT type $nat2"
-    p1=$(inns clsym timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$HOST6_V6" 2>&1 || true)
-    echo "$p1" | grep -E 'packet loss|rtt' | sed 's/^/   clsym -> host6: /'
-    p2=$(inns host6 timeout 20 ping -6 -n -c 5 -i 0.2 -W 2 "$addr2" 2>&1 || true)
-    echo "$p2" | grep -E 'packet loss|rtt' | sed 's/^/   host6 -> clsym: /'
-    s3=$(echo "$p1" | ping_stats); s4=$(echo "$p2" | ping_stats)
+    demo_ping clsym "$HOST6_V6" "clsym -> host6"; s3=$PING_STATS
+    demo_ping host6 "$addr2" "host6 -> clsym"; s4=$PING_STATS
+    demo_p2p "$td"
   fi
-  [ -z "${TEREDO_BIN:-}" ] || demo_p2p
+  demo_step ""
   echo
   echo "== summary"
   printf '   %-26s %s\n' "server" "$server_kind on srv (198.18.0.10/.11)"
   printf '   %-26s %s\n' "relay / client" "$relay_kind on relay, Miredo client on clprc"
-  printf '   %-26s %s\n' "qualification time" "$(printf '%d.%03d s' $((qual_ms / 1000)) $((qual_ms % 1000)))"
+  printf '   %-26s %s\n' "qualification time" "$(fmt_ms "$qual_ms")"
   printf '   %-26s %s\n' "client Teredo address" "$addr"
   printf '   %-26s %s\n' "NAT" "natprc: ${NAT_DESC[portrestricted]}"
   printf '   %-26s loss %s%%, avg RTT %s ms\n' "clprc -> host6 (5 pings)" ${s1}
   printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clprc (5 pings)" ${s2}
   if [ -n "$addr2" ]; then
-    printf '   %-26s %s\n' "our client (clsym)" "$addr2, qualified in $(printf '%d.%03d s' $((q2 / 1000)) $((q2 % 1000)))"
+    printf '   %-26s %s\n' "our client (clsym)" "$addr2, qualified in $(fmt_ms "$q2")"
     printf '   %-26s %s\n' "its NAT type" "$nat2"
     printf '   %-26s loss %s%%, avg RTT %s ms\n' "clsym -> host6 (5 pings)" ${s3}
     printf '   %-26s loss %s%%, avg RTT %s ms\n' "host6 -> clsym (5 pings)" ${s4}
   fi
   local row
   for row in "${P2P_ROWS[@]}"; do printf '   %-26s %s\n' "P2P: host4 from $P2P_FROM" "$row"; done
-  local total=$(( ($(date +%s%N) - t_start) / 1000000 ))
-  printf '   %-26s %d.%03d s\n' "demo time before teardown" $((total / 1000)) $((total % 1000))
+  echo "== where the time went"
+  for row in "${DEMO_STEPS[@]}"; do echo "   $row"; done
+  printf '   %-26s %s\n' "demo time before teardown" "$(fmt_ms $(( ($(now_us) - DEMO_T0) / 1000 )))"
 }
 
 # ---------------------------------------------------------------------------------------------
