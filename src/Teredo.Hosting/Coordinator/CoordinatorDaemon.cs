@@ -152,14 +152,18 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         long id = Interlocked.Increment(ref _nextSession);
         bool pendingReleased = false;
         CoordinatorSession? session = null;
-        Task? writer = null;
         socket.NoDelay = true;
+        TcpOptions.SetUserTimeout(socket, TcpOptions.ControlUserTimeout);
         var remote = socket.RemoteEndPoint;
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var reader = new ControlFrameReader();
+        // The only timer of a session: handshake and hello must be done in time. It is gone once the peer
+        // has joined; from then on the session waits in a plain read, and a close (engine, timeout, stop)
+        // shuts the socket down, which ends that read.
+        var hello = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        hello.CancelAfter(TimeSpan.FromSeconds(settings.HandshakeTimeoutSeconds));
         try
         {
-            using var hello = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            hello.CancelAfter(TimeSpan.FromSeconds(settings.HandshakeTimeoutSeconds));
             try
             {
                 await ssl.AuthenticateAsServerAsync(_tls!, hello.Token).ConfigureAwait(false);
@@ -175,11 +179,8 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
                 Count(CoordinatorHostCounter.HandshakesFailed);
                 return;
             }
-            session = new CoordinatorSession(id, ssl, remote, settings.MaxQueuedBytesPerSession);
+            session = new CoordinatorSession(id, socket, ssl, remote, settings.MaxQueuedBytesPerSession);
             _sessions[id] = session;
-            writer = Task.Run(session.WriteLoop);
-            using var readCancel = CancellationTokenSource.CreateLinkedTokenSource(session.Closed, hello.Token);
-            var reader = new ControlFrameReader();
             bool joined = false;
             while (true)
             {
@@ -188,12 +189,12 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
                 {
                     pendingReleased = true;
                     _pending!.Release();
+                    hello.Dispose();
                     var peer = PeerOf(id);
                     log.LogInformation("peer {Identity} joined from {Remote} (local {Local}), static address {Static}",
                         peer is null ? "?" : PeerState.FormatIdentity(peer.Identity), remote, peer?.LocalAddress, peer?.StaticAddress);
                 }
-                var token = joined ? session.Closed : readCancel.Token;
-                if (!await reader.FillAsync(ssl, token).ConfigureAwait(false)) break;
+                if (!await reader.FillAsync(ssl, joined ? CancellationToken.None : hello.Token).ConfigureAwait(false)) break;
             }
         }
         catch (OperationCanceledException)
@@ -202,17 +203,22 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or InvalidOperationException)
         {
-            // The connection broke.
+            // The connection broke, or the session was closed and its socket shut down.
         }
         finally
         {
             if (!pendingReleased) _pending!.Release();
+            hello.Dispose();
             var peer = PeerOf(id);
             lock (_gate) _engine!.OnDisconnected(id, Environment.TickCount64);
             if (peer is not null) log.LogInformation("peer {Identity} ({Remote}) left", PeerState.FormatIdentity(peer.Identity), remote);
-            session?.CloseAfterFlush();
-            if (writer is not null) await Task.WhenAny(writer, Task.Delay(2000)).ConfigureAwait(false);
+            if (session is not null)
+            {
+                session.CloseAfterFlush();
+                await Task.WhenAny(session.Finished, Task.Delay(2000)).ConfigureAwait(false);
+            }
             _sessions.TryRemove(id, out _);
+            reader.Dispose();
             await ssl.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -303,10 +309,13 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
             foreach (var a in o.AllowDestinations) j.WriteStringValue(a.ToString());
             j.WriteEndArray();
             j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
+            j.WriteNumber("keepaliveSeconds", o.KeepaliveSeconds);
+            j.WriteNumber("sessionTimeoutSeconds", o.SessionTimeoutSeconds);
             j.WriteNumber("peerCount", engine.Peers.Count);
             j.WriteNumber("leaseCount", engine.Leases.Count);
             j.WriteNumber("probationLeaseCount", engine.ProbationLeases);
             j.WriteNumber("staticAssignments", engine.StaticAssignments);
+            WriteMemory(j);
             j.WriteStartArray("peers");
             int shown = 0;
             foreach (var p in engine.Peers)
@@ -351,6 +360,21 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
             Control.StatusJson.WriteCounters<CoordinatorCounter>(j, c => engine.Counters[c], host);
         }
     });
+
+    /// <summary>
+    /// The process's memory split the way a sizing question needs it: the GC heap (sessions, tables, the
+    /// pooled buffers in use) against the resident anonymous memory, whose rest is native (OpenSSL's
+    /// per-session state, the runtime). Socket buffers are kernel memory and in neither.
+    /// </summary>
+    private static void WriteMemory(System.Text.Json.Utf8JsonWriter j)
+    {
+        var gc = GC.GetGCMemoryInfo();
+        j.WriteStartObject("memory");
+        j.WriteNumber("rssBytes", Environment.WorkingSet);
+        j.WriteNumber("gcHeapBytes", gc.HeapSizeBytes);
+        j.WriteNumber("gcCommittedBytes", gc.TotalCommittedBytes);
+        j.WriteEndObject();
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
