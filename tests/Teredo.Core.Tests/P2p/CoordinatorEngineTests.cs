@@ -28,7 +28,7 @@ public class CoordinatorEngineTests
         Assert.Equal(CoordinatorAddressKind.Static, a.Kind);
         Assert.Equal(Ipv4Address.Parse("10.3.0.2"), a.Embedded);
         Assert.Equal(w.StaticSuffix, a.Suffix);
-        Assert.Equal((ushort)15, w.KeepaliveSeconds);
+        Assert.Equal((ushort)120, w.KeepaliveSeconds);
         Assert.Equal(new KeyValuePair<UInt128, uint>(0xABCDEF, w.StaticSuffix), Assert.Single(h.Journal.Records));
     }
 
