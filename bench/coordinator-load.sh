@@ -48,5 +48,5 @@ for _ in $(seq 100); do [ -S "$work/coordinator.sock" ] && break; sleep 0.1; don
 pin=$("$teredo" status --control "$work/coordinator.sock" --json | sed -n 's/.*"pin": "\(.*\)".*/\1/p')
 echo "coordinator pid $coordinator_pid, pin $pin; $peers peers, $leases leases, $rate bubbles/s for $seconds s"
 "$load" 127.0.0.1 23544 23545 "$pin" "$coordinator_pid" "$peers" "$leases" "$rate" "$seconds" "$idle" "$work/peers" "$work/coordinator.sock"
-"$teredo" status --control "$work/coordinator.sock" --json 2>/dev/null | grep -E '"(peerCount|leaseCount|bubblesReceived|notificationsSent|notificationsSessionGone|sessionsOverflowed|connectionsRefusedBusy|peersTimedOut)"' || true
+"$teredo" status --control "$work/coordinator.sock" --json 2>/dev/null | grep -E '"(peerCount|leaseCount|bubblesReceived|notificationsSent|notificationsSessionGone|sessionsOverflowed|connectionsRefusedBusy|peersTimedOut|tlsBuffersKept|keepalivesReceived)"' || true
 tail -5 "$work/coordinator.log"

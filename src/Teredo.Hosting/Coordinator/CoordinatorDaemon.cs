@@ -25,6 +25,8 @@ public enum CoordinatorHostCounter
     HandshakesFailed,
     HelloTimeouts,
     SessionsOverflowed,
+    /// <summary>Sessions whose OpenSSL record buffers could not be set to be released while idle (see OpenSslBuffers).</summary>
+    TlsBuffersKept,
     UdpReceiveErrors,
 }
 
@@ -110,6 +112,8 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         log.LogInformation("state {State}: {Static} static address(es) recovered; join {Join}; destinations: globally reachable (RFC 6890){Allowed}",
             settings.StateDirectory, recovered.Count, o.Tokens is null ? "open to any peer" : $"by token ({o.Tokens.Count} listed)",
             o.AllowDestinations.Count == 0 ? "" : " plus AllowDestination " + string.Join(", ", o.AllowDestinations));
+        if (OpenSslBuffers.Unavailable is { } why)
+            log.LogWarning("TLS sessions keep their OpenSSL record buffers while idle (~35 KB each): {Reason}", why);
         return Task.CompletedTask;
     }
 
@@ -179,6 +183,8 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
                 Count(CoordinatorHostCounter.HandshakesFailed);
                 return;
             }
+            // Before the first read or write of the session: idle sessions then hold no TLS record buffers.
+            if (!OpenSslBuffers.Release(ssl)) Count(CoordinatorHostCounter.TlsBuffersKept);
             session = new CoordinatorSession(id, socket, ssl, remote, settings.MaxQueuedBytesPerSession);
             _sessions[id] = session;
             bool joined = false;

@@ -41,7 +41,11 @@ public sealed class ControlFrameReader : IDisposable
             _start = 0;
         }
         int n = await stream.ReadAsync(_buffer.AsMemory(_end, BufferBytes - _end), cancellationToken).ConfigureAwait(false);
-        if (n == 0) return false;
+        if (n == 0)
+        {
+            if (_start == _end) Release();
+            return false;
+        }
         _end += n;
         return true;
     }
