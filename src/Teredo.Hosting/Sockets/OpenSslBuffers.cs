@@ -11,7 +11,7 @@ namespace Teredo.Hosting.Sockets;
 /// which is most of the ~35 KB of native memory a coordinator pays per idle peer; with it an idle session
 /// holds only the SSL object and its keys, and the buffers are taken from and given back to malloc around
 /// each record. .NET exposes neither the SSL handle nor the mode, so this finds the handle inside the
-/// SslStream by reflection (the stream's security context holds a SafeSslHandle) and calls libssl's
+/// SslStream by reflection (the stream's security context is, or holds, a SafeSslHandle) and calls libssl's
 /// SSL_ctrl(SSL_CTRL_MODE). Everything is checked once: when the runtime's internals differ (another .NET
 /// version, another TLS library, trimming), <see cref="Available"/> is false, the reason is kept, and
 /// sessions simply keep their buffers.
@@ -52,6 +52,22 @@ public static unsafe class OpenSslBuffers
         Unavailable = "libssl (SSL_ctrl) not found";
     }
 
+    private static readonly MethodInfo? s_allocated = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SECURITY_OPENSSL_MEMORY_DEBUG") == "1"
+        ? typeof(SslStream).Assembly.GetType("Interop+Crypto")?.GetMethod("GetOpenSslAllocatedMemory", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
+        : null;
+
+    /// <summary>
+    /// The bytes OpenSSL holds, when the process was started with DOTNET_SYSTEM_NET_SECURITY_OPENSSL_MEMORY_DEBUG=1
+    /// (the runtime then counts OpenSSL's allocations; it has no public API for it, hence reflection); else null.
+    /// A diagnostic for sizing: RSS minus the GC heap minus this is the runtime and malloc's free space.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A diagnostic; null when the runtime has no such method.")]
+    public static long? AllocatedBytes()
+    {
+        try { return s_allocated?.Invoke(null, null) is int n ? (uint)n : null; }
+        catch (TargetInvocationException) { return null; }
+    }
+
     /// <summary>
     /// Sets SSL_MODE_RELEASE_BUFFERS on an authenticated stream's SSL object. Call it after the handshake
     /// and before any read or write of the session begins (SSL_ctrl is not safe against concurrent I/O on
@@ -63,6 +79,8 @@ public static unsafe class OpenSslBuffers
         if (Unavailable is not null || s_sslCtrl == null) return false;
         var context = s_context!.GetValue(stream);
         if (context is null) return false;
+        // .NET 10 keeps the SafeSslHandle itself there; older versions wrapped it in a SafeDeleteSslContext.
+        if (IsSslHandle(context.GetType())) return SetMode((SafeHandle)context);
         var handleField = s_handle;
         if (handleField is null)
         {
@@ -70,7 +88,7 @@ public static unsafe class OpenSslBuffers
             {
                 for (var t = context.GetType(); t is not null && s_handle is null; t = t.BaseType)
                     foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.DeclaredOnly))
-                        if (f.FieldType.Name == "SafeSslHandle" && typeof(SafeHandle).IsAssignableFrom(f.FieldType))
+                        if (IsSslHandle(f.FieldType))
                         {
                             s_handle = f;
                             break;
@@ -83,7 +101,14 @@ public static unsafe class OpenSslBuffers
                 handleField = s_handle;
             }
         }
-        if (handleField.GetValue(context) is not SafeHandle ssl || ssl.IsInvalid || ssl.IsClosed) return false;
+        return handleField.GetValue(context) is SafeHandle ssl && SetMode(ssl);
+    }
+
+    private static bool IsSslHandle(Type type) => type.Name == "SafeSslHandle" && typeof(SafeHandle).IsAssignableFrom(type);
+
+    private static bool SetMode(SafeHandle ssl)
+    {
+        if (ssl.IsInvalid || ssl.IsClosed) return false;
         bool added = false;
         try
         {

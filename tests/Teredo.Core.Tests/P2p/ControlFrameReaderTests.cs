@@ -63,7 +63,7 @@ public sealed class ControlFrameReaderTests
         Assert.False(reader.HoldsBuffer);
         var seen = new List<uint>();
         while (await reader.FillAsync(stream, CancellationToken.None)) seen.AddRange(Drain(reader));
-        Assert.Equal([7u, 8u, 7u, 7u, 8u], seen);
+        Assert.Equal([7u, 7u, 8u, 7u, 8u], seen);
         Assert.False(reader.HoldsBuffer); // everything consumed: the buffer went back to the pool
         // A zero-byte wait before each read that found nothing pending (first, third, fourth chunk, and the end).
         Assert.Equal(4, stream.ZeroByteReads);
