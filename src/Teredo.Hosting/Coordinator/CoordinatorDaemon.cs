@@ -113,7 +113,7 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
             settings.StateDirectory, recovered.Count, o.Tokens is null ? "open to any peer" : $"by token ({o.Tokens.Count} listed)",
             o.AllowDestinations.Count == 0 ? "" : " plus AllowDestination " + string.Join(", ", o.AllowDestinations));
         if (OpenSslBuffers.Unavailable is { } why)
-            log.LogWarning("TLS sessions keep their OpenSSL record buffers while idle (~35 KB each): {Reason}", why);
+            log.LogWarning("TLS sessions keep their OpenSSL record buffers while idle (~15 KB each): {Reason}", why);
         return Task.CompletedTask;
     }
 
