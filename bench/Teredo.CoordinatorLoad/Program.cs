@@ -115,10 +115,9 @@ Console.WriteLine($"leases granted: {granted}/{leases} in {leaseClock.Elapsed.To
 Thread.Sleep(2000);
 GC.Collect();
 long rssKb = Status(pid, "VmRSS"), anonKb = Status(pid, "RssAnon"), fileKb = Status(pid, "RssFile");
-var (gcHeap, gcCommitted, openssl) = GcFigures(controlSocket);
+var (gcHeap, gcCommitted) = GcFigures(controlSocket);
 Console.WriteLine($"coordinator memory: RSS {rssKb / 1024.0:F0} MiB = anonymous {anonKb / 1024.0:F0} MiB + file {fileKb / 1024.0:F0} MiB; " +
-                  $"GC heap {gcHeap / 1048576.0:F0} MiB (committed {gcCommitted / 1048576.0:F0} MiB), so native ~{(anonKb * 1024.0 - gcCommitted) / 1048576.0:F0} MiB" +
-                  (openssl > 0 ? $" of which OpenSSL {openssl / 1048576.0:F0} MiB live" : "") + "; " +
+                  $"GC heap {gcHeap / 1048576.0:F0} MiB (committed {gcCommitted / 1048576.0:F0} MiB), so native ~{(anonKb * 1024.0 - gcCommitted) / 1048576.0:F0} MiB; " +
                   $"{rssKb / Math.Max(1.0, welcomed):F1} KiB RSS per peer; load average {File.ReadAllText("/proc/loadavg").Trim()}");
 long cpu0 = CpuTicks(pid);
 var idle = Stopwatch.StartNew();
@@ -160,24 +159,22 @@ return 0;
 
 static long Status(int pid, string field) => long.Parse(Regex.Match(File.ReadAllText($"/proc/{pid}/status"), field + @":\s+(\d+)").Groups[1].Value);
 
-// The coordinator's own figures from its status document ("memory": gcHeapBytes, gcCommittedBytes and, when the
-// coordinator runs with DOTNET_SYSTEM_NET_SECURITY_OPENSSL_MEMORY_DEBUG=1, opensslBytes); zeros without them.
-static (long Heap, long Committed, long OpenSsl) GcFigures(string? controlSocket)
+// The coordinator's own figures from its status document ("memory": gcHeapBytes, gcCommittedBytes); zeros without one.
+static (long Heap, long Committed) GcFigures(string? controlSocket)
 {
-    if (controlSocket is null) return (0, 0, 0);
+    if (controlSocket is null) return (0, 0);
     try
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         socket.Connect(new UnixDomainSocketEndPoint(controlSocket));
         using var stream = new NetworkStream(socket);
         using var json = System.Text.Json.JsonDocument.Parse(stream);
-        if (!json.RootElement.TryGetProperty("memory", out var m)) return (0, 0, 0);
-        return (m.GetProperty("gcHeapBytes").GetInt64(), m.GetProperty("gcCommittedBytes").GetInt64(),
-                m.TryGetProperty("opensslBytes", out var o) ? o.GetInt64() : 0);
+        if (!json.RootElement.TryGetProperty("memory", out var m)) return (0, 0);
+        return (m.GetProperty("gcHeapBytes").GetInt64(), m.GetProperty("gcCommittedBytes").GetInt64());
     }
     catch (Exception e) when (e is SocketException or IOException or System.Text.Json.JsonException or KeyNotFoundException)
     {
-        return (0, 0, 0);
+        return (0, 0);
     }
 }
 

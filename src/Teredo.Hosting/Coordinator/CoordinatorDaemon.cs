@@ -370,8 +370,7 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
     /// <summary>
     /// The process's memory split the way a sizing question needs it: the GC heap (sessions, tables, the
     /// pooled buffers in use) against the resident anonymous memory, whose rest is native (OpenSSL's
-    /// per-session state, the runtime). Socket buffers are kernel memory and in neither. With
-    /// DOTNET_SYSTEM_NET_SECURITY_OPENSSL_MEMORY_DEBUG=1 in the environment, OpenSSL's own live bytes too.
+    /// per-session state, the runtime). Socket buffers are kernel memory and in neither.
     /// </summary>
     private static void WriteMemory(System.Text.Json.Utf8JsonWriter j)
     {
@@ -380,7 +379,6 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         j.WriteNumber("rssBytes", Environment.WorkingSet);
         j.WriteNumber("gcHeapBytes", gc.HeapSizeBytes);
         j.WriteNumber("gcCommittedBytes", gc.TotalCommittedBytes);
-        if (OpenSslBuffers.AllocatedBytes() is { } openssl) j.WriteNumber("opensslBytes", openssl);
         j.WriteEndObject();
     }
 

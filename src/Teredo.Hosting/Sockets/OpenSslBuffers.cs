@@ -52,22 +52,6 @@ public static unsafe class OpenSslBuffers
         Unavailable = "libssl (SSL_ctrl) not found";
     }
 
-    private static readonly MethodInfo? s_allocated = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SECURITY_OPENSSL_MEMORY_DEBUG") == "1"
-        ? typeof(SslStream).Assembly.GetType("Interop+Crypto")?.GetMethod("GetOpenSslAllocatedMemory", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
-        : null;
-
-    /// <summary>
-    /// The bytes OpenSSL holds, when the process was started with DOTNET_SYSTEM_NET_SECURITY_OPENSSL_MEMORY_DEBUG=1
-    /// (the runtime then counts OpenSSL's allocations; it has no public API for it, hence reflection); else null.
-    /// A diagnostic for sizing: RSS minus the GC heap minus this is the runtime and malloc's free space.
-    /// </summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A diagnostic; null when the runtime has no such method.")]
-    public static long? AllocatedBytes()
-    {
-        try { return s_allocated?.Invoke(null, null) is int n ? (uint)n : null; }
-        catch (TargetInvocationException) { return null; }
-    }
-
     /// <summary>
     /// Sets SSL_MODE_RELEASE_BUFFERS on an authenticated stream's SSL object. Call it after the handshake
     /// and before any read or write of the session begins (SSL_ctrl is not safe against concurrent I/O on
