@@ -5,6 +5,8 @@
 # machine and shares its cores, so the latency is an upper bound. Bounded: at most 20k peers, 1M leases,
 # 100k bubbles/s, 60 s of load.
 # Usage: bench/coordinator-load.sh [peers=10000] [leases=100000] [rate=50000] [seconds=5] [idle=30]
+# TEREDO=path/to/teredo runs another build of the coordinator (a baseline) under the same generator;
+# COORDINATOR_ENV="VAR=value ..." runs it with those environment variables (GC settings).
 set -euo pipefail
 peers=${1:-10000}; leases=${2:-100000}; rate=${3:-50000}; seconds=${4:-5}; idle=${5:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +22,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 dotnet build -c Release "$root/src/Teredo.Cli" -nologo -v quiet >/dev/null
 dotnet build -c Release "$root/bench/Teredo.CoordinatorLoad" -nologo -v quiet >/dev/null
-teredo="$root/src/Teredo.Cli/bin/Release/net10.0/teredo"
+teredo="${TEREDO:-$root/src/Teredo.Cli/bin/Release/net10.0/teredo}"
 load="$root/bench/Teredo.CoordinatorLoad/bin/Release/net10.0/teredo-coordinator-load"
 
 # Rate limits off (every bubble comes from one loopback "relay"); leases stay on probation for the run.
@@ -39,11 +41,12 @@ NewLeaseRateLimit 1000000
 NewLeaseBurst 1000000
 MaxPendingSessions 4096
 CONF
-"$teredo" coordinator -c "$work/coordinator.conf" --log-level Warning 2>"$work/coordinator.log" &
+# shellcheck disable=SC2086
+env ${COORDINATOR_ENV:-} "$teredo" coordinator -c "$work/coordinator.conf" --log-level Warning 2>"$work/coordinator.log" &
 coordinator_pid=$!
 for _ in $(seq 100); do [ -S "$work/coordinator.sock" ] && break; sleep 0.1; done
 pin=$("$teredo" status --control "$work/coordinator.sock" --json | sed -n 's/.*"pin": "\(.*\)".*/\1/p')
 echo "coordinator pid $coordinator_pid, pin $pin; $peers peers, $leases leases, $rate bubbles/s for $seconds s"
-"$load" 127.0.0.1 23544 23545 "$pin" "$coordinator_pid" "$peers" "$leases" "$rate" "$seconds" "$idle" "$work/peers"
-"$teredo" status --control "$work/coordinator.sock" --json 2>/dev/null | grep -E '"(peerCount|leaseCount|bubblesReceived|notificationsSent|notificationsSessionGone|sessionsOverflowed|connectionsRefusedBusy|peersTimedOut)"' || true
+"$load" 127.0.0.1 23544 23545 "$pin" "$coordinator_pid" "$peers" "$leases" "$rate" "$seconds" "$idle" "$work/peers" "$work/coordinator.sock"
+"$teredo" status --control "$work/coordinator.sock" --json 2>/dev/null | grep -E '"(peerCount|leaseCount|bubblesReceived|notificationsSent|notificationsSessionGone|sessionsOverflowed|connectionsRefusedBusy|peersTimedOut|tlsBuffersKept|keepalivesReceived)"' || true
 tail -5 "$work/coordinator.log"

@@ -8,16 +8,18 @@ using Teredo.Hosting.P2p;
 using Teredo.Net;
 using Teredo.Wire;
 
-// teredo-coordinator-load S TLS_PORT BUBBLE_PORT PIN COORDINATOR_PID PEERS LEASES RATE SECONDS IDLE_SECONDS STATE_DIR
+// teredo-coordinator-load S TLS_PORT BUBBLE_PORT PIN COORDINATOR_PID PEERS LEASES RATE SECONDS IDLE_SECONDS STATE_DIR [CONTROL_SOCKET]
 // 1. PEERS CoordinatorClients join (in waves, each with its own identity and RFC 1918 address);
 // 2. LEASES bubbles for distinct global D create LEASES leases;
-// 3. the coordinator's RSS, then its CPU over IDLE_SECONDS with only keepalives and its 1 s clock;
+// 3. the coordinator's RSS (anonymous and file-backed, and the GC heap from its status when CONTROL_SOCKET is
+//    given: RssAnon minus the GC's committed bytes is native memory, mostly OpenSSL's per-session state),
+//    then its CPU over IDLE_SECONDS with only keepalives and its 1 s clock;
 // 4. RATE bubbles/s for SECONDS toward existing leases, each carrying its send time in the bubble source:
 //    the notification's arrival at the peer gives the bubble-to-notification latency (TLS both ways included).
 // Every loop is bounded: at most 20,000 peers, 1,000,000 leases, 100,000 bubbles/s, 60 s.
-if (args.Length != 11)
+if (args.Length is not (11 or 12))
 {
-    Console.Error.WriteLine("usage: teredo-coordinator-load S TLS_PORT BUBBLE_PORT PIN COORDINATOR_PID PEERS LEASES RATE SECONDS IDLE_SECONDS STATE_DIR");
+    Console.Error.WriteLine("usage: teredo-coordinator-load S TLS_PORT BUBBLE_PORT PIN COORDINATOR_PID PEERS LEASES RATE SECONDS IDLE_SECONDS STATE_DIR [CONTROL_SOCKET]");
     return 2;
 }
 var s = Ipv4Address.Parse(args[0]);
@@ -30,6 +32,7 @@ int rate = Math.Clamp(int.Parse(args[7]), 1, 100_000);
 double seconds = Math.Clamp(double.Parse(args[8], System.Globalization.CultureInfo.InvariantCulture), 1, 60);
 double idleSeconds = Math.Clamp(double.Parse(args[9], System.Globalization.CultureInfo.InvariantCulture), 1, 120);
 string stateDir = args[10];
+string? controlSocket = args.Length > 11 ? args[11] : null;
 
 long welcomed = 0, granted = 0, notified = 0;
 var leased = new bool[leases];
@@ -111,7 +114,11 @@ Console.WriteLine($"leases granted: {granted}/{leases} in {leaseClock.Elapsed.To
 // 3. RSS and idle CPU
 Thread.Sleep(2000);
 GC.Collect();
-long rssKb = Rss(pid);
+long rssKb = Status(pid, "VmRSS"), anonKb = Status(pid, "RssAnon"), fileKb = Status(pid, "RssFile");
+var (gcHeap, gcCommitted) = GcFigures(controlSocket);
+Console.WriteLine($"coordinator memory: RSS {rssKb / 1024.0:F0} MiB = anonymous {anonKb / 1024.0:F0} MiB + file {fileKb / 1024.0:F0} MiB; " +
+                  $"GC heap {gcHeap / 1048576.0:F0} MiB (committed {gcCommitted / 1048576.0:F0} MiB), so native ~{(anonKb * 1024.0 - gcCommitted) / 1048576.0:F0} MiB; " +
+                  $"{rssKb / Math.Max(1.0, welcomed):F1} KiB RSS per peer; load average {File.ReadAllText("/proc/loadavg").Trim()}");
 long cpu0 = CpuTicks(pid);
 var idle = Stopwatch.StartNew();
 Thread.Sleep(TimeSpan.FromSeconds(idleSeconds));
@@ -144,13 +151,32 @@ double Ms(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.
 Console.WriteLine($"bubbles at {rate}/s for {loadSeconds:F1} s: sent {sentTimed}, notifications {got} ({100.0 * got / Math.Max(sentTimed, 1):F1} %), " +
                   $"coordinator CPU {loadCpu:F0} % of a core");
 Console.WriteLine($"bubble-to-notification latency: p50 {Ms(0.50):F3} ms, p99 {Ms(0.99):F3} ms, p99.9 {Ms(0.999):F3} ms, max {Ms(1.0):F3} ms");
-Console.WriteLine($"RESULT peers={welcomed} leases={granted} rss_mib={rssKb / 1024.0:F0} idle_cpu_pct={idleCpu:F2} rate={rate} delivered_pct={100.0 * got / Math.Max(sentTimed, 1):F1} p50_ms={Ms(0.5):F3} p99_ms={Ms(0.99):F3} load_cpu_pct={loadCpu:F0}");
+Console.WriteLine($"RESULT peers={welcomed} leases={granted} rss_mib={rssKb / 1024.0:F0} anon_mib={anonKb / 1024.0:F0} gc_heap_mib={gcHeap / 1048576.0:F0} idle_cpu_pct={idleCpu:F2} rate={rate} delivered_pct={100.0 * got / Math.Max(sentTimed, 1):F1} p50_ms={Ms(0.5):F3} p99_ms={Ms(0.99):F3} load_cpu_pct={loadCpu:F0}");
 
 foreach (var c in clients) _ = c.StopAsync();
 Thread.Sleep(1000);
 return 0;
 
-static long Rss(int pid) => long.Parse(Regex.Match(File.ReadAllText($"/proc/{pid}/status"), @"VmRSS:\s+(\d+)").Groups[1].Value);
+static long Status(int pid, string field) => long.Parse(Regex.Match(File.ReadAllText($"/proc/{pid}/status"), field + @":\s+(\d+)").Groups[1].Value);
+
+// The coordinator's own figures from its status document ("memory": gcHeapBytes, gcCommittedBytes); zeros without one.
+static (long Heap, long Committed) GcFigures(string? controlSocket)
+{
+    if (controlSocket is null) return (0, 0);
+    try
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(controlSocket));
+        using var stream = new NetworkStream(socket);
+        using var json = System.Text.Json.JsonDocument.Parse(stream);
+        if (!json.RootElement.TryGetProperty("memory", out var m)) return (0, 0);
+        return (m.GetProperty("gcHeapBytes").GetInt64(), m.GetProperty("gcCommittedBytes").GetInt64());
+    }
+    catch (Exception e) when (e is SocketException or IOException or System.Text.Json.JsonException or KeyNotFoundException)
+    {
+        return (0, 0);
+    }
+}
 
 static long CpuTicks(int pid)
 {

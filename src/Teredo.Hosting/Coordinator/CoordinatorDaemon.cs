@@ -26,6 +26,8 @@ public enum CoordinatorHostCounter
     HandshakesFailed,
     HelloTimeouts,
     SessionsOverflowed,
+    /// <summary>Sessions whose OpenSSL record buffers could not be set to be released while idle (see OpenSslBuffers).</summary>
+    TlsBuffersKept,
     UdpReceiveErrors,
 }
 
@@ -113,6 +115,8 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         log.LogInformation("state {State}: {Static} static address(es) recovered; join {Join}; destinations: globally reachable (RFC 6890){Allowed}",
             settings.StateDirectory, recovered.Count, o.Tokens is null ? "open to any peer" : $"by token ({o.Tokens.Count} listed)",
             o.AllowDestinations.Count == 0 ? "" : " plus AllowDestination " + string.Join(", ", o.AllowDestinations));
+        if (OpenSslBuffers.Unavailable is { } why)
+            log.LogWarning("TLS sessions keep their OpenSSL record buffers while idle (~15 KB each): {Reason}", why);
         return Task.CompletedTask;
     }
 
@@ -155,14 +159,18 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         long id = Interlocked.Increment(ref _nextSession);
         bool pendingReleased = false;
         CoordinatorSession? session = null;
-        Task? writer = null;
         socket.NoDelay = true;
+        TcpOptions.SetUserTimeout(socket, TcpOptions.ControlUserTimeout);
         var remote = socket.RemoteEndPoint;
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var reader = new ControlFrameReader();
+        // The only timer of a session: handshake and hello must be done in time. It is gone once the peer
+        // has joined; from then on the session waits in a plain read, and a close (engine, timeout, stop)
+        // shuts the socket down, which ends that read.
+        var hello = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        hello.CancelAfter(TimeSpan.FromSeconds(settings.HandshakeTimeoutSeconds));
         try
         {
-            using var hello = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            hello.CancelAfter(TimeSpan.FromSeconds(settings.HandshakeTimeoutSeconds));
             try
             {
                 await ssl.AuthenticateAsServerAsync(_tls!, hello.Token).ConfigureAwait(false);
@@ -178,11 +186,10 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
                 Count(CoordinatorHostCounter.HandshakesFailed);
                 return;
             }
-            session = new CoordinatorSession(id, ssl, remote, settings.MaxQueuedBytesPerSession);
+            // Before the first read or write of the session: idle sessions then hold no TLS record buffers.
+            if (!OpenSslBuffers.Release(ssl)) Count(CoordinatorHostCounter.TlsBuffersKept);
+            session = new CoordinatorSession(id, socket, ssl, remote, settings.MaxQueuedBytesPerSession);
             _sessions[id] = session;
-            writer = Task.Run(session.WriteLoop);
-            using var readCancel = CancellationTokenSource.CreateLinkedTokenSource(session.Closed, hello.Token);
-            var reader = new ControlFrameReader();
             bool joined = false;
             while (true)
             {
@@ -191,12 +198,12 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
                 {
                     pendingReleased = true;
                     _pending!.Release();
+                    hello.Dispose();
                     var peer = PeerOf(id);
                     log.LogInformation("peer {Identity} joined from {Remote} (local {Local}), static address {Static}",
                         peer is null ? "?" : PeerState.FormatIdentity(peer.Identity), remote, peer?.LocalAddress, peer?.StaticAddress);
                 }
-                var token = joined ? session.Closed : readCancel.Token;
-                if (!await reader.FillAsync(ssl, token).ConfigureAwait(false)) break;
+                if (!await reader.FillAsync(ssl, joined ? CancellationToken.None : hello.Token).ConfigureAwait(false)) break;
             }
         }
         catch (OperationCanceledException)
@@ -205,17 +212,22 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or InvalidOperationException)
         {
-            // The connection broke.
+            // The connection broke, or the session was closed and its socket shut down.
         }
         finally
         {
             if (!pendingReleased) _pending!.Release();
+            hello.Dispose();
             var peer = PeerOf(id);
             lock (_gate) _engine!.OnDisconnected(id, Environment.TickCount64);
             if (peer is not null) log.LogInformation("peer {Identity} ({Remote}) left", PeerState.FormatIdentity(peer.Identity), remote);
-            session?.CloseAfterFlush();
-            if (writer is not null) await Task.WhenAny(writer, Task.Delay(2000)).ConfigureAwait(false);
+            if (session is not null)
+            {
+                session.CloseAfterFlush();
+                await Task.WhenAny(session.Finished, Task.Delay(2000)).ConfigureAwait(false);
+            }
             _sessions.TryRemove(id, out _);
+            reader.Dispose();
             await ssl.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -306,10 +318,13 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
             foreach (var a in o.AllowDestinations) j.WriteStringValue(a.ToString());
             j.WriteEndArray();
             j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
+            j.WriteNumber("keepaliveSeconds", o.KeepaliveSeconds);
+            j.WriteNumber("sessionTimeoutSeconds", o.SessionTimeoutSeconds);
             j.WriteNumber("peerCount", engine.Peers.Count);
             j.WriteNumber("leaseCount", engine.Leases.Count);
             j.WriteNumber("probationLeaseCount", engine.ProbationLeases);
             j.WriteNumber("staticAssignments", engine.StaticAssignments);
+            WriteMemory(j);
             j.WriteStartArray("peers");
             int shown = 0;
             foreach (var p in engine.Peers)
@@ -354,6 +369,21 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
             Control.StatusJson.WriteCounters<CoordinatorCounter>(j, c => engine.Counters[c], host);
         }
     });
+
+    /// <summary>
+    /// The process's memory split the way a sizing question needs it: the GC heap (sessions, tables, the
+    /// pooled buffers in use) against the resident anonymous memory, whose rest is native (OpenSSL's
+    /// per-session state, the runtime). Socket buffers are kernel memory and in neither.
+    /// </summary>
+    private static void WriteMemory(System.Text.Json.Utf8JsonWriter j)
+    {
+        var gc = GC.GetGCMemoryInfo();
+        j.WriteStartObject("memory");
+        j.WriteNumber("rssBytes", Environment.WorkingSet);
+        j.WriteNumber("gcHeapBytes", gc.HeapSizeBytes);
+        j.WriteNumber("gcCommittedBytes", gc.TotalCommittedBytes);
+        j.WriteEndObject();
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Teredo.Hosting.Sockets;
 using Teredo.Net;
 using Teredo.P2p.Control;
 
@@ -136,6 +137,7 @@ public sealed class CoordinatorClient : IAsyncDisposable
     private async Task<string> SessionAsync(Action welcomed)
     {
         using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        TcpOptions.SetUserTimeout(tcp, TcpOptions.ControlUserTimeout);
         using (var connect = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
         {
             connect.CancelAfter(_options.ConnectTimeout);
@@ -161,7 +163,7 @@ public sealed class CoordinatorClient : IAsyncDisposable
         await SendAsync(new HelloMessage(ControlFrame.Version, ControlFrame.Version, Identity, local, _options.Capacity, _options.BandwidthKbps, _options.Token))
             .ConfigureAwait(false);
 
-        var reader = new ControlFrameReader();
+        using var reader = new ControlFrameReader();
         using var session = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         Task? keepalive = null;
         var timeout = TimeSpan.FromSeconds(30);

@@ -150,6 +150,13 @@ public sealed class CoordinatorDaemonTests : IDisposable
         Assert.True(lease.GetProperty("proven").GetBoolean());
         Assert.Single(lease.GetProperty("relays").EnumerateArray());
         Assert.Equal(daemon.Pin, status.GetProperty("pin").GetString());
+        Assert.Equal(1, status.GetProperty("keepaliveSeconds").GetInt32());
+        Assert.Equal(5, status.GetProperty("sessionTimeoutSeconds").GetInt32());
+        var memory = status.GetProperty("memory");
+        Assert.True(memory.GetProperty("gcHeapBytes").GetInt64() > 0);
+        Assert.True(memory.GetProperty("rssBytes").GetInt64() >= memory.GetProperty("gcHeapBytes").GetInt64() / 2);
+        // On Linux the session's OpenSSL record buffers are released while it is idle.
+        if (OperatingSystem.IsLinux()) Assert.Equal(0, status.GetProperty("counters").GetProperty("tlsBuffersKept").GetInt64());
     }
 
     [Fact]

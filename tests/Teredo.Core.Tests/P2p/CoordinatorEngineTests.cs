@@ -28,7 +28,7 @@ public class CoordinatorEngineTests
         Assert.Equal(CoordinatorAddressKind.Static, a.Kind);
         Assert.Equal(Ipv4Address.Parse("10.3.0.2"), a.Embedded);
         Assert.Equal(w.StaticSuffix, a.Suffix);
-        Assert.Equal((ushort)15, w.KeepaliveSeconds);
+        Assert.Equal((ushort)120, w.KeepaliveSeconds);
         Assert.Equal(new KeyValuePair<UInt128, uint>(0xABCDEF, w.StaticSuffix), Assert.Single(h.Journal.Records));
     }
 
@@ -213,18 +213,20 @@ public class CoordinatorEngineTests
     [Fact]
     public void Session_without_keepalives_times_out_and_its_leases_move()
     {
-        var h = new CoordinatorHarness();
+        // The defaults (keepalive 120 s, timeout 300 s): five keepalive intervals are past the timeout.
+        var h = new CoordinatorHarness(o => o with { ProbationSeconds = 3600 });
         h.Join(1, 1);
         h.Join(2, 2);
         for (int i = 0; i < 20; i++) h.Bubble(T(D(i)));
         for (int t = 0; t < 5; t++)
         {
-            h.Now += 15_000;
+            h.Now += 120_000;
             h.Message(2, new KeepaliveMessage((uint)t)); // only peer 2 keeps talking
             h.Engine.Tick(h.Now);
         }
         Assert.Contains(1L, h.Sink.Closed);
         Assert.Equal(GoodbyeReason.Timeout, Assert.Single(h.Sink.Of<GoodbyeMessage>(1)).Reason);
+        Assert.Equal(20, h.Engine.Leases.Count);
         Assert.All(h.Engine.Leases, l => Assert.Equal(2, l.Owner.Session));
         Assert.Equal(1, h.Counter(CoordinatorCounter.PeersTimedOut));
         Assert.Equal(5, h.Sink.Of<KeepaliveMessage>(2).Count); // every keepalive echoed
