@@ -55,26 +55,26 @@ public static class CoordinatorConfiguration
         IReadOnlySet<string>? tokens = tokenFile is null ? null : LoadTokens(tokenFile);
 
         int Int(string name, int min, int max, int fallback) => config.Int(name, min, max, fallback);
-        var engine = new CoordinatorOptions
+        var defaults = new CoordinatorOptions { Address = address };
+        var engine = defaults with
         {
-            Address = address,
             AllowDestinations = allow,
             Tokens = tokens,
-            MaxPeers = Int("MaxPeers", 1, 1_000_000, 20_000),
-            MaxLeases = Int("MaxLeases", 1, 10_000_000, 200_000),
-            MaxLeasesPerPeer = Int("MaxLeasesPerPeer", 1, 10_000_000, 20_000),
-            MaxStaticAssignments = Int("MaxStaticAssignments", 1, 1 << 23, 1_000_000),
-            LeaseIdleSeconds = Int("LeaseIdleTimeout", 1, 65535, 300),
-            ProbationSeconds = Int("ProbationTimeout", 1, 65535, 30),
-            KeepaliveSeconds = Int("KeepaliveInterval", 1, 3600, 120),
-            SessionTimeoutSeconds = Int("SessionTimeout", 2, 65535, 300),
-            BubbleRatePerRelay = Int("BubbleRateLimit", 0, 10_000_000, 500),
-            BubbleBurstPerRelay = Int("BubbleBurst", 1, 10_000_000, 1000),
-            NotificationRatePerTarget = Int("NotificationRateLimit", 0, 10_000_000, 50),
-            NotificationBurstPerTarget = Int("NotificationBurst", 1, 10_000_000, 100),
-            NewLeaseRate = Int("NewLeaseRateLimit", 1, 10_000_000, 2000),
-            NewLeaseBurst = Int("NewLeaseBurst", 1, 10_000_000, 4000),
-            RateLimitSlots = Int("RateLimitSlots", 1, 1 << 24, 65536),
+            MaxPeers = Int("MaxPeers", 1, 1_000_000, defaults.MaxPeers),
+            MaxLeases = Int("MaxLeases", 1, 10_000_000, defaults.MaxLeases),
+            MaxLeasesPerPeer = Int("MaxLeasesPerPeer", 1, 10_000_000, defaults.MaxLeasesPerPeer),
+            MaxStaticAssignments = Int("MaxStaticAssignments", 1, 1 << 23, defaults.MaxStaticAssignments),
+            LeaseIdleSeconds = Int("LeaseIdleTimeout", 1, 65535, defaults.LeaseIdleSeconds),
+            ProbationSeconds = Int("ProbationTimeout", 1, 65535, defaults.ProbationSeconds),
+            KeepaliveSeconds = Int("KeepaliveInterval", 1, 3600, defaults.KeepaliveSeconds),
+            SessionTimeoutSeconds = Int("SessionTimeout", 2, 65535, defaults.SessionTimeoutSeconds),
+            BubbleRatePerRelay = Int("BubbleRateLimit", 0, 10_000_000, defaults.BubbleRatePerRelay),
+            BubbleBurstPerRelay = Int("BubbleBurst", 1, 10_000_000, defaults.BubbleBurstPerRelay),
+            NotificationRatePerTarget = Int("NotificationRateLimit", 0, 10_000_000, defaults.NotificationRatePerTarget),
+            NotificationBurstPerTarget = Int("NotificationBurst", 1, 10_000_000, defaults.NotificationBurstPerTarget),
+            NewLeaseRate = Int("NewLeaseRateLimit", 1, 10_000_000, defaults.NewLeaseRate),
+            NewLeaseBurst = Int("NewLeaseBurst", 1, 10_000_000, defaults.NewLeaseBurst),
+            RateLimitSlots = Int("RateLimitSlots", 1, 1 << 24, defaults.RateLimitSlots),
         };
         try { engine.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new ConfigException($"{file}: {e.Message}"); }

@@ -46,19 +46,20 @@ public static class Ipv6PeerConfiguration
         var (prefixAddress, prefixLength) = ParseIpv6Network(prefix, config, defaultLength: 96);
         var (pool, poolLength) = ParseIpv6Network(Required(config, "Pool"), config, defaultLength: null);
 
+        var defaults = new Ipv6PeerOptions();
         var engine = new Ipv6PeerOptions
         {
             Prefix = prefixAddress,
             PrefixLength = prefixLength,
             Pool = pool,
             PoolLength = poolLength,
-            MaxMappings = config.Int("MaxMappings", 1, 1 << 24, 65536),
-            MappingIdleTimeoutMs = config.Int("MappingIdleTimeout", 1, 86400, 600) * 1000,
-            MaxDestinations = config.Int("MaxDestinations", 0, 1 << 24, 65536),
-            ResponseWindowMs = config.Int("ResponseWindow", 1, 3600, 10) * 1000,
-            RetryAfterMs = config.Int("RetryAfter", 0, 86400, 60) * 1000,
-            ProbeIntervalMs = config.Int("ProbeInterval", 1, 3600, 3) * 1000,
-            IcmpErrorsPerSecond = config.Int("IcmpErrorsPerSecond", 0, 1_000_000, 100),
+            MaxMappings = config.Int("MaxMappings", 1, 1 << 24, defaults.MaxMappings),
+            MappingIdleTimeoutMs = config.Int("MappingIdleTimeout", 1, 86400, defaults.MappingIdleTimeoutMs / 1000) * 1000,
+            MaxDestinations = config.Int("MaxDestinations", 0, 1 << 24, defaults.MaxDestinations),
+            ResponseWindowMs = config.Int("ResponseWindow", 1, 3600, defaults.ResponseWindowMs / 1000) * 1000,
+            RetryAfterMs = config.Int("RetryAfter", 0, 86400, defaults.RetryAfterMs / 1000) * 1000,
+            ProbeIntervalMs = config.Int("ProbeInterval", 1, 3600, defaults.ProbeIntervalMs / 1000) * 1000,
+            IcmpErrorsPerSecond = config.Int("IcmpErrorsPerSecond", 0, 1_000_000, defaults.IcmpErrorsPerSecond),
         };
         foreach (var (d, value) in Values(config, "Coordinator"))
             engine.Coordinators.Add(ParseIpv4(d, value, config));
