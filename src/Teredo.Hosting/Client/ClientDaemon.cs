@@ -15,7 +15,6 @@ using Teredo.Hosting.Privileges;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Net;
-using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Client;
 
@@ -44,8 +43,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     private Socket? _secondary;
     private Socket? _probe;
     private Socket? _discovery;
-    private ControlServer? _control;
-    private MetricsExporter? _metrics;
+    private StatusEndpoints? _endpoints;
     private Ipv4Endpoint? _local;
     private volatile bool _stopping;
     private long _sendErrors;
@@ -113,8 +111,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         }
         Start("teredo-client-timer", TimerLoop);
         // Before the interface gets its address: whoever sees the address can ask for the status.
-        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
-        _metrics = MetricsExporter.Start(settings.Metrics, "client", StatusJson, log);
+        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "client", StatusJson, log);
 
         var tun = LinuxTun.Open(settings.InterfaceName);
         _tun = tun;
@@ -402,10 +399,8 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     public void Dispose()
     {
         _stopping = true;
-        _control?.Dispose();
-        _control = null;
-        _metrics?.Dispose();
-        _metrics = null;
+        _endpoints?.Dispose();
+        _endpoints = null;
         _events.CompleteAdding();
         foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();

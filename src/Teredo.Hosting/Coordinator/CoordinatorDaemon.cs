@@ -14,7 +14,6 @@ using Teredo.Hosting.Sockets;
 using Teredo.Net;
 using Teredo.P2p.Control;
 using Teredo.P2p.Coordinator;
-using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Coordinator;
 
@@ -52,8 +51,7 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
     private Thread? _udpThread;
     private Task? _acceptLoop;
     private Task? _clock;
-    private ControlServer? _control;
-    private MetricsExporter? _metrics;
+    private StatusEndpoints? _endpoints;
     private SemaphoreSlim? _pending;
     private long _nextSession;
     private bool _certificateGenerated;
@@ -105,8 +103,7 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
         _udpThread.Start();
         _acceptLoop = Task.Run(AcceptLoop);
         _clock = Task.Run(ClockLoop);
-        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
-        _metrics = MetricsExporter.Start(settings.Metrics, "coordinator", StatusJson, log);
+        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "coordinator", StatusJson, log);
 
         log.LogInformation("coordinator {Address}: prefix {Prefix}/64, TLS on {Tls} (ALPN {Alpn}), relay bubbles on UDP {Udp}, control socket {Control}",
             o.Address, Teredo.Addressing.CoordinatorAddress.Prefix(o.Address), TlsEndpoint, ControlFrame.Alpn, BubbleEndpoint, settings.ControlSocket);
@@ -410,10 +407,8 @@ public sealed class CoordinatorDaemon(CoordinatorHostSettings settings, ILogger<
     {
         _stopping = true;
         _stop.Cancel();
-        _control?.Dispose();
-        _control = null;
-        _metrics?.Dispose();
-        _metrics = null;
+        _endpoints?.Dispose();
+        _endpoints = null;
         _listener?.Dispose();
         _udp?.Dispose();
         _udpThread?.Join(TimeSpan.FromSeconds(2));

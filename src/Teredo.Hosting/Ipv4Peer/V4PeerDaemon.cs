@@ -13,7 +13,6 @@ using Teredo.Nat64;
 using Teredo.Net;
 using Teredo.P2p.Control;
 using Teredo.P2p.Ipv4Peer;
-using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Ipv4Peer;
 
@@ -43,8 +42,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
     private BatchSink? _controlSink;
     private LinuxTun? _tun;
     private UdpChannel? _udp;
-    private ControlServer? _control;
-    private MetricsExporter? _metrics;
+    private StatusEndpoints? _endpoints;
     private string? _nftTable;
     private bool _forwardingTurnedOn;
     private volatile bool _stopping;
@@ -90,8 +88,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         }, log);
         ControlBinding.Bind(_client, _engine, _lock, _controlSink, _controlSink.Flush);
         _client.Start();
-        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
-        _metrics = MetricsExporter.Start(settings.Metrics, "v4peer", StatusJson, log);
+        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "v4peer", StatusJson, log);
         log.LogInformation("v4peer: coordinator {Host}:{Port} ({Verify}), local address {Local}, Teredo socket {Udp}, pool {Pool} on {Tun} (MTU {Mtu}), rate limit {Rate}, control socket {Control}",
             settings.CoordinatorHost, settings.CoordinatorPort, settings.Pin is null ? "CA-verified" : "pinned", local, _udp.Local,
             settings.Pool, _tun!.Name, TunMtu, settings.RateLimitMbit > 0 ? $"{settings.RateLimitMbit} Mbit/s" : "none", settings.ControlSocket);
@@ -308,10 +305,8 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
     public void Dispose()
     {
         _stopping = true;
-        _control?.Dispose();
-        _control = null;
-        _metrics?.Dispose();
-        _metrics = null;
+        _endpoints?.Dispose();
+        _endpoints = null;
         foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();
         UndoHostChanges();

@@ -8,7 +8,6 @@ using Teredo.Hosting.Tun;
 using Teredo.Net;
 using Teredo.P2p.Ipv6Peer;
 using Teredo.Relay;
-using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Ipv6Peer;
 
@@ -36,8 +35,7 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     private readonly List<EmbeddedRelayRouter> _routers = [];
     private ITunDevice? _tun;
     private UdpChannel? _udp;
-    private ControlServer? _control;
-    private MetricsExporter? _metrics;
+    private StatusEndpoints? _endpoints;
     private volatile bool _stopping;
     private long _writeErrors;
 
@@ -81,8 +79,7 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         }
         Start("teredo-v6peer-tun", PacketLoop);
         Start("teredo-v6peer-timer", TimerLoop);
-        _control = ControlServer.Start(_settings.ControlSocket, StatusJson, _log);
-        _metrics = MetricsExporter.Start(_settings.Metrics, "v6peer", StatusJson, _log, new Dictionary<string, string> { ["coordinators"] = "address" });
+        _endpoints = StatusEndpoints.Start(_settings.ControlSocket, _settings.Metrics, "v6peer", StatusJson, _log, new Dictionary<string, string> { ["coordinators"] = "address" });
         _log.LogInformation("IPv6 peer on {Interface} (MTU {Mtu}): NAT64 prefix {Prefix}/{PrefixLength}, pool {Pool}/{PoolLength} ({Capacity} clients), coordinators {Coordinators}, serving {Clients}, probes {Probe}, control socket {Control}",
             _tun!.Name, _settings.Mtu, options.Prefix, options.PrefixLength, options.Pool, options.PoolLength, _engine.Pool.Capacity,
             string.Join(", ", options.Coordinators), string.Join(", ", options.ClientNetworks.Select(n => $"{n.Network}/{n.Length}")),
@@ -228,10 +225,8 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     public void Dispose()
     {
         _stopping = true;
-        _control?.Dispose();
-        _control = null;
-        _metrics?.Dispose();
-        _metrics = null;
+        _endpoints?.Dispose();
+        _endpoints = null;
         foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();
         _udp?.Dispose();

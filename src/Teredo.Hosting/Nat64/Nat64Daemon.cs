@@ -8,7 +8,6 @@ using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Nat64;
 using Teredo.Net;
-using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Nat64;
 
@@ -30,8 +29,7 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
     private readonly List<TunTranslationSink> _sinks = [];
     private LinuxTun[] _queues = [];
     private Nat64Translator? _translator;
-    private ControlServer? _control;
-    private MetricsExporter? _metrics;
+    private StatusEndpoints? _endpoints;
     private volatile bool _stopping;
     private readonly Ipv6Address _selfIpv6 = settings.TranslatorIpv6;
     private long _notIp;
@@ -63,8 +61,7 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
             Start($"teredo-nat64-q{i}", () => PacketLoop(queue, sink));
         }
         Start("teredo-nat64-timer", TimerLoop);
-        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
-        _metrics = MetricsExporter.Start(settings.Metrics, "nat64", StatusJson, log);
+        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "nat64", StatusJson, log);
         // Written as root, before the host gives it up (-u, -g) now that the TUN, its routes, the control socket
         // and the metrics listener exist.
         if (process?.PidFile is { } pidFile) File.WriteAllText(pidFile, $"{Environment.ProcessId}\n");
@@ -288,10 +285,8 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
     {
         if (_stopping) return;
         _stopping = true;
-        _control?.Dispose();
-        _control = null;
-        _metrics?.Dispose();
-        _metrics = null;
+        _endpoints?.Dispose();
+        _endpoints = null;
         foreach (var q in _queues) q.Dispose();
         foreach (var thread in _threads) thread.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();

@@ -9,7 +9,6 @@ using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Net;
 using Teredo.Relay;
-using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Relay;
 
@@ -30,8 +29,7 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     private readonly List<Thread> _threads = [];
     private ITunDevice? _tun;
     private UdpChannel? _udp;
-    private ControlServer? _control;
-    private MetricsExporter? _metrics;
+    private StatusEndpoints? _endpoints;
     private volatile bool _stopping;
     private long _sendErrors;
 
@@ -52,8 +50,7 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         Start("teredo-relay-tun", TunLoop);
         Start("teredo-relay-udp", UdpLoop);
         Start("teredo-relay-timer", TimerLoop);
-        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
-        _metrics = MetricsExporter.Start(settings.Metrics, "relay", StatusJson, log);
+        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "relay", StatusJson, log);
         log.LogInformation("Teredo {Kind} on {Interface} (MTU {Mtu}), UDP {Local}, route {Prefix}/32, ICMPv6 errors from {Own}, peer list {Capacity} entries, control socket {Control}",
             settings.HostSpecific ? "host-specific relay" : "relay", tun.Name, settings.Mtu, _udp.Socket.LocalEndPoint,
             settings.Engine.ServicePrefix, settings.Engine.OwnAddress?.ToString() ?? "(none: not sent)", settings.Engine.PeerCapacity,
@@ -156,10 +153,8 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     public void Dispose()
     {
         _stopping = true;
-        _control?.Dispose();
-        _control = null;
-        _metrics?.Dispose();
-        _metrics = null;
+        _endpoints?.Dispose();
+        _endpoints = null;
         foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
         _threads.Clear();
         _udp?.Dispose();

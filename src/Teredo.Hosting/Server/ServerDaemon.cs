@@ -8,7 +8,6 @@ using Teredo.Hosting.Sockets;
 using Teredo.Net;
 using Teredo.Server;
 using Teredo.Wire;
-using Teredo.Hosting.Metrics;
 
 namespace Teredo.Hosting.Server;
 
@@ -22,8 +21,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
 {
     private readonly List<Worker> _workers = [];
     private RawIpv6Sender? _raw;
-    private ControlServer? _control;
-    private MetricsExporter? _metrics;
+    private StatusEndpoints? _endpoints;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private volatile bool _stopping;
 
@@ -73,8 +71,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
             w.Thread = new Thread(() => Run(w)) { IsBackground = true, Name = $"teredo-server-{w.Via}" };
             w.Thread.Start();
         }
-        _control = ControlServer.Start(settings.ControlSocket, StatusJson, log);
-        _metrics = MetricsExporter.Start(settings.Metrics, "server", StatusJson, log);
+        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "server", StatusJson, log);
         log.LogInformation("Teredo server on {Primary} and {Secondary}, prefix {Prefix}/64, MTU {Mtu}, ICMPv6 to native IPv6 {Forwarding}, {Threads} thread(s) per address, control socket {Control}",
             primary, secondary, _workers[0].Engine.AdvertisedPrefix, engineOptions.Mtu, engineOptions.Ipv6Forwarding ? "on" : "off",
             settings.Threads, settings.ControlSocket);
@@ -180,10 +177,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
     public void Dispose()
     {
         _stopping = true;
-        _control?.Dispose();
-        _control = null;
-        _metrics?.Dispose();
-        _metrics = null;
+        _endpoints?.Dispose();
+        _endpoints = null;
         foreach (var w in _workers)
         {
             w.Receive.Dispose();
