@@ -1,0 +1,25 @@
+using Teredo.Hosting.Sockets;
+using Teredo.Net;
+
+namespace Teredo.Hosting.Packets;
+
+/// <summary>
+/// One UDP/IPv4 socket as the packet host sees it (wireguard-go's conn.Bind is the model): batches in,
+/// batches out. <see cref="UdpBind"/> is the kernel's (recvmmsg, sendmmsg, UDP GSO); the in-memory twin
+/// carries datagrams through the tests' simulated network. One thread may receive while others send.
+/// </summary>
+public interface IDatagramBind : IDisposable
+{
+    /// <summary>The address and port datagrams leave from.</summary>
+    Ipv4Endpoint Local { get; }
+
+    /// <summary>
+    /// Fills <paramref name="batch"/> (cleared first) with what arrived: waits up to the bind's receive
+    /// timeout for the first datagram, then takes what else is queued. 0 on timeout.
+    /// Throws <see cref="ObjectDisposedException"/> once the bind is closed: the receive loop ends.
+    /// </summary>
+    int Receive(UdpBatch batch);
+
+    /// <summary>Sends every datagram committed to <paramref name="batch"/>, then clears it; returns how many were lost.</summary>
+    int Send(UdpBatch batch);
+}
