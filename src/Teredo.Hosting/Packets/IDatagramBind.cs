@@ -5,7 +5,7 @@ namespace Teredo.Hosting.Packets;
 
 /// <summary>
 /// One UDP/IPv4 socket as the packet host sees it (wireguard-go's conn.Bind is the model): batches in,
-/// batches out. <see cref="UdpBind"/> is the kernel's (recvmmsg, sendmmsg, UDP GSO); the in-memory twin
+/// batches out. The kernel's bind uses recvmmsg, sendmmsg and UDP GSO; the in-memory twin
 /// carries datagrams through the tests' simulated network. One thread may receive while others send.
 /// </summary>
 public interface IDatagramBind : IDisposable
