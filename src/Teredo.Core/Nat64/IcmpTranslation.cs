@@ -1,3 +1,4 @@
+using Teredo.Net;
 using Teredo.Wire;
 
 namespace Teredo.Nat64;
@@ -80,6 +81,31 @@ public static class IcmpTranslation
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// §4.2: the checksum of an ICMPv4 echo that becomes ICMPv6 type <paramref name="type6"/>, its bytes
+    /// otherwise unchanged: the type word changes and ICMPv6 adds the pseudo-header of RFC 8200 §8.1
+    /// (<paramref name="length"/> is the whole message's, which may be longer than the bytes at hand).
+    /// </summary>
+    public static ushort EchoChecksum4To6(IcmpHeader echo, byte type6, Ipv6Address source, Ipv6Address destination, uint length) =>
+        Checksum.Update(echo.Checksum, (ulong)echo.Type << 8,
+            ((ulong)type6 << 8) + Checksum.Ipv6PseudoHeader(source, destination, length, IpProtocol.Icmpv6));
+
+    /// <summary>§5.2: the reverse of <see cref="EchoChecksum4To6"/>; the pseudo-header leaves the sum.</summary>
+    public static ushort EchoChecksum6To4(IcmpHeader echo, byte type4, Ipv6Address source, Ipv6Address destination, uint length) =>
+        Checksum.Update(echo.Checksum,
+            ((ulong)echo.Type << 8) + Checksum.Ipv6PseudoHeader(source, destination, length, IpProtocol.Icmpv6), (ulong)type4 << 8);
+
+    /// <summary>Rewrites an echo header in place with the type and checksum of the other ICMP (no pseudo-header on the IPv4 side).</summary>
+    public static void TranslateEcho(Span<byte> message, bool toIpv6, byte type, Ipv6Address source, Ipv6Address destination, uint length)
+    {
+        var echo = new IcmpHeaderWriter(message);
+        IcmpHeader.TryParse(message, out var before);
+        echo.Checksum = toIpv6
+            ? EchoChecksum4To6(before, type, source, destination, length)
+            : EchoChecksum6To4(before, type, source, destination, length);
+        echo.Type = type;
     }
 
     /// <summary>§4.2 Figure 3: the IPv6 pointer for an IPv4 Parameter Problem pointer, or -1 when there is none.</summary>

@@ -32,6 +32,18 @@ public readonly ref struct UdpDatagram
         return true;
     }
 
+    /// <summary>
+    /// Accepts any buffer holding the 8-byte header, whatever its length field says: the first fragment of a
+    /// datagram, or one quoted in an ICMP error, whose checksum a translator still adjusts.
+    /// </summary>
+    public static bool TryParseHeader(ReadOnlySpan<byte> buffer, out UdpDatagram datagram)
+    {
+        datagram = default;
+        if (buffer.Length < HeaderLength) return false;
+        datagram = new UdpDatagram(buffer);
+        return true;
+    }
+
     /// <summary>For the writable twin: the getters over a buffer whose header it is building.</summary>
     internal static UdpDatagram Over(ReadOnlySpan<byte> buffer) => new(buffer);
 
