@@ -97,7 +97,10 @@ public static class IcmpTranslation
         Checksum.Update(echo.Checksum,
             ((ulong)echo.Type << 8) + Checksum.Ipv6PseudoHeader(source, destination, length, IpProtocol.Icmpv6), (ulong)type4 << 8);
 
-    /// <summary>Rewrites an echo header in place with the type and checksum of the other ICMP (no pseudo-header on the IPv4 side).</summary>
+    /// <summary>
+    /// Rewrites an echo header in place with the type and checksum of the other ICMP (no pseudo-header on the
+    /// IPv4 side). <paramref name="message"/> is the whole message when there is one (not a truncated quote).
+    /// </summary>
     public static void TranslateEcho(Span<byte> message, bool toIpv6, byte type, Ipv6Address source, Ipv6Address destination, uint length)
     {
         var echo = new IcmpHeaderWriter(message);
@@ -106,6 +109,11 @@ public static class IcmpTranslation
             ? EchoChecksum4To6(before, type, source, destination, length)
             : EchoChecksum6To4(before, type, source, destination, length);
         echo.Type = type;
+        // RFC 1624 §3: eqn. 3 yields 0x0000 where summing gives 0xFFFF only when every word is zero. With a
+        // pseudo-header that cannot be, but an ICMPv4 echo reply with identifier, sequence and data all zero
+        // is all zeros, and a receiver would reject 0x0000.
+        if (!toIpv6 && echo.Checksum == 0 && message.Length == length && !message.ContainsAnyExcept((byte)0))
+            echo.Checksum = 0xFFFF;
     }
 
     /// <summary>§4.2 Figure 3: the IPv6 pointer for an IPv4 Parameter Problem pointer, or -1 when there is none.</summary>

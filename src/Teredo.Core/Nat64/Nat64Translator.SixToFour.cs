@@ -171,7 +171,7 @@ public sealed partial class Nat64Translator
         {
             message.CopyTo(output);
             // Drop the ICMPv6 pseudo-header from the sum and account for the new type (RFC 7915 §5.2).
-            IcmpTranslation.TranslateEcho(output, toIpv6: false, type4, source6, destination6, (uint)message.Length);
+            IcmpTranslation.TranslateEcho(output.Slice(0, message.Length), toIpv6: false, type4, source6, destination6, (uint)message.Length);
             outcome = Nat64Counter.Translated6To4IcmpEcho;
             return message.Length;
         }
