@@ -12,6 +12,12 @@ public static class IcmpTranslation
 
     public static bool IsIcmpv6Error(byte type) => type < 128;
 
+    /// <summary>Whether <paramref name="message"/> (possibly cut short) starts with the type of an ICMPv4 error.</summary>
+    public static bool IsIcmpv4Error(ReadOnlySpan<byte> message) => !message.IsEmpty && IsIcmpv4Error(message[IcmpHeader.Field.Type]);
+
+    /// <summary>Whether <paramref name="message"/> (possibly cut short) starts with the type of an ICMPv6 error.</summary>
+    public static bool IsIcmpv6Error(ReadOnlySpan<byte> message) => !message.IsEmpty && IsIcmpv6Error(message[IcmpHeader.Field.Type]);
+
     /// <summary>§4.2: false when the message is silently dropped (informational types other than echo, unknown codes).</summary>
     public static bool TryMap4To6(byte type, byte code, out byte type6, out byte code6)
     {

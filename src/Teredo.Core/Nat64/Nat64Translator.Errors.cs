@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -20,7 +19,7 @@ public sealed partial class Nat64Translator
         // RFC 4443 §2.4 (e.3): about a packet sent to a group, only Packet Too Big and Parameter Problem code 2.
         if (about.Destination.IsMulticast && type != Icmpv6Type.PacketTooBig && !(type == Icmpv6Type.ParameterProblem && code == 2)) return;
         if (Ipv6ExtensionHeaders.TryWalk(offending, out var ext, truncatedOk: true) && ext.UpperProtocol == IpProtocol.Icmpv6
-            && ext.UpperOffset < offending.Length && IcmpTranslation.IsIcmpv6Error(offending[ext.UpperOffset])) return;
+            && ext.UpperOffset < offending.Length && IcmpTranslation.IsIcmpv6Error(offending.Slice(ext.UpperOffset))) return;
         if (!TakeErrorToken(nowMs)) return;
         int quoted = Math.Min(offending.Length, MaxIcmpv6ErrorLength - Ipv6Packet.HeaderLength - IcmpHeaderWriter.Length);
         int messageLength = IcmpHeaderWriter.Length + quoted;
@@ -56,7 +55,7 @@ public sealed partial class Nat64Translator
         var destination = about.Destination;
         if (destination.Value >> 28 == 0xE || destination.Value == uint.MaxValue) return;
         if (about.FragmentOffset != 0) return;
-        if (about.Protocol == IpProtocol.Icmp && !about.Payload.IsEmpty && IcmpTranslation.IsIcmpv4Error(about.Payload[0])) return;
+        if (about.Protocol == IpProtocol.Icmp && IcmpTranslation.IsIcmpv4Error(about.Payload)) return;
         if (!TakeErrorToken(nowMs)) return;
         int quoted = Math.Min(offending.Length, MaxIcmpv4ErrorLength - Ipv4Packet.MinHeaderLength - IcmpHeaderWriter.Length);
         int messageLength = IcmpHeaderWriter.Length + quoted;

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -20,7 +19,7 @@ public sealed partial class Nat64Translator
         ReadOnlySpan<byte> payload = ip.Payload;
         bool firstPiece = ip.FragmentOffset == 0;
         bool icmp = ip.Protocol == IpProtocol.Icmp;
-        bool icmpError = icmp && firstPiece && payload.Length >= 1 && IcmpTranslation.IsIcmpv4Error(payload[0]);
+        bool icmpError = icmp && firstPiece && IcmpTranslation.IsIcmpv4Error(payload);
 
         if (HasUnexpiredSourceRoute(packet.Slice(Ipv4Packet.MinHeaderLength, ip.HeaderLength - Ipv4Packet.MinHeaderLength)))
         {
@@ -296,7 +295,7 @@ public sealed partial class Nat64Translator
 
         ReadOnlySpan<byte> upper = inner.Slice(headerLength);
         // One level deep only: an error about an error should not exist (RFC 1812 §4.3.2.7).
-        if (protocol == IpProtocol.Icmp && fragmentOffset == 0 && upper.Length >= 1 && IcmpTranslation.IsIcmpv4Error(upper[0])) return -1;
+        if (protocol == IpProtocol.Icmp && fragmentOffset == 0 && IcmpTranslation.IsIcmpv4Error(upper)) return -1;
         Span<byte> segment = output.Slice(headers, upper.Length);
         upper.CopyTo(segment);
         if (fragmentOffset == 0)

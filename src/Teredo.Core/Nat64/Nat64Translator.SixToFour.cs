@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -18,7 +17,7 @@ public sealed partial class Nat64Translator
         bool icmp = ext.UpperProtocol == IpProtocol.Icmpv6;
         ReadOnlySpan<byte> upper = packet.Slice(ext.UpperOffset);
         bool firstPiece = ext.FragmentDataOffset(packet) == 0;
-        bool icmpError = icmp && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0]);
+        bool icmpError = icmp && firstPiece && IcmpTranslation.IsIcmpv6Error(upper);
 
         if (ext.HeaderAfterFragment)
         {
@@ -257,7 +256,7 @@ public sealed partial class Nat64Translator
         Span<byte> segment = output.Slice(Ipv4Packet.MinHeaderLength, upper.Length);
         upper.CopyTo(segment);
         // One level deep only: an error about an error should not exist (RFC 4443 §2.4 e).
-        if (ext.UpperProtocol == IpProtocol.Icmpv6 && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0])) return -1;
+        if (ext.UpperProtocol == IpProtocol.Icmpv6 && firstPiece && IcmpTranslation.IsIcmpv6Error(upper)) return -1;
         if (ext.UpperProtocol == IpProtocol.Icmpv6)
         {
             // An echo inside an error: new type, and no pseudo-header in its checksum.

@@ -33,8 +33,8 @@ public readonly ref struct Ipv4Packet
     public static bool TryParse(ReadOnlySpan<byte> buffer, out Ipv4Packet packet)
     {
         packet = default;
-        if (buffer.Length < MinHeaderLength || buffer[0] >> 4 != 4) return false;
-        int headerLength = (buffer[0] & 0x0F) * 4;
+        if (buffer.Length < MinHeaderLength || buffer[Field.VersionIhl] >> 4 != 4) return false;
+        int headerLength = (buffer[Field.VersionIhl] & 0x0F) * 4;
         int totalLength = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(Field.TotalLength));
         if (headerLength < MinHeaderLength || totalLength < headerLength || totalLength > buffer.Length) return false;
         packet = new Ipv4Packet(buffer.Slice(0, totalLength));
@@ -48,8 +48,8 @@ public readonly ref struct Ipv4Packet
     public static bool TryParseQuoted(ReadOnlySpan<byte> buffer, out Ipv4Packet packet)
     {
         packet = default;
-        if (buffer.Length < MinHeaderLength || buffer[0] >> 4 != 4) return false;
-        int headerLength = (buffer[0] & 0x0F) * 4;
+        if (buffer.Length < MinHeaderLength || buffer[Field.VersionIhl] >> 4 != 4) return false;
+        int headerLength = (buffer[Field.VersionIhl] & 0x0F) * 4;
         if (headerLength < MinHeaderLength || headerLength > buffer.Length) return false;
         int totalLength = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(Field.TotalLength));
         packet = new Ipv4Packet(buffer.Slice(0, Math.Clamp(totalLength, headerLength, buffer.Length)));

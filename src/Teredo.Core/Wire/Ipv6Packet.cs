@@ -32,7 +32,7 @@ public readonly ref struct Ipv6Packet
     public static bool TryParse(ReadOnlySpan<byte> buffer, out Ipv6Packet packet)
     {
         packet = default;
-        if (buffer.Length < HeaderLength || buffer[0] >> 4 != 6) return false;
+        if (buffer.Length < HeaderLength || buffer[Field.VersionTrafficFlow] >> 4 != 6) return false;
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(Field.PayloadLength));
         if (HeaderLength + payloadLength > buffer.Length) return false;
         packet = new Ipv6Packet(buffer.Slice(0, HeaderLength + payloadLength));
@@ -46,7 +46,7 @@ public readonly ref struct Ipv6Packet
     public static bool TryParseQuoted(ReadOnlySpan<byte> buffer, out Ipv6Packet packet)
     {
         packet = default;
-        if (buffer.Length < HeaderLength || buffer[0] >> 4 != 6) return false;
+        if (buffer.Length < HeaderLength || buffer[Field.VersionTrafficFlow] >> 4 != 6) return false;
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(Field.PayloadLength));
         packet = new Ipv6Packet(buffer.Slice(0, Math.Min(HeaderLength + payloadLength, buffer.Length)));
         return true;
