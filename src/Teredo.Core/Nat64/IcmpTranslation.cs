@@ -115,11 +115,8 @@ public static class IcmpTranslation
             ? EchoChecksum4To6(before, type, source, destination, length)
             : EchoChecksum6To4(before, type, source, destination, length);
         echo.Type = type;
-        // RFC 1624 §3: eqn. 3 yields 0x0000 where summing gives 0xFFFF only when every word is zero. With a
-        // pseudo-header that cannot be, but an ICMPv4 echo reply with identifier, sequence and data all zero
-        // is all zeros, and a receiver would reject 0x0000.
-        if (!toIpv6 && echo.Checksum == 0 && message.Length == length && !message.ContainsAnyExcept((byte)0))
-            echo.Checksum = 0xFFFF;
+        // Only a whole ICMPv4 message can be all zeros (RFC 1624 §3); a truncated quote is left as computed.
+        if (!toIpv6 && message.Length == length) echo.Checksum = Checksum.FixAllZero(echo.Checksum, message);
     }
 
     /// <summary>§4.2 Figure 3: the IPv6 pointer for an IPv4 Parameter Problem pointer, or -1 when there is none.</summary>

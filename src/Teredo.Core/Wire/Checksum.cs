@@ -56,6 +56,15 @@ public static class Checksum
         return (ushort)~Fold(sum);
     }
 
+    /// <summary>
+    /// RFC 1624 §3's corner: eqn. 3 yields 0x0000 where a full sum yields 0xFFFF exactly when every covered word
+    /// is zero. A pseudo-header (TCP, UDP, ICMPv6) or an IPv4 header's version field rules that out; an ICMPv4
+    /// message may be all zeros (an echo reply with identifier, sequence and data zero), and a receiver would
+    /// reject 0x0000 there. Pass the updated checksum and the whole message as it now stands.
+    /// </summary>
+    public static ushort FixAllZero(ushort checksum, ReadOnlySpan<byte> message) =>
+        checksum == 0 && !message.ContainsAnyExcept((byte)0) ? (ushort)0xFFFF : checksum;
+
     /// <summary>RFC 1624 eqn. 3 for one 16-bit word that changed from <paramref name="oldWord"/> to <paramref name="newWord"/>.</summary>
     public static ushort UpdateWord(ushort checksum, ushort oldWord, ushort newWord) => Update(checksum, oldWord, (ulong)newWord);
 

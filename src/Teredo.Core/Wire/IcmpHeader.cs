@@ -118,7 +118,10 @@ public readonly ref struct IcmpHeaderWriter
         set => BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(IcmpHeader.Field.PointerV6), value);
     }
 
-    /// <summary>Changes the type and keeps the checksum right without summing the message again (RFC 1624).</summary>
+    /// <summary>
+    /// Changes the type and keeps the checksum right without summing the message again (RFC 1624). For an
+    /// ICMPv4 message that may be all zeros, pass the result through <see cref="Teredo.Wire.Checksum.FixAllZero"/>.
+    /// </summary>
     public void ReplaceType(byte type)
     {
         Checksum = Teredo.Wire.Checksum.UpdateWord(Checksum, (ushort)(View.Type << 8 | View.Code), (ushort)(type << 8 | View.Code));

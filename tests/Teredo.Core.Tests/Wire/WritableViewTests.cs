@@ -168,6 +168,9 @@ public class WritableViewTests
         IcmpTranslation.TranslateEcho(message, toIpv6: false, Icmpv4Type.EchoReply, source, destination, (uint)message.Length);
         Assert.Equal(Convert.FromHexString("0000FFFF00000000"), message);
         Assert.Equal(0, Checksum.Compute(message));
+        // Any other message keeps eqn. 3's result.
+        Assert.Equal(0x0000, Checksum.FixAllZero(0x0000, [0, 0, 0, 0, 0, 0, 0, 1]));
+        Assert.Equal(0x1234, Checksum.FixAllZero(0x1234, [0, 0, 0x12, 0x34]));
     }
 
     [Fact]
