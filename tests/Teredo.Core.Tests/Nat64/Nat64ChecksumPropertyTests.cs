@@ -1,6 +1,4 @@
 using FsCheck.Xunit;
-using Teredo.Nat64;
-using Teredo.Net;
 using Teredo.Tests.Support;
 using Teredo.Wire;
 using static Teredo.Tests.Support.Nat64Packets;
@@ -14,19 +12,6 @@ namespace Teredo.Tests.Nat64;
 /// </summary>
 public class Nat64ChecksumPropertyTests
 {
-    private static Nat64Translator Make()
-    {
-        var options = new Nat64Options
-        {
-            Prefix = Prefix,
-            TranslatorIpv4 = Ipv4Address.Parse("192.0.2.1"),
-            TranslatorIpv6 = Ipv6Address.Parse("2001:db8:1::1"),
-        };
-        var map = new Nat64AddressMap(options);
-        map.AddExplicit(Host4, 32, Host6, 128);
-        return new Nat64Translator(options, map);
-    }
-
     [Property(MaxTest = 500)]
     public bool Translated_checksum_equals_a_full_sum(byte[] data, byte kind, bool fromIpv6, ushort sourcePort, ushort destinationPort, uint rest)
     {
@@ -47,7 +32,7 @@ public class Nat64ChecksumPropertyTests
             _ => Icmp(fromIpv6 ? (reply ? Icmpv6Type.EchoReply : Icmpv6Type.EchoRequest) : (reply ? Icmpv4Type.EchoReply : Icmpv4Type.EchoRequest), 0, rest, data),
         };
         byte protocol = (kind % 3) switch { 0 => IpProtocol.Udp, 1 => IpProtocol.Tcp, _ => fromIpv6 ? IpProtocol.Icmpv6 : IpProtocol.Icmp };
-        var translator = Make();
+        var translator = Nat64TranslatorTests.Make();
         var sink = new TranslationSink();
         if (fromIpv6) translator.FromIpv6(0, Ipv6(Host6, Server6, protocol, upper), sink);
         else translator.FromIpv4(0, Ipv4(Server4, Host4, protocol, upper), sink);
