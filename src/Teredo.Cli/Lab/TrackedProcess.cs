@@ -33,7 +33,7 @@ public static class TrackedProcess
     public static int? Alive(string pidFile)
     {
         string[] words;
-        try { words = File.ReadAllText(pidFile).Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries); }
+        try { words = File.ReadAllText(pidFile).Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries); }
         catch (IOException) { return null; }
         if (words.Length == 0 || !int.TryParse(words[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) return null;
         if (!Running(pid)) return null;

@@ -61,7 +61,7 @@ public static class Translators
         string impl = lab.NodeFile(node, "tayga-impl");
         if (File.Exists(impl))
         {
-            var words = File.ReadAllText(impl).Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries);
+            var words = File.ReadAllText(impl).Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
             LabContext.Ip(node, "link", "set", Tun, "down");
             if (words.Length >= 3) LabContext.RunIn(node, TimeSpan.FromSeconds(10), words[1], "-c", words[2], "--rmtun");
             File.Delete(impl);
