@@ -698,100 +698,6 @@ cmd_start() {   # NODE NAME -- CMD...: any long-running process, tracked like th
 
 
 # ---------------------------------------------------------------------------------------------
-# iperf harness
-# ---------------------------------------------------------------------------------------------
-node_with_addr() {   # ADDR -> node holding it
-  local n a=$1
-  for n in $(ip netns list | awk '{print $1}' | grep "^$PFX"); do
-    if ip -n "$n" -o addr show 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | grep -qxF "$a"; then
-      node_of "$n"; return 0
-    fi
-  done
-  return 1
-}
-
-route_dev() { ip -n "$(ns "$1")" route get "$2" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1; }
-
-plain_target() {   # FROM TO_NODE TO_ADDR -> an address reachable from FROM without a Teredo tunnel
-  local from=$1 to=$2 toaddr=$3 c dev
-  local cands=()
-  cands+=($(ip -n "$(ns "$to")" -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | grep -v '^2001:0:' || true))
-  cands+=("$RELAY_V6" "$RELAY_V4" "$HOST4_V4" "$SRV_V4A")
-  for c in "${cands[@]}"; do
-    [ "$c" != "$toaddr" ] || continue
-    node_with_addr "$c" >/dev/null || continue
-    [ "$(node_with_addr "$c")" != "$from" ] || continue
-    dev=$(route_dev "$from" "$c"); [ -n "$dev" ] || continue
-    [[ "$dev" == teredo* ]] && continue
-    [ -f "$STATE/$from/teredo-ifname" ] && [ "$dev" = "$(cat "$STATE/$from/teredo-ifname")" ] && continue
-    if [[ $c == *:* ]]; then inns "$from" ping -6 -c1 -W1 "$c" >/dev/null 2>&1 || continue
-    else inns "$from" ping -4 -c1 -W1 "$c" >/dev/null 2>&1 || continue; fi
-    echo "$c"; return 0
-  done
-  return 1
-}
-
-IPERF_PORT=5201
-iperf_run() {   # FROM TO_ADDR PROTO SECS -> prints "mbps pps" (pps only for udp)
-  local from=$1 addr=$2 proto=$3 secs=$4 to out
-  to=$(node_with_addr "$addr") || die "iperf: no lab node holds $addr"
-  stop_pidfile "$STATE/$to/iperf3-server.pid"
-  start_bg "$to" iperf3-server iperf3 -s -1 -p "$IPERF_PORT"
-  for _ in $(seq 50); do inns "$to" ss -Hltn "sport = :$IPERF_PORT" 2>/dev/null | grep -q . && break; sleep 0.1; done
-  local args=(-c "$addr" -p "$IPERF_PORT" -t "$secs" -J --connect-timeout 3000)
-  [ "$proto" = udp ] && args+=(-u -b "${TLAB_UDP_RATE:-0}" -l "${TLAB_UDP_LEN:-1200}")
-  if ! out=$(inns "$from" timeout -k 2 $((secs + 20)) iperf3 "${args[@]}" 2>&1); then
-    stop_pidfile "$STATE/$to/iperf3-server.pid"
-    echo "iperf3 failed: $(echo "$out" | jq -r '.error? // empty' 2>/dev/null || echo "$out" | tail -1)" >&2
-    return 1
-  fi
-  stop_pidfile "$STATE/$to/iperf3-server.pid"
-  if [ "$proto" = udp ]; then
-    # receiver side: datagrams that arrived = packets - lost_packets
-    echo "$out" | jq -r '(.end.sum_received // .end.sum) as $r
-      | [ ($r.bits_per_second/1e6), (($r.packets - $r.lost_packets) / $r.seconds), $r.lost_percent ]
-      | map(tostring) | join(" ")'
-  else
-    echo "$out" | jq -r '[(.end.sum_received.bits_per_second/1e6)] | map(tostring) | join(" ")'
-  fi
-}
-
-cmd_iperf() {
-  local from=$(node_of "${1:?usage: lab.sh iperf FROM TO_ADDR [tcp|udp] [SECONDS]}") addr=${2:?TO_ADDR missing}
-  local proto=${3:-tcp} secs=${4:-5}
-  [[ $proto == tcp || $proto == udp ]] || die "iperf: protocol must be tcp or udp"
-  [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] && [ "$secs" -le 60 ] || die "iperf: seconds must be 1..60"
-  ns_exists "$from" || die "no such node: $from"
-  local to plain; to=$(node_with_addr "$addr") || die "iperf: no lab node holds $addr"
-  if [ -n "${TLAB_NO_PLAIN:-}" ]; then plain=""
-  else plain=${TLAB_PLAIN_ADDR:-$(plain_target "$from" "$to" "$addr" || true)}; fi
-  local dev; dev=$(route_dev "$from" "$addr")
-  echo "iperf3 $proto ${secs}s: $from -> $addr ($to, via $dev)"
-  local r1 r2
-  r1=$(iperf_run "$from" "$addr" "$proto" "$secs") || die "iperf over the requested path failed"
-  if [ -n "$plain" ]; then
-    echo "plain path: $from -> $plain ($(node_with_addr "$plain"), via $(route_dev "$from" "$plain"))"
-    r2=$(iperf_run "$from" "$plain" "$proto" "$secs") || die "iperf over the plain path failed"
-  else
-    r2=""; echo "plain path: none found from $from (set TLAB_PLAIN_ADDR)"
-  fi
-  awk -v proto="$proto" -v a="$r1" -v b="$r2" 'BEGIN{
-    split(a, x, " "); split(b, y, " ");
-    if (proto == "udp") {
-      printf "%-10s %12s %12s %8s\n", "path", "Mbit/s", "pkt/s", "loss%";
-      printf "%-10s %12.1f %12.0f %8.2f\n", "requested", x[1], x[2], x[3];
-      if (b != "") printf "%-10s %12.1f %12.0f %8.2f\n", "plain", y[1], y[2], y[3];
-    } else {
-      printf "%-10s %12s\n", "path", "Mbit/s";
-      printf "%-10s %12.1f\n", "requested", x[1];
-      if (b != "") printf "%-10s %12.1f\n", "plain", y[1];
-    }
-    if (b != "" && y[1] > 0) printf "ratio requested/plain: %.3f (Mbit/s)%s\n", x[1]/y[1],
-      (proto == "udp" && y[2] > 0) ? sprintf(", %.3f (pkt/s)", x[2]/y[2]) : "";
-  }'
-}
-
-# ---------------------------------------------------------------------------------------------
 # The C# half (src/Teredo.Cli/Lab, `teredo lab tool`): it reads the address plan from `lab.sh plan` and
 # keeps the process tracking above (pidfiles), so this script's teardown covers what it starts.
 # ---------------------------------------------------------------------------------------------
@@ -839,12 +745,11 @@ main() {
     exec) cmd_exec "$@" ;;
     nat-flush) cmd_nat_flush "$@" ;;
     impair) cmd_impair "$@" ;;
-    iperf) cmd_iperf "$@" ;;
     miredo-stop) cmd_miredo_stop "$@" ;;
     stop) cmd_stop "$@" ;;
     start) cmd_start "$@" ;;
-    # the C# half: the launcher table, readiness, nat-check's verdict and the demo
-    teredo-server|teredo-relay|teredo-client|coordinator|v4peer|v6peer|nat64|tayga|tayga-stop|miredo-server|miredo-relay|miredo-client|wait-qualified|nat-check|demo)
+    # the C# half: the launcher table, readiness, nat-check, iperf and the demo
+    teredo-server|teredo-relay|teredo-client|coordinator|v4peer|v6peer|nat64|tayga|tayga-stop|miredo-server|miredo-relay|miredo-client|wait-qualified|nat-check|iperf|demo)
       lab_cs "$cmd" "$@" ;;
     *) echo "lab: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
   esac

@@ -5,7 +5,7 @@ namespace Teredo.Cli.Lab;
 /// <summary>
 /// The lab's C# half, reached as <c>teredo lab tool -- VERB ARGS...</c> (lab/lab.sh forwards these verbs
 /// here, so lab tests and bench scripts keep calling lab.sh): every launcher of <see cref="Launchers"/>,
-/// tayga (Debian's or, with the word teredo, ours), tayga-stop, wait-qualified, nat-check and demo.
+/// tayga (Debian's or, with the word teredo, ours), tayga-stop, wait-qualified, nat-check, iperf and demo.
 /// </summary>
 public static class LabTool
 {
@@ -13,7 +13,7 @@ public static class LabTool
     {
         if (args.Count == 0)
         {
-            error.WriteLine($"usage: teredo lab tool -- VERB ARGS (verbs: {string.Join(' ', Launchers.Table.Keys)} tayga-stop wait-qualified nat-check demo)");
+            error.WriteLine($"usage: teredo lab tool -- VERB ARGS (verbs: {string.Join(' ', Launchers.Table.Keys)} tayga-stop wait-qualified nat-check iperf demo)");
             return 2;
         }
         var lab = LabContext.FromEnvironment(error);
@@ -28,6 +28,9 @@ public static class LabTool
                 case "nat-check":
                     if (rest.Count != 1) throw new LabException("usage: lab.sh nat-check CLIENT");
                     output.Write(NatCheck.Run(lab, LabPlan.Load(lab), rest[0]));
+                    return 0;
+                case "iperf":
+                    output.Write(Iperf.Run(lab, LabPlan.Load(lab), rest));
                     return 0;
                 case "wait-qualified":
                     return WaitQualified(lab, rest, output, error);
