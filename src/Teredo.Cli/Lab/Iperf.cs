@@ -50,12 +50,15 @@ public static class Iperf
             client = [.. client, "-u", "-b", Environment.GetEnvironmentVariable("TLAB_UDP_RATE") ?? "0", "-l", Environment.GetEnvironmentVariable("TLAB_UDP_LEN") ?? "1200"];
         var r = LabContext.RunIn(from, TimeSpan.FromSeconds(seconds + 25), ["timeout", "-k", "2", (seconds + 20).ToString(System.Globalization.CultureInfo.InvariantCulture), .. client]);
         TrackedProcess.Stop(pid);
-        if (!r.Ok)
+        // iperf3 -J may exit 0 with an "error" member and no totals (nothing got through)
+        string? error = r.Ok ? IperfFigures.Error(r.Stdout) : IperfFigures.Error(r.Stdout) ?? r.Stderr.Trim();
+        if (error is null)
         {
-            lab.Log.WriteLine("iperf3 failed: " + (IperfFigures.Error(r.Stdout) ?? r.Stderr.Trim()));
-            return null;
+            try { return IperfFigures.FromJson(r.Stdout, udp); }
+            catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException) { error = "no totals in its JSON: " + e.Message; }
         }
-        return IperfFigures.FromJson(r.Stdout, udp);
+        lab.Log.WriteLine("iperf3 failed: " + error);
+        return null;
     }
 
     /// <summary>The lab node whose namespace holds ADDRESS, or null.</summary>
