@@ -1,0 +1,52 @@
+using Teredo.Client;
+using Teredo.Net;
+
+namespace Teredo.Tests.Simulation;
+
+/// <summary>
+/// A Teredo client on its host (behind <see cref="Nat"/>, or public): its service, secondary and probe
+/// sockets, its TUN wired to <see cref="Stack"/> (the host's IPv6 stack, which answers pings), and the
+/// host's side of the events: the stack takes the address the client acquires, changes or loses.
+/// </summary>
+public sealed class ClientRole
+{
+    /// <summary>Local ports of the service, secondary and probe sockets, in <see cref="ClientPort"/> order.</summary>
+    public static readonly ushort[] LocalPorts = [50000, 50001, 50002];
+
+    public ClientRole(SimulatedNetwork network, SimulatedHost host, ClientOptions options, Common.IRandomSource random)
+    {
+        Engine = new TeredoClientEngine(options, random);
+        Host = host;
+        Node = new EngineNode<ClientEvent>(network, host.Name, new ClientEngineAdapter(Engine));
+        foreach (var port in LocalPorts) Node.AddPort(host, new Ipv4Endpoint(host.Address, port));
+        Stack = new Ipv6Host($"{host.Name} stack", Ipv6Address.Unspecified);
+        Tun = Node.AddDevice("tun");
+        Tun.Peer = Stack;
+        Stack.Uplink = Tun;
+        Node.EventRaised += OnEvent;
+    }
+
+    public TeredoClientEngine Engine { get; }
+    public SimulatedHost Host { get; }
+    public NatBox? Nat => Host.Nat;
+    public EngineNode<ClientEvent> Node { get; }
+    public SimulatedDevice Tun { get; }
+    public Ipv6Host Stack { get; }
+    public List<ClientEvent> Events => Node.Events;
+    public bool Qualified => Engine.State == ClientState.Qualified;
+    public Ipv6Address Address => Engine.Address.Address;
+    public Ipv4Endpoint ServiceSocket => Node.Ports[(int)ClientPort.Service].Local;
+
+    private void OnEvent(ClientEvent e)
+    {
+        switch (e.Kind)
+        {
+            case ClientEventKind.AddressAcquired or ClientEventKind.AddressChanged:
+                Stack.Address = e.Address.Address;
+                break;
+            case ClientEventKind.AddressLost:
+                Stack.Address = Ipv6Address.Unspecified;
+                break;
+        }
+    }
+}

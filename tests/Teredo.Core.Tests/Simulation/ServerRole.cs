@@ -1,0 +1,22 @@
+using Teredo.Net;
+using Teredo.Server;
+
+namespace Teredo.Tests.Simulation;
+
+/// <summary>A Teredo server on two consecutive public addresses, its native-IPv6 output wired to the IPv6 Internet.</summary>
+public sealed class ServerRole
+{
+    public ServerRole(SimulatedNetwork network, Ipv6Internet internet, ServerOptions options)
+    {
+        Engine = new TeredoServerEngine(options);
+        Host = network.AddHost("server", options.Primary, options.SecondaryAddress);
+        Node = new EngineNode(network, "server", new ServerEngineAdapter(Engine));
+        Node.AddPort(Host, new Ipv4Endpoint(options.Primary, 3544));
+        Node.AddPort(Host, new Ipv4Endpoint(options.SecondaryAddress, 3544));
+        Node.AddDevice("native IPv6").Peer = internet;
+    }
+
+    public TeredoServerEngine Engine { get; }
+    public SimulatedHost Host { get; }
+    public EngineNode Node { get; }
+}
