@@ -1,3 +1,4 @@
+using Teredo.Engines;
 using Teredo.Common;
 using Teredo.Net;
 using Teredo.P2p.Ipv6Peer;
@@ -15,7 +16,7 @@ public class Ipv6PeerEngineTests
     {
         var packets = sink.Take();
         var only = Assert.Single(packets);
-        Assert.Equal(PacketRoute.Tun, only.Route);
+        Assert.Equal(OutputRoute.Tun, only.Route);
         return only.Bytes;
     }
 
@@ -458,12 +459,13 @@ public class Ipv6PeerEngineTests
         Assert.True(engine.Counters[Ipv6PeerCounter.DropMalformed] > 0);
     }
 
-    private sealed class ReusingSink : IPacketSink
+    private sealed class ReusingSink : IPacketOutput
     {
         private readonly byte[] _buffer = new byte[2048];
         public int Committed;
         public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Commit(PacketRoute route, Ipv4Endpoint to, int length) => Committed++;
+        public void Send(PortHandle from, Ipv4Endpoint to, int length) => Committed++;
+        public void Write(DeviceHandle device, int length) => Committed++;
     }
 
     [Fact]
