@@ -1,4 +1,5 @@
 using Teredo.Client;
+using Teredo.Engines;
 using Teredo.Net;
 
 namespace Teredo.Tests.Simulation;
@@ -10,17 +11,21 @@ namespace Teredo.Tests.Simulation;
 /// </summary>
 public sealed class ClientRole
 {
-    /// <summary>Local ports of the service, secondary and probe sockets, in <see cref="ClientPort"/> order.</summary>
-    public static readonly ushort[] LocalPorts = [50000, 50001, 50002];
+    /// <summary>
+    /// The sockets bound and their local ports. The discovery socket (a multicast group) stays unbound:
+    /// the model has no LAN multicast, and local discovery is off unless a test turns it on.
+    /// </summary>
+    public static readonly (PortHandle Handle, ushort Port)[] LocalPorts =
+        [(ClientPort.Service, 50000), (ClientPort.Secondary, 50001), (ClientPort.Probe, 50002)];
 
     public ClientRole(SimulatedNetwork network, SimulatedHost host, ClientOptions options, Common.IRandomSource random)
     {
         Engine = new TeredoClientEngine(options, random);
         Host = host;
-        Node = new EngineNode<ClientEvent>(network, host.Name, new ClientEngineAdapter(Engine));
-        foreach (var port in LocalPorts) Node.AddPort(host, new Ipv4Endpoint(host.Address, port));
+        Node = new EngineNode<ClientEvent>(network, host.Name, Engine);
+        foreach (var (handle, port) in LocalPorts) Node.AddPort(handle, host, new Ipv4Endpoint(host.Address, port));
         Stack = new Ipv6Host($"{host.Name} stack", Ipv6Address.Unspecified);
-        Tun = Node.AddDevice("tun");
+        Tun = Node.AddDevice(TeredoClientEngine.TunDevice, "tun");
         Tun.Peer = Stack;
         Stack.Uplink = Tun;
         Node.EventRaised += OnEvent;
@@ -35,7 +40,7 @@ public sealed class ClientRole
     public List<ClientEvent> Events => Node.Events;
     public bool Qualified => Engine.State == ClientState.Qualified;
     public Ipv6Address Address => Engine.Address.Address;
-    public Ipv4Endpoint ServiceSocket => Node.Ports[(int)ClientPort.Service].Local;
+    public Ipv4Endpoint ServiceSocket => Node.Ports[ClientPort.Service].Local;
 
     private void OnEvent(ClientEvent e)
     {

@@ -4,14 +4,15 @@ using Teredo.Net;
 namespace Teredo.Tests.Simulation;
 
 /// <summary>
-/// One role on the simulated network: an <see cref="IPacketEngine"/> with its sockets (PortHandle n is the
-/// n-th <see cref="AddPort"/>) and devices (DeviceHandle n is the n-th <see cref="AddDevice"/>). This is
-/// the harness's own driver: each arrival is one engine call, and the node's deadline is the engine's.
+/// One role on the simulated network: an <see cref="IPacketEngine"/> with the sockets bound for its
+/// <see cref="PortHandle"/>s and the devices for its <see cref="DeviceHandle"/>s (a role may leave an
+/// optional one unbound: what it sends there is counted in <see cref="Unbound"/>). This is the harness's
+/// own driver: each arrival is one engine call, and the node's deadline is the engine's.
 /// </summary>
 public class EngineNode : ISimulatedNode, IPacketOutput
 {
-    private readonly List<SimulatedSocket> _ports = [];
-    private readonly List<SimulatedDevice> _devices = [];
+    private readonly Dictionary<PortHandle, SimulatedSocket> _ports = [];
+    private readonly Dictionary<DeviceHandle, SimulatedDevice> _devices = [];
     private byte[] _scratch = new byte[65536];
 
     public EngineNode(SimulatedNetwork network, string name, IPacketEngine engine)
@@ -25,26 +26,26 @@ public class EngineNode : ISimulatedNode, IPacketOutput
     public SimulatedNetwork Network { get; }
     public string Name { get; }
     public IPacketEngine Engine { get; }
-    public IReadOnlyList<SimulatedSocket> Ports => _ports;
-    public IReadOnlyList<SimulatedDevice> Devices => _devices;
+    public IReadOnlyDictionary<PortHandle, SimulatedSocket> Ports => _ports;
+    public IReadOnlyDictionary<DeviceHandle, SimulatedDevice> Devices => _devices;
+    /// <summary>Packets the engine sent on a port or wrote to a device the role did not bind.</summary>
+    public int Unbound { get; private set; }
     public long NextDeadlineMs => Engine.NextDeadlineMs;
 
-    /// <summary>Binds the role's next port on <paramref name="host"/>.</summary>
-    public SimulatedSocket AddPort(SimulatedHost host, Ipv4Endpoint local)
+    /// <summary>Binds the engine's <paramref name="handle"/> to <paramref name="local"/> on <paramref name="host"/>.</summary>
+    public SimulatedSocket AddPort(PortHandle handle, SimulatedHost host, Ipv4Endpoint local)
     {
-        var handle = new PortHandle(_ports.Count);
         var socket = host.Bind(local, (from, payload) => Call(output => Engine.OnDatagram(Network.NowMs, handle, from, payload, output)));
-        _ports.Add(socket);
+        _ports.Add(handle, socket);
         return socket;
     }
 
-    /// <summary>Adds the role's next device; connect its <see cref="SimulatedDevice.Peer"/> to where its packets go.</summary>
-    public SimulatedDevice AddDevice(string name)
+    /// <summary>The engine's device <paramref name="handle"/>; connect its <see cref="SimulatedDevice.Peer"/> to where its packets go.</summary>
+    public SimulatedDevice AddDevice(DeviceHandle handle, string name)
     {
-        var handle = new DeviceHandle(_devices.Count);
         var device = new SimulatedDevice(Network, $"{Name} {name}", packet =>
             Call(output => Engine.OnDevicePacket(Network.NowMs, handle, packet, output)));
-        _devices.Add(device);
+        _devices.Add(handle, device);
         return device;
     }
 
@@ -68,9 +69,17 @@ public class EngineNode : ISimulatedNode, IPacketOutput
         return _scratch;
     }
 
-    void IPacketOutput.Send(PortHandle from, Ipv4Endpoint to, int length) => _ports[from.Index].Send(to, _scratch.AsSpan(0, length));
+    void IPacketOutput.Send(PortHandle from, Ipv4Endpoint to, int length)
+    {
+        if (_ports.TryGetValue(from, out var socket)) socket.Send(to, _scratch.AsSpan(0, length));
+        else Unbound++;
+    }
 
-    void IPacketOutput.Write(DeviceHandle device, int length) => _devices[device.Index].Write(_scratch.AsSpan(0, length));
+    void IPacketOutput.Write(DeviceHandle device, int length)
+    {
+        if (_devices.TryGetValue(device, out var target)) target.Write(_scratch.AsSpan(0, length));
+        else Unbound++;
+    }
 
     public override string ToString() => Name;
 }

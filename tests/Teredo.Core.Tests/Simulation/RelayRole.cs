@@ -11,9 +11,9 @@ public sealed class RelayRole
     {
         Engine = new TeredoRelayEngine(options);
         Host = network.AddHost("relay", address);
-        Node = new EngineNode(network, "relay", new RelayEngineAdapter(Engine));
-        Node.AddPort(Host, new Ipv4Endpoint(address, 3544));
-        Tun = Node.AddDevice("tun");
+        Node = new EngineNode(network, "relay", Engine);
+        Node.AddPort(TeredoRelayEngine.UdpPort, Host, new Ipv4Endpoint(address, 3544));
+        Tun = Node.AddDevice(TeredoRelayEngine.TunDevice, "tun");
         Tun.Peer = internet;
         internet.Route(options.ServicePrefix, 32, Tun);
     }
@@ -22,5 +22,5 @@ public sealed class RelayRole
     public SimulatedHost Host { get; }
     public EngineNode Node { get; }
     public SimulatedDevice Tun { get; }
-    public Ipv4Endpoint Endpoint => Node.Ports[0].Local;
+    public Ipv4Endpoint Endpoint => Node.Ports[TeredoRelayEngine.UdpPort].Local;
 }

@@ -10,10 +10,10 @@ public sealed class ServerRole
     {
         Engine = new TeredoServerEngine(options);
         Host = network.AddHost("server", options.Primary, options.SecondaryAddress);
-        Node = new EngineNode(network, "server", new ServerEngineAdapter(Engine));
-        Node.AddPort(Host, new Ipv4Endpoint(options.Primary, 3544));
-        Node.AddPort(Host, new Ipv4Endpoint(options.SecondaryAddress, 3544));
-        Node.AddDevice("native IPv6").Peer = internet;
+        Node = new EngineNode(network, "server", Engine);
+        Node.AddPort(TeredoServerEngine.PrimaryPort, Host, new Ipv4Endpoint(options.Primary, 3544));
+        Node.AddPort(TeredoServerEngine.SecondaryPort, Host, new Ipv4Endpoint(options.SecondaryAddress, 3544));
+        Node.AddDevice(TeredoServerEngine.NativeIpv6Device, "native IPv6").Peer = internet;
     }
 
     public TeredoServerEngine Engine { get; }
