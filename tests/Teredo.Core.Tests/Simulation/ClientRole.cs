@@ -22,28 +22,30 @@ public sealed class ClientRole
     {
         Engine = new TeredoClientEngine(options, random);
         Host = host;
-        Node = new EngineNode<ClientEvent>(network, host.Name, Engine);
+        Node = new EngineNode(network, host.Name);
         foreach (var (handle, port) in LocalPorts) Node.AddPort(handle, host, new Ipv4Endpoint(host.Address, port));
         Stack = new Ipv6Host($"{host.Name} stack", Ipv6Address.Unspecified);
         Tun = Node.AddDevice(TeredoClientEngine.TunDevice, "tun");
         Tun.Peer = Stack;
         Stack.Uplink = Tun;
-        Node.EventRaised += OnEvent;
+        Node.Start(Engine, OnEvent);
     }
 
     public TeredoClientEngine Engine { get; }
     public SimulatedHost Host { get; }
     public NatBox? Nat => Host.Nat;
-    public EngineNode<ClientEvent> Node { get; }
+    public SimulatedNode Node { get; }
     public SimulatedDevice Tun { get; }
     public Ipv6Host Stack { get; }
-    public List<ClientEvent> Events => Node.Events;
+    /// <summary>Every event the client raised, oldest first.</summary>
+    public List<ClientEvent> Events { get; } = [];
     public bool Qualified => Engine.State == ClientState.Qualified;
     public Ipv6Address Address => Engine.Address.Address;
     public Ipv4Endpoint ServiceSocket => Node.Ports[ClientPort.Service].Local;
 
     private void OnEvent(ClientEvent e)
     {
+        Events.Add(e);
         switch (e.Kind)
         {
             case ClientEventKind.AddressAcquired or ClientEventKind.AddressChanged:

@@ -4,63 +4,50 @@ using Teredo.Net;
 namespace Teredo.Tests.Simulation;
 
 /// <summary>
-/// One role on the simulated network: an <see cref="IPacketEngine"/> with the sockets bound for its
-/// <see cref="PortHandle"/>s and the devices for its <see cref="DeviceHandle"/>s (a role may leave an
-/// optional one unbound: what it sends there is counted in <see cref="Unbound"/>). This is the harness's
-/// own driver: each arrival is one engine call, and the node's deadline is the engine's.
+/// The harness's own driver, with no host in between: each arrival is one engine call on the network's
+/// clock, the node's deadline is the engine's, and events are drained after every call. It is the
+/// reference the packet host's manual driver (<see cref="HostNode"/>) is compared with.
 /// </summary>
-public class EngineNode : ISimulatedNode, IPacketOutput
+public sealed class EngineNode(SimulatedNetwork network, string name) : SimulatedNode(network, name), IPacketOutput
 {
-    private readonly Dictionary<PortHandle, SimulatedSocket> _ports = [];
-    private readonly Dictionary<DeviceHandle, SimulatedDevice> _devices = [];
     private byte[] _scratch = new byte[65536];
+    private IPacketEngine? _engine;
+    private Action? _drainEvents;
 
-    public EngineNode(SimulatedNetwork network, string name, IPacketEngine engine)
-    {
-        Network = network;
-        Name = name;
-        Engine = engine;
-        network.AddNode(this);
-    }
+    private IPacketEngine Engine => _engine ?? throw new InvalidOperationException($"{Name} is not started");
 
-    public SimulatedNetwork Network { get; }
-    public string Name { get; }
-    public IPacketEngine Engine { get; }
-    public IReadOnlyDictionary<PortHandle, SimulatedSocket> Ports => _ports;
-    public IReadOnlyDictionary<DeviceHandle, SimulatedDevice> Devices => _devices;
     /// <summary>Packets the engine sent on a port or wrote to a device the role did not bind.</summary>
     public int Unbound { get; private set; }
-    public long NextDeadlineMs => Engine.NextDeadlineMs;
 
-    /// <summary>Binds the engine's <paramref name="handle"/> to <paramref name="local"/> on <paramref name="host"/>.</summary>
-    public SimulatedSocket AddPort(PortHandle handle, SimulatedHost host, Ipv4Endpoint local)
+    public override long NextDeadlineMs => _engine?.NextDeadlineMs ?? long.MaxValue;
+
+    public override void Start(IPacketEngine engine) => _engine = engine;
+
+    public override void Start<TEvent>(IPacketEngine<TEvent> engine, Action<TEvent> onEvent)
     {
-        var socket = host.Bind(local, (from, payload) => Call(output => Engine.OnDatagram(Network.NowMs, handle, from, payload, output)));
-        _ports.Add(handle, socket);
-        return socket;
+        _engine = engine;
+        _drainEvents = () =>
+        {
+            while (engine.TryTakeEvent(out var e)) onEvent(e);
+        };
     }
 
-    /// <summary>The engine's device <paramref name="handle"/>; connect its <see cref="SimulatedDevice.Peer"/> to where its packets go.</summary>
-    public SimulatedDevice AddDevice(DeviceHandle handle, string name)
+    public override void OnTimer(long nowMs)
     {
-        var device = new SimulatedDevice(Network, $"{Name} {name}", packet =>
-            Call(output => Engine.OnDevicePacket(Network.NowMs, handle, packet, output)));
-        _devices.Add(handle, device);
-        return device;
+        Engine.OnTimer(nowMs, this);
+        _drainEvents?.Invoke();
     }
 
-    public void OnTimer(long nowMs) => Call(output => Engine.OnTimer(nowMs, output));
-
-    /// <summary>One call into the engine, then whatever the node does after every call (<see cref="AfterCall"/>).</summary>
-    protected void Call(Action<IPacketOutput> call)
+    protected override void OnDatagram(PortHandle port, Ipv4Endpoint from, byte[] payload)
     {
-        call(this);
-        AfterCall();
+        Engine.OnDatagram(Network.NowMs, port, from, payload, this);
+        _drainEvents?.Invoke();
     }
 
-    /// <summary>Drains the engine's events, in nodes whose engine has them.</summary>
-    protected virtual void AfterCall()
+    protected override void OnDevicePacket(DeviceHandle device, byte[] packet)
     {
+        Engine.OnDevicePacket(Network.NowMs, device, packet, this);
+        _drainEvents?.Invoke();
     }
 
     Span<byte> IPacketOutput.Reserve(int maxLength)
@@ -71,32 +58,13 @@ public class EngineNode : ISimulatedNode, IPacketOutput
 
     void IPacketOutput.Send(PortHandle from, Ipv4Endpoint to, int length)
     {
-        if (_ports.TryGetValue(from, out var socket)) socket.Send(to, _scratch.AsSpan(0, length));
+        if (Ports.TryGetValue(from, out var socket)) socket.Send(to, _scratch.AsSpan(0, length));
         else Unbound++;
     }
 
     void IPacketOutput.Write(DeviceHandle device, int length)
     {
-        if (_devices.TryGetValue(device, out var target)) target.Write(_scratch.AsSpan(0, length));
+        if (Devices.TryGetValue(device, out var target)) target.Write(_scratch.AsSpan(0, length));
         else Unbound++;
-    }
-
-    public override string ToString() => Name;
-}
-
-/// <summary>An <see cref="EngineNode"/> whose engine raises events: they are drained after every call, kept in <see cref="Events"/> and handed to <see cref="EventRaised"/>.</summary>
-public sealed class EngineNode<TEvent>(SimulatedNetwork network, string name, IPacketEngine<TEvent> engine) : EngineNode(network, name, engine)
-{
-    public new IPacketEngine<TEvent> Engine { get; } = engine;
-    public List<TEvent> Events { get; } = [];
-    public event Action<TEvent>? EventRaised;
-
-    protected override void AfterCall()
-    {
-        while (Engine.TryTakeEvent(out var e))
-        {
-            Events.Add(e);
-            EventRaised?.Invoke(e);
-        }
     }
 }

@@ -11,16 +11,17 @@ public sealed class RelayRole
     {
         Engine = new TeredoRelayEngine(options);
         Host = network.AddHost("relay", address);
-        Node = new EngineNode(network, "relay", Engine);
+        Node = new EngineNode(network, "relay");
         Node.AddPort(TeredoRelayEngine.UdpPort, Host, new Ipv4Endpoint(address, 3544));
         Tun = Node.AddDevice(TeredoRelayEngine.TunDevice, "tun");
         Tun.Peer = internet;
         internet.Route(options.ServicePrefix, 32, Tun);
+        Node.Start(Engine);
     }
 
     public TeredoRelayEngine Engine { get; }
     public SimulatedHost Host { get; }
-    public EngineNode Node { get; }
+    public SimulatedNode Node { get; }
     public SimulatedDevice Tun { get; }
     public Ipv4Endpoint Endpoint => Node.Ports[TeredoRelayEngine.UdpPort].Local;
 }

@@ -10,13 +10,14 @@ public sealed class ServerRole
     {
         Engine = new TeredoServerEngine(options);
         Host = network.AddHost("server", options.Primary, options.SecondaryAddress);
-        Node = new EngineNode(network, "server", Engine);
+        Node = new EngineNode(network, "server");
         Node.AddPort(TeredoServerEngine.PrimaryPort, Host, new Ipv4Endpoint(options.Primary, 3544));
         Node.AddPort(TeredoServerEngine.SecondaryPort, Host, new Ipv4Endpoint(options.SecondaryAddress, 3544));
         Node.AddDevice(TeredoServerEngine.NativeIpv6Device, "native IPv6").Peer = internet;
+        Node.Start(Engine);
     }
 
     public TeredoServerEngine Engine { get; }
     public SimulatedHost Host { get; }
-    public EngineNode Node { get; }
+    public SimulatedNode Node { get; }
 }
