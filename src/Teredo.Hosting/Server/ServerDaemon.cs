@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Control;
+using Teredo.Hosting.Packets;
 using Teredo.Hosting.Sockets;
 using Teredo.Net;
 using Teredo.Server;
@@ -20,7 +21,7 @@ namespace Teredo.Hosting.Server;
 public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaemon> log) : IHostedService, IDisposable
 {
     private readonly List<Worker> _workers = [];
-    private RawIpv6Sender? _raw;
+    private RawIpv6Device? _raw;
     private StatusEndpoints? _endpoints;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private volatile bool _stopping;
@@ -41,7 +42,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         var engineOptions = settings.Engine;
         if (engineOptions.Ipv6Forwarding)
         {
-            _raw = RawIpv6Sender.TryOpen(out string? error);
+            _raw = RawIpv6Device.TryOpen(out string? error);
             if (_raw is null)
             {
                 log.LogWarning("cannot open a raw IPv6 socket ({Error}); ICMPv6 toward native IPv6 is off", error);
@@ -89,7 +90,6 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         using var txPrimary = new UdpBatch(BatchSize, SlotSize + TeredoServerEngine.OutputHeadroom);
         using var txSecondary = new UdpBatch(BatchSize, SlotSize + TeredoServerEngine.OutputHeadroom);
         var output = new byte[SlotSize + TeredoServerEngine.OutputHeadroom];
-        var to6 = Ipv6SocketAddress.Create();
         UdpBatch.SetReceiveTimeout(w.Receive.Socket, TimeSpan.FromMilliseconds(250));
         while (!_stopping)
         {
@@ -114,15 +114,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
                         if (tx.IsFull) Flush(w, tx, result.From);
                         break;
                     case ServerOutputKind.NativeIpv6:
-                        try
-                        {
-                            Ipv6Packet.TryParse(output.AsSpan(0, result.Length), out var packet);
-                            _raw!.Send(output.AsSpan(0, result.Length), packet.Destination, to6);
-                        }
-                        catch (SocketException)
-                        {
-                            Interlocked.Increment(ref w.SendErrors);
-                        }
+                        if (!((Teredo.Hosting.Tun.ITunDevice)_raw!).TryWrite(output.AsSpan(0, result.Length))) Interlocked.Increment(ref w.SendErrors);
                         break;
                 }
             }

@@ -44,36 +44,3 @@ public sealed class UdpChannel : IDisposable
 
     public void Dispose() => Socket.Dispose();
 }
-
-/// <summary>
-/// Sends whole IPv6 packets (header included) to the native IPv6 network: AF_INET6 + IPPROTO_RAW, which
-/// on Linux implies IPV6_HDRINCL, so the packet keeps the client's Teredo source address.
-/// </summary>
-public sealed class RawIpv6Sender : IDisposable
-{
-    private readonly Socket _socket;
-
-    private RawIpv6Sender(Socket socket) => _socket = socket;
-
-    public static RawIpv6Sender? TryOpen(out string? error)
-    {
-        try
-        {
-            error = null;
-            return new RawIpv6Sender(new Socket(AddressFamily.InterNetworkV6, SocketType.Raw, ProtocolType.Raw));
-        }
-        catch (SocketException e)
-        {
-            error = e.Message;
-            return null;
-        }
-    }
-
-    public void Send(ReadOnlySpan<byte> packet, Ipv6Address destination, SocketAddress scratch)
-    {
-        Ipv6SocketAddress.Write(scratch, destination);
-        _socket.SendTo(packet, SocketFlags.None, scratch);
-    }
-
-    public void Dispose() => _socket.Dispose();
-}
