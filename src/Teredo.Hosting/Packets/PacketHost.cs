@@ -41,6 +41,20 @@ public sealed class PacketHost : IDisposable
 
     public bool Stopping => _stopping;
 
+    /// <summary>The host's threads still running (tests: none after <see cref="Dispose"/>).</summary>
+    internal int LiveThreads
+    {
+        get
+        {
+            lock (_threads)
+            {
+                int live = 0;
+                foreach (var t in _threads) if (t.IsAlive) live++;
+                return live;
+            }
+        }
+    }
+
     /// <summary>Every shard's <see cref="PacketShard.SendErrors"/>.</summary>
     public long SendErrors
     {

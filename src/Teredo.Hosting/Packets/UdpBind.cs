@@ -14,6 +14,7 @@ public sealed class UdpBind : IDatagramBind
 {
     private readonly UdpChannel _channel;
     private readonly bool _segmentation;
+    private volatile bool _closed;
 
     private UdpBind(UdpChannel channel, bool segmentation)
     {
@@ -53,12 +54,15 @@ public sealed class UdpBind : IDatagramBind
 
     private int Receive(UdpBatch batch, bool wait)
     {
+        // A closed socket's handle reads as -1 and recvmmsg fails with EBADF: say "closed" instead.
+        ObjectDisposedException.ThrowIf(_closed, this);
         try
         {
             return batch.Receive(_channel.Socket, wait);
         }
         catch (SocketException)
         {
+            ObjectDisposedException.ThrowIf(_closed, this);
             // An ICMP error for an earlier send surfaces as ECONNREFUSED on the next receive: nothing arrived.
             return 0;
         }
@@ -70,5 +74,9 @@ public sealed class UdpBind : IDatagramBind
         return batch.SendReportingLoss(_channel.Socket);
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        _closed = true;
+        _channel.Dispose();
+    }
 }
