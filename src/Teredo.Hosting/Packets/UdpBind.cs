@@ -30,7 +30,7 @@ public sealed class UdpBind : IDatagramBind
     {
         options ??= new UdpBindOptions();
         options.Validate();
-        var channel = UdpChannel.Bind(local, options.ReusePort, options.BufferBytes);
+        var channel = UdpChannel.Bind(local, options.ReusePort, options.BufferBytes, options.ReuseAddress);
         try
         {
             UdpBatch.SetReceiveTimeout(channel.Socket, TimeSpan.FromMilliseconds(options.ReceiveTimeoutMs));

@@ -6,6 +6,9 @@ public sealed record UdpBindOptions
     /// <summary>SO_REUSEPORT: several binds share the address and the kernel spreads senders over them (the server's shards).</summary>
     public bool ReusePort { get; init; }
 
+    /// <summary>SO_REUSEADDR: a multicast group's port that other listeners on the host may share (the client's local discovery).</summary>
+    public bool ReuseAddress { get; init; }
+
     /// <summary>SO_RCVBUF and SO_SNDBUF.</summary>
     public int BufferBytes { get; init; } = 4 << 20;
 

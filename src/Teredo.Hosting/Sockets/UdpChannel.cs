@@ -23,13 +23,14 @@ public sealed class UdpChannel : IDisposable
     public Socket Socket { get; }
     public Ipv4Endpoint Local { get; }
 
-    public static UdpChannel Bind(Ipv4Endpoint local, bool reusePort, int bufferBytes = 4 << 20)
+    public static UdpChannel Bind(Ipv4Endpoint local, bool reusePort, int bufferBytes = 4 << 20, bool reuseAddress = false)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             if (reusePort && OperatingSystem.IsLinux())
                 socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+            if (reuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.ReceiveBufferSize = bufferBytes;
             socket.SendBufferSize = bufferBytes;
             socket.Bind(new IPEndPoint(local.Address.ToIPAddress(), local.Port));
