@@ -81,7 +81,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         // Qualification starts first (the engine's first timer call, due at once): its round trip overlaps
         // with creating and configuring the interface.
         _engine = new TeredoClientEngine(options);
-        _shard = _host.AddShard<ClientEvent>("client", new ClientEngineAdapter(_engine), OnEvent, [_udp, _secondary, _probe, _discovery], devices: 1);
+        _shard = _host.AddShard<ClientEvent>("client", _engine, OnEvent, [_udp, _secondary, _probe, _discovery], devices: 1);
         _startedTicks = Environment.TickCount64;
         _host.Start();
         // Before the interface gets its address: whoever sees the address can ask for the status.
@@ -94,7 +94,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         // Events wait in their queue until the interface exists; the first address brings it up.
         // --user: dropped on the events thread, as it runs ip(8) for every later address change (see PrivilegeDrop).
         _host.StartEvents(() => drop?.Apply());
-        _host.Attach(_shard, SinkOnOutput.Tun, tun);
+        _host.Attach(_shard, TeredoClientEngine.TunDevice, tun);
         log.LogInformation("Teredo client on {Interface} (MTU 1280), UDP {Local}, server {Server} (secondary {Secondary}){Secure}, {Routes}, control socket {Control}",
             tun.Name, _local, options.Server, options.SecondaryServerAddress, options.Secret is null ? "" : ", secure qualification",
             settings.DefaultRoute ? "default route" : "route 2001::/32 only", settings.ControlSocket);

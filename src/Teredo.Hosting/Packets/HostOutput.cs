@@ -13,19 +13,21 @@ namespace Teredo.Hosting.Packets;
 /// </summary>
 internal sealed class HostOutput(PacketShard shard, int batchSize, int slotSize) : IPacketOutput, IDisposable
 {
-    private readonly byte[] _scratch = new byte[slotSize];
+    private byte[] _scratch = new byte[slotSize];
     private readonly UdpBatch?[] _binds = new UdpBatch?[shard.Binds.Length];
     private readonly UdpBatch?[] _devices = new UdpBatch?[shard.DeviceCount];
 
     public Span<byte> Reserve(int maxLength)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, _scratch.Length);
+        // An engine that asks for more than a slot (headroom on a datagram the kernel cut at the slot
+        // size) gets it; a packet that then does not fit its batch's slot is dropped as a send error.
+        if (maxLength > _scratch.Length) _scratch = new byte[maxLength];
         return _scratch;
     }
 
     public void Send(PortHandle from, Ipv4Endpoint to, int length)
     {
-        if ((uint)from.Index >= (uint)_binds.Length || shard.Binds[from.Index] is null)
+        if ((uint)from.Index >= (uint)_binds.Length || shard.Binds[from.Index] is null || (uint)length > (uint)slotSize)
         {
             shard.CountSendErrors(1);
             return;
@@ -38,7 +40,7 @@ internal sealed class HostOutput(PacketShard shard, int batchSize, int slotSize)
 
     public void Write(DeviceHandle device, int length)
     {
-        if ((uint)device.Index >= (uint)_devices.Length)
+        if ((uint)device.Index >= (uint)_devices.Length || (uint)length > (uint)slotSize)
         {
             shard.CountSendErrors(1);
             return;

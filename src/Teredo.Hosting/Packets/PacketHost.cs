@@ -277,7 +277,7 @@ public sealed class PacketHost : IDisposable
 
     // ---- the dispatch both drivers share ----
 
-    private HostOutput NewOutput(PacketShard shard) => new(shard, _options.BatchSize, _options.SlotSize);
+    private HostOutput NewOutput(PacketShard shard) => new(shard, _options.BatchSize, _options.OutputSlotSize);
 
     private void OnDatagrams(PacketShard shard, PortHandle port, UdpBatch rx, int count, long now, HostOutput output)
     {

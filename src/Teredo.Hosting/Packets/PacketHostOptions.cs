@@ -13,6 +13,12 @@ public sealed record PacketHostOptions
     /// </summary>
     public int SlotSize { get; init; } = 2048 + 256;
 
+    /// <summary>Room an engine's answer may need beyond the largest packet it received (the server's origin indication and RA).</summary>
+    public int OutputHeadroom { get; init; }
+
+    /// <summary>The size of an output slot: <see cref="SlotSize"/> plus <see cref="OutputHeadroom"/>.</summary>
+    public int OutputSlotSize => SlotSize + OutputHeadroom;
+
     /// <summary>Events an engine may have waiting for its handler; past it they are dropped and counted.</summary>
     public int EventCapacity { get; init; } = 1024;
 
@@ -32,6 +38,8 @@ public sealed record PacketHostOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(BatchSize, 1024, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(SlotSize, 1280, nameof(SlotSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(SlotSize, 65536, nameof(SlotSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(OutputHeadroom, nameof(OutputHeadroom));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(OutputHeadroom, 65536, nameof(OutputHeadroom));
         ArgumentOutOfRangeException.ThrowIfLessThan(EventCapacity, 1, nameof(EventCapacity));
         ArgumentOutOfRangeException.ThrowIfLessThan(IdleTimerWakeMs, 1, nameof(IdleTimerWakeMs));
         ArgumentNullException.ThrowIfNull(Clock, nameof(Clock));

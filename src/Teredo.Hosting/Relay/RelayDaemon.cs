@@ -31,10 +31,10 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _udp = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { Segmentation = true });
-        _shard = _host.AddShard("relay", new RelayEngineAdapter(_engine), [_udp], devices: 1);
+        _shard = _host.AddShard("relay", _engine, [_udp], devices: 1);
         var tun = LinuxTun.Open(settings.InterfaceName);
         _tun = tun;
-        _host.Attach(_shard, SinkOnOutput.Tun, tun);
+        _host.Attach(_shard, TeredoRelayEngine.TunDevice, tun);
         var ip = TunConfigurator.For(tun);
         ip.BringUp(tun.Name, settings.Mtu);
         // The prefix route sends every Teredo destination into the tunnel; for a host-specific relay

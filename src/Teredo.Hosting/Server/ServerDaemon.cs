@@ -23,7 +23,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
     {
         ThreadPrefix = "teredo-server",
         // The engine's answer needs room beyond the received datagram (origin indication, RA).
-        SlotSize = 2048 + TeredoServerEngine.OutputHeadroom,
+        OutputHeadroom = TeredoServerEngine.OutputHeadroom,
     });
     private readonly List<TeredoServerEngine> _engines = [];
     private readonly List<UdpBind> _binds = [];
@@ -60,8 +60,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
                     $"cannot bind UDP {primary} and {secondary}: {e.Message} (both addresses must be assigned to this host)", e);
             }
             // Two shards per pair of sockets, one reading each; both answer from either.
-            AddShard($"p{i}", engineOptions, p, s, ServerEngineAdapter.Primary);
-            AddShard($"s{i}", engineOptions, p, s, ServerEngineAdapter.Secondary);
+            AddShard($"p{i}", engineOptions, p, s, TeredoServerEngine.PrimaryPort);
+            AddShard($"s{i}", engineOptions, p, s, TeredoServerEngine.SecondaryPort);
         }
         _host.Start();
         _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "server", StatusJson, log);
@@ -75,8 +75,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
     {
         var engine = new TeredoServerEngine(options);
         _engines.Add(engine);
-        var shard = _host.AddShard(name, new ServerEngineAdapter(engine), [primary, secondary], read: [reads], devices: 1);
-        if (_raw is not null) _host.Attach(shard, ServerEngineAdapter.NativeIpv6, _raw, read: false);
+        var shard = _host.AddShard(name, engine, [primary, secondary], read: [reads], devices: 1);
+        if (_raw is not null) _host.Attach(shard, TeredoServerEngine.NativeIpv6Device, _raw, read: false);
     }
 
     public long this[ServerCounter counter]
