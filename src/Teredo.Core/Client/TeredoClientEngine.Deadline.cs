@@ -59,7 +59,9 @@ public sealed partial class TeredoClientEngine
     private void ScheduleKnock(Peer peer, long atMs)
     {
         peer.NextBubbleMs = atMs;
-        _nextKnockMs = Math.Min(_nextKnockMs, atMs);
+        // Alone in the list, the peer makes the bound exact: a bound left by peers that stopped pending while
+        // the list emptied (the deadline ignores it then, so no timer ever cleared it) may be long past.
+        _nextKnockMs = _peers.Pending.Count <= 1 ? atMs : Math.Min(_nextKnockMs, atMs);
     }
 
     /// <summary>The exact earliest attempt among the pending peers, after the timer walked them.</summary>

@@ -27,6 +27,7 @@ public class ClientDeadlineTests(ITestOutputHelper output)
 
         // No Start: a new engine is due at once, and its first timer starts qualification.
         var driven = NewHarness(nat, seed, configure);
+        driven.DeadlineHost = true;
         Assert.Equal(long.MinValue, driven.Client.NextDeadlineMs);
         driven.AdvanceByDeadlines(0);
         scenario(driven, driven.AdvanceByDeadlines);
@@ -69,6 +70,11 @@ public class ClientDeadlineTests(ITestOutputHelper output)
         advance(3_000);
         // The peer's bubble from its embedded mapping proves it: the queued packet leaves.
         h.Receive(Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address));
+        // The pending list emptied before that peer's next knock was due; a new pending peer after that
+        // moment must not inherit it (a deadline in the past).
+        advance(2_500);
+        var another = Packets.PeerAddress(false, new Ipv4Endpoint(new Ipv4Address(198, 18, 6, 2), 42001), ClientHarness.ServerPrimary);
+        h.FromTun(Packets.Echo(h.Client.Address.Address, another));
         advance(40_000);
         h.FromTun(Packets.Echo(h.Client.Address.Address, peer, sequence: 2));
         advance(20_000);

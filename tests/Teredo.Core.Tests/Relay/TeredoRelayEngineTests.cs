@@ -327,7 +327,7 @@ public class TeredoRelayEngineTests
     {
         // No admission limit here: this is about the table's bounds when every packet makes an entry.
         var relay = Engine(new RelayOptions { PeerCapacity = 4096, MaxQueuedPerPeer = 4, MaxQueuedBytes = 64 * 1024, NewPeerRate = 0, NonceKey = new byte[32] });
-        var sink = new CountingSink();
+        var sink = new CountingOutput();
         var packet = Echo(Native, Client);
         relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, packet, sink);
         relay.OnDatagram(1, TeredoRelayEngine.UdpPort, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), sink);
@@ -368,7 +368,7 @@ public class TeredoRelayEngineTests
     public void New_destinations_over_the_admission_rate_are_dropped_before_any_table_or_bubble_work()
     {
         var relay = Engine(new RelayOptions { NewPeerRate = 100, NonceKey = new byte[32] });
-        var sink = new CountingSink();
+        var sink = new CountingOutput();
         relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, Client), sink);
         relay.OnDatagram(1, TeredoRelayEngine.UdpPort, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), sink);
 
@@ -463,14 +463,6 @@ public class TeredoRelayEngineTests
             Sent++;
         }
 
-        public void Write(DeviceHandle device, int length) { }
-    }
-
-    private sealed class CountingSink : IPacketOutput
-    {
-        private readonly byte[] _buffer = new byte[2048];
-        public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Send(PortHandle from, Ipv4Endpoint to, int length) { }
         public void Write(DeviceHandle device, int length) { }
     }
 }

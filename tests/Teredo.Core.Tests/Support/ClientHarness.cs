@@ -42,6 +42,11 @@ public sealed class ClientHarness
     public List<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> Others { get; } = [];
     /// <summary>Everything the client wrote, in order, with the moment it did.</summary>
     public List<(long AtMs, OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> Trace { get; } = [];
+    /// <summary>
+    /// Set for a harness driven by <see cref="AdvanceByDeadlines"/>: every input then checks that it left the
+    /// deadline no earlier than now (that host served every earlier deadline first).
+    /// </summary>
+    public bool DeadlineHost { get; set; }
     /// <summary>Calls of the client's timer so far.</summary>
     public int TimerCalls { get; private set; }
     /// <summary>Every datagram the client sent to the server, as the server received it.</summary>
@@ -137,6 +142,7 @@ public sealed class ClientHarness
         if (port == ClientPort.Service && !Nat.Inbound(from, Client.Mapped)) return false;
         Client.OnDatagram(Now, port, from, payload, Sink);
         Pump();
+        CheckDeadline();
         return true;
     }
 
@@ -144,6 +150,12 @@ public sealed class ClientHarness
     {
         Client.OnDevicePacket(Now, TeredoClientEngine.TunDevice, packet, Sink);
         Pump();
+        CheckDeadline();
+    }
+
+    private void CheckDeadline()
+    {
+        if (DeadlineHost) Assert.True(Client.NextDeadlineMs >= Now, $"after an input at {Now} the deadline is {Client.NextDeadlineMs}");
     }
 
     public List<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> TakeOthers()
