@@ -18,11 +18,11 @@ public sealed class ClientRole
     public static readonly (PortHandle Handle, ushort Port)[] LocalPorts =
         [(ClientPort.Service, 50000), (ClientPort.Secondary, 50001), (ClientPort.Probe, 50002)];
 
-    public ClientRole(SimulatedNetwork network, SimulatedHost host, ClientOptions options, Common.IRandomSource random)
+    public ClientRole(SimulatedNetwork network, SimulationDriver driver, SimulatedHost host, ClientOptions options, Common.IRandomSource random)
     {
         Engine = new TeredoClientEngine(options, random);
         Host = host;
-        Node = new EngineNode(network, host.Name);
+        Node = driver.NewNode(network, host.Name);
         foreach (var (handle, port) in LocalPorts) Node.AddPort(handle, host, new Ipv4Endpoint(host.Address, port));
         Stack = new Ipv6Host($"{host.Name} stack", Ipv6Address.Unspecified);
         Tun = Node.AddDevice(TeredoClientEngine.TunDevice, "tun");

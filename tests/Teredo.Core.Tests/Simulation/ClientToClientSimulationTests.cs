@@ -36,7 +36,7 @@ public class ClientToClientSimulationTests
     [MemberData(nameof(EveryPair))]
     public void A_client_pings_another_through_both_NATs_where_their_kinds_allow(NatKind? initiator, NatKind? responder)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var one = sim.AddClient(initiator);
         var two = sim.AddClient(responder);
         Assert.True(sim.QualifyAll());

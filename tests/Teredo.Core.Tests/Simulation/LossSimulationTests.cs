@@ -25,7 +25,7 @@ public class LossSimulationTests
     [MemberData(nameof(KindsAndSeeds))]
     public void Qualification_completes_through_20_percent_loss_with_bounded_solicitations(NatKind kind, int seed)
     {
-        var sim = new TeredoSimulation(seed);
+        using var sim = new TeredoSimulation(seed);
         var client = sim.AddClient(kind, link: Lossy);
         var options = client.Engine.Options;
 
@@ -47,7 +47,7 @@ public class LossSimulationTests
         int retransmittingRuns = 0;
         for (int seed = 1; seed <= 10; seed++)
         {
-            var sim = new TeredoSimulation(seed);
+            using var sim = new TeredoSimulation(seed);
             var client = sim.AddClient(NatKind.PortRestricted, link: Lossy);
             Assert.True(sim.Network.RunUntil(() => client.Qualified, 600_000));
             int solicitations = sim.Network.Datagrams.Count(d => d.From.Host == client.Host && d.SentMs <= client.Engine.QualifiedAtMs
@@ -64,7 +64,7 @@ public class LossSimulationTests
     [InlineData(NatKind.Symmetric, 4)]
     public void Pings_through_the_relay_get_through_20_percent_loss_and_bubbles_stay_bounded(NatKind kind, int seed)
     {
-        var sim = new TeredoSimulation(seed);
+        using var sim = new TeredoSimulation(seed);
         var client = sim.AddClient(kind, link: Lossy);
         Assert.True(sim.QualifyAll(600_000));
 

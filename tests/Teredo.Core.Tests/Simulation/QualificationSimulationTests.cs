@@ -16,7 +16,7 @@ public class QualificationSimulationTests
     [InlineData(NatKind.Symmetric, NatType.Symmetric)]
     public void A_client_behind_each_NAT_kind_qualifies_and_finds_its_NAT_type(NatKind kind, NatType expected)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(kind);
 
         Assert.True(sim.Network.RunUntil(() => client.Qualified && client.Engine.NatTypeFinal, 60_000));
@@ -35,7 +35,7 @@ public class QualificationSimulationTests
     [Fact]
     public void A_client_with_a_public_address_finds_a_cone_and_embeds_its_own_socket()
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(nat: null);
 
         Assert.True(sim.Network.RunUntil(() => client.Qualified && client.Engine.NatTypeFinal, 60_000));
@@ -55,7 +55,7 @@ public class QualificationSimulationTests
     [InlineData(NatKind.Symmetric)]
     public void The_address_comes_with_the_first_answer_and_the_restricted_verdict_only_after_the_cone_probe_gives_up(NatKind kind)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(kind);
         Assert.True(sim.Network.RunUntil(() => client.Engine.NatTypeFinal, 60_000));
         var options = client.Engine.Options;
@@ -70,7 +70,7 @@ public class QualificationSimulationTests
     [Fact]
     public void A_strict_client_behind_a_symmetric_NAT_refuses_to_qualify_as_RFC_4380_says()
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(NatKind.Symmetric, o => o with { StrictSymmetric = true });
 
         sim.Network.RunFor(20_000);
@@ -87,7 +87,7 @@ public class QualificationSimulationTests
     [InlineData(NatKind.PortRestricted)]
     public void A_strict_client_behind_a_cone_or_restricted_NAT_qualifies(NatKind kind)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(kind, o => o with { StrictSymmetric = true });
         Assert.True(sim.Network.RunUntil(() => client.Qualified, 20_000));
     }

@@ -7,11 +7,11 @@ namespace Teredo.Tests.Simulation;
 /// <summary>A Teredo relay on a public address; its TUN carries 2001::/32 for the IPv6 Internet.</summary>
 public sealed class RelayRole
 {
-    public RelayRole(SimulatedNetwork network, Ipv6Internet internet, Ipv4Address address, RelayOptions options)
+    public RelayRole(SimulatedNetwork network, SimulationDriver driver, Ipv6Internet internet, Ipv4Address address, RelayOptions options)
     {
         Engine = new TeredoRelayEngine(options);
         Host = network.AddHost("relay", address);
-        Node = new EngineNode(network, "relay");
+        Node = driver.NewNode(network, "relay");
         Node.AddPort(TeredoRelayEngine.UdpPort, Host, new Ipv4Endpoint(address, 3544));
         Tun = Node.AddDevice(TeredoRelayEngine.TunDevice, "tun");
         Tun.Peer = internet;

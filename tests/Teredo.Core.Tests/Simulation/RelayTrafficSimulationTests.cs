@@ -18,7 +18,7 @@ public class RelayTrafficSimulationTests
     [MemberData(nameof(EveryNat))]
     public void A_native_host_reaches_the_client_through_the_relay_first_packet_included(NatKind? kind)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(kind);
         Assert.True(sim.QualifyAll());
 
@@ -49,7 +49,7 @@ public class RelayTrafficSimulationTests
     [MemberData(nameof(EveryNat))]
     public void The_client_reaches_a_native_host_after_its_connectivity_test_through_the_server(NatKind? kind)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(kind);
         Assert.True(sim.QualifyAll());
 
@@ -77,7 +77,7 @@ public class RelayTrafficSimulationTests
     [MemberData(nameof(EveryNat))]
     public void Both_directions_at_once_share_one_path(NatKind? kind)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(kind);
         Assert.True(sim.QualifyAll());
 

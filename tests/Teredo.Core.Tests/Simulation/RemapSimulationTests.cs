@@ -19,7 +19,7 @@ public class RemapSimulationTests
     [InlineData(NatKind.Symmetric)]
     public void After_a_remap_the_next_refresh_brings_a_new_address_and_traffic_resumes(NatKind kind)
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var client = sim.AddClient(kind);
         Assert.True(sim.QualifyAll());
         Assert.True(sim.Ping(sim.NativeHost, client.Address, 1));
@@ -62,7 +62,7 @@ public class RemapSimulationTests
     [Fact]
     public void A_NAT_flush_that_hits_the_server_and_relay_flows_alike_is_recovered_the_same_way()
     {
-        var sim = new TeredoSimulation();
+        using var sim = new TeredoSimulation();
         var one = sim.AddClient(NatKind.PortRestricted);
         var two = sim.AddClient(NatKind.Symmetric);
         Assert.True(sim.QualifyAll());

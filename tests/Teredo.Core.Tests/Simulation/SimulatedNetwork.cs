@@ -23,7 +23,7 @@ public sealed class NetworkCounters : CounterSet<NetworkCounter>;
 /// clock from event to event (the next arrival, or the earliest deadline any node asked for), so an hour
 /// of protocol time costs what its packets cost. Same seed, same run.
 /// </summary>
-public sealed class SimulatedNetwork
+public sealed class SimulatedNetwork : IDisposable
 {
     /// <summary>Steps one run may take before the harness calls it a livelock rather than wait forever.</summary>
     private const int MaxStepsPerRun = 2_000_000;
@@ -90,6 +90,12 @@ public sealed class SimulatedNetwork
     {
         ArgumentOutOfRangeException.ThrowIfNegative(delayMs);
         _queue.Enqueue(action, (NowMs + delayMs, _sequence++));
+    }
+
+    /// <summary>Disposes the nodes that hold resources (the packet hosts).</summary>
+    public void Dispose()
+    {
+        foreach (var node in _nodes) (node as IDisposable)?.Dispose();
     }
 
     /// <summary>Routes one datagram: through the sender's NAT now, across both links, through the receiver's NAT on arrival.</summary>

@@ -18,7 +18,7 @@ public class SimulatedNetworkTests
     [Fact]
     public void A_datagram_leaves_through_the_NAT_with_its_mapping_and_the_answer_comes_back_in()
     {
-        var network = new SimulatedNetwork(link: new SimulatedLink(LatencyMs: 7));
+        using var network = new SimulatedNetwork(link: new SimulatedLink(LatencyMs: 7));
         var nat = network.AddNat(new NatBox(NatKind.PortRestricted, NatAddress), new SimulatedLink(LatencyMs: 3));
         var server = network.AddHost("server", PublicAddress);
         var client = network.AddHostBehind(nat, "client", Private);
@@ -44,7 +44,7 @@ public class SimulatedNetworkTests
     [Fact]
     public void The_NAT_refuses_strangers_and_private_addresses_are_not_routed_on_the_Internet()
     {
-        var network = new SimulatedNetwork();
+        using var network = new SimulatedNetwork();
         var nat = network.AddNat(new NatBox(NatKind.AddressRestricted, NatAddress));
         var server = network.AddHost("server", PublicAddress);
         var stranger = network.AddHost("stranger", new Ipv4Address(198, 18, 0, 99));
@@ -73,7 +73,7 @@ public class SimulatedNetworkTests
     [Fact]
     public void Hosts_behind_one_NAT_reach_each_other_on_the_LAN_untranslated()
     {
-        var network = new SimulatedNetwork();
+        using var network = new SimulatedNetwork();
         var nat = network.AddNat(new NatBox(NatKind.Symmetric, NatAddress));
         var one = network.AddHostBehind(nat, "one", Private);
         var two = network.AddHostBehind(nat, "two", new Ipv4Address(10, 1, 0, 3));
@@ -91,7 +91,7 @@ public class SimulatedNetworkTests
     {
         static DatagramFate[] Run(int seed, double loss)
         {
-            var network = new SimulatedNetwork(seed, new SimulatedLink(LatencyMs: 1, Loss: loss));
+            using var network = new SimulatedNetwork(seed, new SimulatedLink(LatencyMs: 1, Loss: loss));
             var a = network.AddHost("a", PublicAddress);
             var b = network.AddHost("b", new Ipv4Address(198, 18, 0, 11));
             var from = a.Bind(1, (_, _) => { });
@@ -126,7 +126,7 @@ public class SimulatedNetworkTests
     [Fact]
     public void The_clock_jumps_from_deadline_to_deadline_and_stops_at_the_limit()
     {
-        var network = new SimulatedNetwork();
+        using var network = new SimulatedNetwork();
         var node = new TickingNode(30_000);
         network.AddNode(node);
         Assert.False(network.RunUntil(() => false, 100_000));
@@ -139,7 +139,7 @@ public class SimulatedNetworkTests
     [Fact]
     public void The_IPv6_Internet_routes_by_longest_prefix_and_a_host_answers_pings()
     {
-        var network = new SimulatedNetwork(link: new SimulatedLink(LatencyMs: 4));
+        using var network = new SimulatedNetwork(link: new SimulatedLink(LatencyMs: 4));
         var internet = new Ipv6Internet(network);
         var wide = new Ipv6Host("wide", Ipv6Address.Parse("2001:db8::1")) { Uplink = internet };
         var narrow = new Ipv6Host("narrow", Ipv6Address.Parse("2001:db8:1::10")) { Uplink = internet };

@@ -7,7 +7,8 @@ namespace Teredo.Tests.Simulation;
 /// One role on the simulated network, whatever drives it: the sockets bound for its engine's
 /// <see cref="PortHandle"/>s and the devices for its <see cref="DeviceHandle"/>s (a role may leave an optional
 /// one unbound), then <see cref="Start"/> with the engine. Subclasses say how an arrival reaches the
-/// engine and what the clock does: <see cref="EngineNode"/> calls the engine itself.
+/// engine and what the clock does: <see cref="HostNode"/> runs it in the real packet host through its
+/// manual driver, <see cref="EngineNode"/> calls the engine itself.
 /// </summary>
 public abstract class SimulatedNode : ISimulatedNode
 {
@@ -32,6 +33,7 @@ public abstract class SimulatedNode : ISimulatedNode
     {
         var socket = host.Bind(local, (from, payload) => OnDatagram(handle, from, payload));
         _ports.Add(handle, socket);
+        OnPortAdded(handle, socket);
         return socket;
     }
 
@@ -40,6 +42,7 @@ public abstract class SimulatedNode : ISimulatedNode
     {
         var device = new SimulatedDevice(Network, $"{Name} {name}", packet => OnDevicePacket(handle, packet));
         _devices.Add(handle, device);
+        OnDeviceAdded(handle, device);
         return device;
     }
 
@@ -50,6 +53,16 @@ public abstract class SimulatedNode : ISimulatedNode
     public abstract void Start<TEvent>(IPacketEngine<TEvent> engine, Action<TEvent> onEvent);
 
     public abstract void OnTimer(long nowMs);
+
+    /// <summary>A socket was bound for <paramref name="port"/> (the host driver makes its in-memory bind here).</summary>
+    protected virtual void OnPortAdded(PortHandle port, SimulatedSocket socket)
+    {
+    }
+
+    /// <summary>A device was added for <paramref name="handle"/> (the host driver makes its in-memory TUN here).</summary>
+    protected virtual void OnDeviceAdded(DeviceHandle handle, SimulatedDevice device)
+    {
+    }
 
     /// <summary>A datagram arrived at the socket bound for <paramref name="port"/>.</summary>
     protected abstract void OnDatagram(PortHandle port, Ipv4Endpoint from, byte[] payload);

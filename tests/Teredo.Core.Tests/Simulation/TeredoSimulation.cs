@@ -10,9 +10,10 @@ namespace Teredo.Tests.Simulation;
 /// Standard Teredo on the simulated network, the template for the P2P roles: a server (198.18.0.10 and
 /// .11, forwarding ICMPv6 to native IPv6), a relay (198.18.0.20), the IPv6 Internet with a native host
 /// (2001:db8:1::10) that answers pings, and clients added behind a NAT of each kind. Every role is the
-/// real engine; every chance (link loss, the roles' nonces and jitter) comes from <paramref name="seed"/>.
+/// real engine, run by the real packet host's manual driver unless <paramref name="driver"/> says otherwise;
+/// every chance (link loss, the roles' nonces and jitter) comes from <paramref name="seed"/>.
 /// </summary>
-public sealed class TeredoSimulation
+public sealed class TeredoSimulation : IDisposable
 {
     public static readonly Ipv4Address ServerPrimary = new(198, 18, 0, 10);
     public static readonly Ipv4Address RelayAddress = new(198, 18, 0, 20);
@@ -20,18 +21,20 @@ public sealed class TeredoSimulation
     public static readonly Ipv6Address RelayOwnAddress = Ipv6Address.Parse("2001:db8:ffff::1");
 
     private readonly int _seed;
+    private readonly SimulationDriver _driver;
     private int _clients;
 
     public TeredoSimulation(int seed = 1, SimulatedLink? link = null, Func<ServerOptions, ServerOptions>? server = null,
-        Func<RelayOptions, RelayOptions>? relay = null)
+        Func<RelayOptions, RelayOptions>? relay = null, SimulationDriver driver = SimulationDriver.PacketHost)
     {
         _seed = seed;
+        _driver = driver;
         Network = new SimulatedNetwork(seed, link);
         Internet = new Ipv6Internet(Network);
         var serverOptions = new ServerOptions { Primary = ServerPrimary, Ipv6Forwarding = true };
-        Server = new ServerRole(Network, Internet, server is null ? serverOptions : server(serverOptions));
+        Server = new ServerRole(Network, driver, Internet, server is null ? serverOptions : server(serverOptions));
         var relayOptions = new RelayOptions { NonceKey = Key(0), OwnAddress = RelayOwnAddress };
-        Relay = new RelayRole(Network, Internet, RelayAddress, relay is null ? relayOptions : relay(relayOptions));
+        Relay = new RelayRole(Network, driver, Internet, RelayAddress, relay is null ? relayOptions : relay(relayOptions));
         NativeHost = new Ipv6Host("native host", NativeHostAddress) { Uplink = Internet };
         Internet.Route(NativeHostAddress, 128, NativeHost);
     }
@@ -62,7 +65,7 @@ public sealed class TeredoSimulation
             host = Network.AddHost($"client{n}", link, new Ipv4Address(198, 18, 2, (byte)n));
         }
         var options = new ClientOptions { Server = ServerPrimary, NonceKey = Key(n) };
-        var client = new ClientRole(Network, host, configure is null ? options : configure(options), new ScriptedRandom(_seed * 1000 + n));
+        var client = new ClientRole(Network, _driver, host, configure is null ? options : configure(options), new ScriptedRandom(_seed * 1000 + n));
         Clients.Add(client);
         return client;
     }
@@ -76,6 +79,9 @@ public sealed class TeredoSimulation
         from.Ping(to, sequence);
         return Network.RunUntil(() => from.GotReply(to, sequence), maxMs);
     }
+
+    /// <summary>Closes the packet hosts.</summary>
+    public void Dispose() => Network.Dispose();
 
     /// <summary>A nonce key per role, fixed by the seed: runs repeat bit for bit.</summary>
     private byte[] Key(int role)
