@@ -40,7 +40,7 @@ public class DriverEquivalenceTests
         }
         trace.AddRange(Counters("relay", sim.Relay.Engine.Counters));
         trace.AddRange(Counters("server", sim.Server.Engine.Counters));
-        trace.Add($"datagrams {sim.Network.Datagrams.Count}, delivered {sim.Network.Counters[NetworkCounter.Delivered]}");
+        trace.Add($"datagrams {sim.Network.Datagrams.Count}, delivered {sim.Network.Counters[DatagramFate.Delivered]}");
         return trace;
     }
 

@@ -3,18 +3,8 @@ using Teredo.Net;
 
 namespace Teredo.Tests.Simulation;
 
-public enum NetworkCounter
-{
-    Sent,
-    Delivered,
-    Lost,
-    NotUnicast,
-    NoRoute,
-    RefusedByNat,
-    NoListener,
-}
-
-public sealed class NetworkCounters : CounterSet<NetworkCounter>;
+/// <summary>How many datagrams met each fate.</summary>
+public sealed class NetworkCounters : CounterSet<DatagramFate>;
 
 /// <summary>
 /// The simulated IPv4 Internet with a virtual clock (wireguard-go's genTestPair, grown into a network):
@@ -101,7 +91,6 @@ public sealed class SimulatedNetwork : IDisposable
     /// <summary>Routes one datagram: through the sender's NAT now, across both links, through the receiver's NAT on arrival.</summary>
     internal void Send(SimulatedSocket from, Ipv4Endpoint to, byte[] payload)
     {
-        Counters.Increment(NetworkCounter.Sent);
         var sender = from.Host;
         var datagram = new SimulatedDatagram(NowMs, from, to, payload);
         Datagrams.Add(datagram);
@@ -171,15 +160,7 @@ public sealed class SimulatedNetwork : IDisposable
     {
         datagram.Fate = fate;
         datagram.ArrivedMs = fate == DatagramFate.Delivered ? NowMs : -1;
-        Counters.Increment(fate switch
-        {
-            DatagramFate.Delivered => NetworkCounter.Delivered,
-            DatagramFate.Lost => NetworkCounter.Lost,
-            DatagramFate.NotUnicast => NetworkCounter.NotUnicast,
-            DatagramFate.NoRoute => NetworkCounter.NoRoute,
-            DatagramFate.RefusedByNat => NetworkCounter.RefusedByNat,
-            _ => NetworkCounter.NoListener,
-        });
+        Counters.Increment(fate);
     }
 
     private bool Lose(SimulatedLink link) => link.Loss > 0 && Random.NextDouble() < link.Loss;
