@@ -8,7 +8,7 @@ namespace Teredo.Tests.Packets;
 /// <summary>
 /// An engine for host tests, driven by what its datagrams say: "echo" answers from the port it came in on,
 /// "both" answers from ports 0 and 1, "tun" writes the payload to device 0, "deadline N" sets the next
-/// deadline to N ms, "event" raises an event carrying its sequence number. Device packets are sent to
+/// deadline to N ms, "event" raises an event carrying its sequence number, "big" sends 5000 bytes. Device packets are sent to
 /// <see cref="DevicePeer"/> from port 0. It records every call.
 /// </summary>
 internal sealed class FakeEngine : IPacketEngine<int>
@@ -34,6 +34,11 @@ internal sealed class FakeEngine : IPacketEngine<int>
         if (text.StartsWith("deadline ", StringComparison.Ordinal)) NextDeadlineMs = long.Parse(text["deadline ".Length..]);
         else if (text == "event") _events.Enqueue(_sequence++);
         else if (text == "echo") Reply(output, port, source, payload);
+        else if (text == "big")
+        {
+            output.Reserve(5000)[4999] = 1;
+            output.Send(port, source, 5000);
+        }
         else if (text == "both")
         {
             Reply(output, new PortHandle(0), source, payload);

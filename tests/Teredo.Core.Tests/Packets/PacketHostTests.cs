@@ -229,6 +229,21 @@ public class PacketHostTests
     }
 
     [Fact]
+    public void A_packet_larger_than_an_output_slot_is_a_send_error_not_an_exception()
+    {
+        var bind = new InMemoryBind(Local);
+        using var host = new PacketHost();
+        var shard = host.AddShard("s", new FakeEngine(), [bind]);
+        bind.Deliver(Peer, Text("big"));
+        bind.Deliver(Peer, Text("echo"));
+
+        host.Pump(0);
+
+        Assert.Equal(1, shard.SendErrors);
+        Assert.Equal("echo", Sent(bind));
+    }
+
+    [Fact]
     public void Devices_are_read_and_written_and_writes_before_attach_are_send_errors()
     {
         var engine = new FakeEngine();
