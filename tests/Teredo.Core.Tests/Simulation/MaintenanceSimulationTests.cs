@@ -1,5 +1,4 @@
 using Teredo.Client;
-using Teredo.Net;
 
 namespace Teredo.Tests.Simulation;
 
@@ -9,8 +8,6 @@ namespace Teredo.Tests.Simulation;
 /// </summary>
 public class MaintenanceSimulationTests
 {
-    private static readonly Ipv4Endpoint ServerPrimary = new(TeredoSimulation.ServerPrimary, 3544);
-
     [Theory]
     [InlineData(NatKind.FullCone)]
     [InlineData(NatKind.PortRestricted)]
@@ -27,7 +24,7 @@ public class MaintenanceSimulationTests
 
         Assert.Equal(address, client.Address);
         Assert.Equal(0, client.Engine.Counters[ClientCounter.AddressChanges]);
-        Assert.True(client.Nat!.TryGetMapping(client.ServiceSocket, ServerPrimary, out var mapped));
+        Assert.True(client.Nat!.TryGetMapping(client.ServiceSocket, TeredoSimulation.ServerPrimaryEndpoint, out var mapped));
         Assert.Equal(client.Engine.Mapped, mapped);
         // At least one refresh per 30 s (the interval's upper end), each answered.
         Assert.True(client.Engine.Counters[ClientCounter.RouterAdvertisementAccepted] - refreshesBefore >= 600_000 / client.Engine.RefreshIntervalMs);

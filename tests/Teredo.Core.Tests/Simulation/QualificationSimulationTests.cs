@@ -1,5 +1,4 @@
 using Teredo.Client;
-using Teredo.Net;
 
 namespace Teredo.Tests.Simulation;
 
@@ -23,7 +22,7 @@ public class QualificationSimulationTests
 
         Assert.Equal(expected, client.Engine.NatType);
         // The address embeds the server and the mapping the primary address saw, which the NAT holds.
-        Assert.True(client.Nat!.TryGetMapping(client.ServiceSocket, new Ipv4Endpoint(TeredoSimulation.ServerPrimary, 3544), out var mapped));
+        Assert.True(client.Nat!.TryGetMapping(client.ServiceSocket, TeredoSimulation.ServerPrimaryEndpoint, out var mapped));
         Assert.Equal(mapped, client.Engine.Mapped);
         Assert.Equal(mapped, client.Engine.Address.Mapped);
         Assert.Equal(TeredoSimulation.ServerPrimary, client.Engine.Address.Server);

@@ -1,5 +1,4 @@
 using Teredo.Client;
-using Teredo.Net;
 
 namespace Teredo.Tests.Simulation;
 
@@ -10,8 +9,6 @@ namespace Teredo.Tests.Simulation;
 /// </summary>
 public class RemapSimulationTests
 {
-    private static readonly Ipv4Endpoint ServerPrimary = new(TeredoSimulation.ServerPrimary, 3544);
-
     [Theory]
     [InlineData(NatKind.FullCone)]
     [InlineData(NatKind.AddressRestricted)]
@@ -49,7 +46,7 @@ public class RemapSimulationTests
         Assert.Equal(ClientState.Qualified, client.Engine.State);
         Assert.Equal(1, client.Engine.Counters[ClientCounter.AddressChanges]);
         // The new address embeds the NAT's new mapping toward the server, and the stack has it.
-        Assert.True(nat.TryGetMapping(client.ServiceSocket, ServerPrimary, out var mapped));
+        Assert.True(nat.TryGetMapping(client.ServiceSocket, TeredoSimulation.ServerPrimaryEndpoint, out var mapped));
         Assert.Equal(mapped, client.Engine.Address.Mapped);
         Assert.NotEqual(oldAddress.Mapped, mapped);
         Assert.Equal(client.Address, client.Stack.Address);

@@ -16,6 +16,8 @@ namespace Teredo.Tests.Simulation;
 public sealed class TeredoSimulation : IDisposable
 {
     public static readonly Ipv4Address ServerPrimary = new(198, 18, 0, 10);
+    /// <summary>Where clients qualify and refresh: the server's primary address, port 3544.</summary>
+    public static readonly Ipv4Endpoint ServerPrimaryEndpoint = new(ServerPrimary, 3544);
     public static readonly Ipv4Address RelayAddress = new(198, 18, 0, 20);
     public static readonly Ipv6Address NativeHostAddress = Ipv6Address.Parse("2001:db8:1::10");
     public static readonly Ipv6Address RelayOwnAddress = Ipv6Address.Parse("2001:db8:ffff::1");
