@@ -59,7 +59,7 @@ public static class ClientCommand
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo client: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
             // The light host: the client's startup is what a user waits on for an address (see LightDaemonHost).
             return LightDaemonHost.Run<ClientDaemon>("client", r.GetValue(logLevel), drop, log => new ClientDaemon(settings, log, drop));

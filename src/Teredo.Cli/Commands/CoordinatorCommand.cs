@@ -55,7 +55,7 @@ public static class CoordinatorCommand
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo coordinator: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
             return LightDaemonHost.Run<CoordinatorDaemon>("coordinator", r.GetValue(logLevel), drop, log => new CoordinatorDaemon(settings, log));
         });

@@ -9,14 +9,13 @@ using Teredo.Hosting.Systemd;
 namespace Teredo.Cli.Commands;
 
 /// <summary>
-/// Runs one <see cref="IHostedService"/> the way <see cref="DaemonHost"/> does — foreground, one log line
+/// How every daemon verb runs its role: one <see cref="IHostedService"/> in the foreground, one log line
 /// per event on stderr (journald's format under systemd), root dropped once started (--user), READY=1,
 /// WATCHDOG=1 and STOPPING=1 to systemd through the library's <see cref="SystemdNotifier"/>, clean stop
-/// on SIGTERM or Ctrl-C, non-zero exit when startup fails — without the generic host.
-/// The generic host's configuration binding, dependency injection and console logger cost about 150 ms
-/// of JIT at startup, which the Teredo client spends before it can even send its first solicitation;
-/// the client's whole qualification takes one round trip, so that was most of the time a user waited
-/// for an address.
+/// on SIGTERM or Ctrl-C, <see cref="ExitCodes.StartFailed"/> when startup fails — without the generic
+/// host. The generic host's configuration binding, dependency injection and console logger cost about
+/// 150 ms of JIT at startup (the client spends it before it can send its first solicitation), and
+/// a daemon that is one engine and its sockets has nothing to inject.
 /// </summary>
 public static class LightDaemonHost
 {
@@ -38,7 +37,7 @@ public static class LightDaemonHost
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or SocketException)
         {
             Console.Error.WriteLine($"teredo {role}: {e.Message}");
-            return DaemonHost.ExitStartFailed;
+            return ExitCodes.StartFailed;
         }
         DaemonStarted.Notify(systemd, ServiceState.Ready, logger);
         stop.Wait();

@@ -39,7 +39,7 @@ public static class Nat64Command
             if (r.GetValue(chroot))
             {
                 error.WriteLine("teredo nat64: --chroot is not supported (docs/nat64.md); run under systemd's RootDirectory= or drop it");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
             Nat64HostSettings settings;
             try
@@ -54,7 +54,7 @@ public static class Nat64Command
             catch (ConfigException e)
             {
                 error.WriteLine($"teredo nat64: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
             if (r.GetValue(mktun) || r.GetValue(rmtun)) return Persist(settings.TunDevice, r.GetValue(mktun), error);
 
@@ -67,7 +67,7 @@ public static class Nat64Command
             catch (InvalidOperationException e)
             {
                 error.WriteLine($"teredo nat64: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
             bool isDebug = r.GetValue(debug);
             if (!isDebug && !r.GetValue(nodetach)) return BackgroundLaunch.Run(settings.ControlSocket, TimeSpan.FromSeconds(30), error);
@@ -90,7 +90,7 @@ public static class Nat64Command
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
             error.WriteLine($"teredo nat64: {e.Message}");
-            return DaemonHost.ExitStartFailed;
+            return ExitCodes.StartFailed;
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
@@ -52,13 +51,9 @@ public static class RelayCommand
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo relay: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
-            return DaemonHost.Run("relay", r.GetValue(logLevel), drop, services =>
-            {
-                services.AddSingleton(settings);
-                services.AddHostedService<RelayDaemon>();
-            });
+            return LightDaemonHost.Run<RelayDaemon>("relay", r.GetValue(logLevel), drop, log => new RelayDaemon(settings, log));
         });
         return command;
     }

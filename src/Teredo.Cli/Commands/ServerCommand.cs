@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
@@ -52,13 +51,9 @@ public static class ServerCommand
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo server: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
-            return DaemonHost.Run("server", r.GetValue(logLevel), drop, services =>
-            {
-                services.AddSingleton(settings);
-                services.AddHostedService<ServerDaemon>();
-            });
+            return LightDaemonHost.Run<ServerDaemon>("server", r.GetValue(logLevel), drop, log => new ServerDaemon(settings, log));
         });
         return command;
     }

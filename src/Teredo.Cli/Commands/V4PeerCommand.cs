@@ -61,7 +61,7 @@ public static class V4PeerCommand
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo v4peer: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
             return LightDaemonHost.Run<V4PeerDaemon>("v4peer", r.GetValue(logLevel), drop, log => new V4PeerDaemon(settings, log));
         });

@@ -58,7 +58,7 @@ public static class V6PeerCommand
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"teredo v6peer: {e.Message}");
-                return DaemonHost.ExitConfigError;
+                return ExitCodes.ConfigError;
             }
             return LightDaemonHost.Run<Ipv6PeerDaemon>("v6peer", r.GetValue(logLevel), drop, log => new Ipv6PeerDaemon(settings, log));
         });

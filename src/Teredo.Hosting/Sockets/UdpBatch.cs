@@ -74,10 +74,11 @@ public sealed unsafe class UdpBatch : IDisposable
 
     /// <summary>
     /// Waits for at least one datagram (or the socket's receive timeout) and takes as many as are
-    /// queued, up to the capacity. Returns the count; 0 on timeout or interruption. Every call is the
-    /// calling packet loop's proof of life for the systemd watchdog.
+    /// queued, up to the capacity; with <paramref name="wait"/> false, only what is already queued.
+    /// Returns the count; 0 on timeout or interruption. Every call is the calling packet loop's proof of
+    /// life for the systemd watchdog.
     /// </summary>
-    public int Receive(Socket socket)
+    public int Receive(Socket socket, bool wait = true)
     {
         LoopLiveness.Beat();
         for (int i = 0; i < Capacity; i++)
@@ -86,15 +87,38 @@ public sealed unsafe class UdpBatch : IDisposable
             _messages[i].Header.NameLength = (uint)sizeof(LibC.SockAddrIn);
             _messages[i].Header.Flags = 0;
         }
-        int n = LibC.recvmmsg((int)socket.SafeHandle.DangerousGetHandle(), _messages, (uint)Capacity, LibC.MsgWaitForOne, null);
+        int n = LibC.recvmmsg((int)socket.SafeHandle.DangerousGetHandle(), _messages, (uint)Capacity,
+            wait ? LibC.MsgWaitForOne : LibC.MsgDontWait, null);
         if (n >= 0) return n;
         int errno = Marshal.GetLastPInvokeError();
         if (errno is LibC.Eagain or LibC.Eintr) return 0;
         throw new SocketException(errno);
     }
 
+    /// <summary>
+    /// Puts a datagram in slot <paramref name="i"/> as if recvmmsg had received it from <paramref name="source"/>:
+    /// the in-memory bind's receive. Longer datagrams are truncated to the slot, as the kernel does.
+    /// </summary>
+    public void SetReceived(int i, ReadOnlySpan<byte> datagram, Ipv4Endpoint source)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)i, (uint)Capacity, nameof(i));
+        int length = Math.Min(datagram.Length, _slotSize);
+        datagram[..length].CopyTo(Slot(i));
+        _messages[i].Length = (uint)length;
+        _addresses[i] = new LibC.SockAddrIn
+        {
+            Family = AfInet,
+            Port = BinaryPrimitives.ReverseEndianness(source.Port),
+            Address = BinaryPrimitives.ReverseEndianness(source.Address.Value),
+        };
+    }
+
     /// <summary>The datagram committed into slot <paramref name="i"/> for sending.</summary>
     public ReadOnlySpan<byte> Committed(int i) => new(_buffers + i * _slotSize, (int)_iov[i].Length);
+
+    /// <summary>Where the datagram committed into slot <paramref name="i"/> goes.</summary>
+    // One address per slot: recvmmsg writes the source there, sendmmsg reads the destination from it.
+    public Ipv4Endpoint Destination(int i) => Source(i);
 
     /// <summary>Marks the first <paramref name="count"/> slots committed again, as they were: for load generators that resend one batch.</summary>
     public void Recommit(int count) => Count = count;

@@ -23,13 +23,14 @@ public sealed class UdpChannel : IDisposable
     public Socket Socket { get; }
     public Ipv4Endpoint Local { get; }
 
-    public static UdpChannel Bind(Ipv4Endpoint local, bool reusePort, int bufferBytes = 4 << 20)
+    public static UdpChannel Bind(Ipv4Endpoint local, bool reusePort, int bufferBytes = 4 << 20, bool reuseAddress = false)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             if (reusePort && OperatingSystem.IsLinux())
                 socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+            if (reuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.ReceiveBufferSize = bufferBytes;
             socket.SendBufferSize = bufferBytes;
             socket.Bind(new IPEndPoint(local.Address.ToIPAddress(), local.Port));
@@ -43,37 +44,4 @@ public sealed class UdpChannel : IDisposable
     }
 
     public void Dispose() => Socket.Dispose();
-}
-
-/// <summary>
-/// Sends whole IPv6 packets (header included) to the native IPv6 network: AF_INET6 + IPPROTO_RAW, which
-/// on Linux implies IPV6_HDRINCL, so the packet keeps the client's Teredo source address.
-/// </summary>
-public sealed class RawIpv6Sender : IDisposable
-{
-    private readonly Socket _socket;
-
-    private RawIpv6Sender(Socket socket) => _socket = socket;
-
-    public static RawIpv6Sender? TryOpen(out string? error)
-    {
-        try
-        {
-            error = null;
-            return new RawIpv6Sender(new Socket(AddressFamily.InterNetworkV6, SocketType.Raw, ProtocolType.Raw));
-        }
-        catch (SocketException e)
-        {
-            error = e.Message;
-            return null;
-        }
-    }
-
-    public void Send(ReadOnlySpan<byte> packet, Ipv6Address destination, SocketAddress scratch)
-    {
-        Ipv6SocketAddress.Write(scratch, destination);
-        _socket.SendTo(packet, SocketFlags.None, scratch);
-    }
-
-    public void Dispose() => _socket.Dispose();
 }

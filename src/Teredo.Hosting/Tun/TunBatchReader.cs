@@ -16,15 +16,16 @@ public static class TunBatchReader
 {
     /// <summary>
     /// Fills <paramref name="packets"/> (cleared first); returns the count, 0 on timeout or when the device is
-    /// gone. Every call is the calling packet loop's proof of life for the systemd watchdog.
+    /// gone. With <paramref name="wait"/> false, only what is queued now (the packet host's manual driver).
+    /// Every call is the calling packet loop's proof of life for the systemd watchdog.
     /// </summary>
-    public static int Read(ITunDevice tun, UdpBatch packets)
+    public static int Read(ITunDevice tun, UdpBatch packets, bool wait = true)
     {
         LoopLiveness.Beat();
         packets.Clear();
         try
         {
-            int n = tun.Read(packets.Next());
+            int n = wait ? tun.Read(packets.Next()) : tun.TryRead(packets.Next());
             if (n <= 0) return 0;
             packets.Commit(n, default);
             while (!packets.IsFull && (n = tun.TryRead(packets.Next())) > 0) packets.Commit(n, default);

@@ -155,8 +155,8 @@ public sealed class CliBinaryTests : IDisposable
     }
 
     /// <summary>
-    /// The server runs on the generic host (Microsoft.Extensions.Hosting, its console logger and systemd
-    /// lifetime) and the batched UDP sockets. Miredo's captured Router Solicitation, sent from loopback,
+    /// The server runs on the light daemon host (its stderr logger and the systemd notifier) and the
+    /// batched UDP sockets. Miredo's captured Router Solicitation, sent from loopback,
     /// is received and dropped for its non-global source (a server answers only global IPv4 clients),
     /// which the counters in the status show.
     /// </summary>
