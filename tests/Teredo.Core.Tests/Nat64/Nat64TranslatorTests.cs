@@ -520,11 +520,7 @@ public class Nat64TranslatorTests
             Ipv4(Server4, Host4, IpProtocol.Icmp, Icmp(Icmpv4Type.EchoReply, 0, 1, Data(56))),
             Ipv4(Server4, Host4, IpProtocol.Icmp, Icmp(Icmpv4Type.DestinationUnreachable, 3, 0, Ipv4(Host4, Server4, IpProtocol.Udp, Udp(1, 53, Data(100))))),
         ];
-        Run(20_000);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(5_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, Allocations.Measure(Run, warmup: 20_000, measured: 5_000));
         Assert.Equal(0, t.Counters[Nat64Counter.Drop6Malformed] + t.Counters[Nat64Counter.Drop4Malformed]);
 
         void Run(int rounds)
@@ -559,11 +555,9 @@ public class Nat64TranslatorTests
             Ipv6(Host6, Ipv6Address.Parse("64:ff9b::198.19.0.9"), IpProtocol.Udp, Udp(1, 2, Data(100))), // allowed
             Ipv6(Host6, Ipv6Address.Parse("64:ff9b::8.8.8.8"), IpProtocol.Udp, Udp(1, 2, Data(100))),    // global
         ];
-        Run(20_000);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(5_000);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(25_000, t.Counters[Nat64Counter.Drop6DestinationProhibited]);
+        long rounds = 0;
+        Assert.Equal(0, Allocations.Measure(n => { rounds += n; Run(n); }, warmup: 20_000, measured: 5_000));
+        Assert.Equal(rounds, t.Counters[Nat64Counter.Drop6DestinationProhibited]);
 
         void Run(int rounds)
         {
