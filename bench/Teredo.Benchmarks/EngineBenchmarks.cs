@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Teredo.Addressing;
-using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Relay;
 using Teredo.Server;
@@ -26,7 +26,6 @@ public class EngineBenchmarks
 
     private readonly TeredoServerEngine _server = new(new ServerOptions { Primary = new Ipv4Address(198, 18, 200, 1), AdvertisementRatePerSource = 0 });
     private readonly TeredoRelayEngine _relay = new(new RelayOptions { NonceKey = new byte[32] });
-    private readonly byte[] _output = new byte[4096];
     private readonly byte[] _toClient = new byte[1280];
     private readonly byte[] _fromClient = new byte[1280];
     private readonly NullSink _sink = new();
@@ -38,26 +37,32 @@ public class EngineBenchmarks
         new Ipv6Header(Native, PeerAddress, IpProtocol.Udp, 1240).Emit(_toClient);
         new Ipv6Header(PeerAddress, Native, IpProtocol.Udp, 1240).Emit(_fromClient);
         // Make the peer trusted: a packet toward it (queued, bubble), then its answer.
-        _relay.FromTun(0, _toClient, _sink);
+        _relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, _toClient, _sink);
         var bubble = new byte[Bubble.Length];
         Bubble.Emit(bubble, PeerAddress, _relay.NonceAddress(PeerAddress));
-        _relay.FromUdp(1, Peer, bubble, _sink);
+        _relay.OnDatagram(1, TeredoRelayEngine.UdpPort, Peer, bubble, _sink);
     }
 
     [Benchmark]
-    public int ServerAnswersRouterSolicitation() =>
-        _server.Process(_now++, ServerAddress.Primary, Client, RsPayload, _output).Length;
-
-    [Benchmark]
-    public void RelayTunToTrustedPeer() => _relay.FromTun(2, _toClient, _sink);
-
-    [Benchmark]
-    public void RelayUdpToNative() => _relay.FromUdp(2, Peer, _fromClient, _sink);
-
-    private sealed class NullSink : IPacketSink
+    public int ServerAnswersRouterSolicitation()
     {
-        private readonly byte[] _buffer = new byte[2048];
+        _server.OnDatagram(_now++, TeredoServerEngine.PrimaryPort, Client, RsPayload, _sink);
+        return _sink.Length;
+    }
+
+    [Benchmark]
+    public void RelayTunToTrustedPeer() => _relay.OnDevicePacket(2, TeredoRelayEngine.TunDevice, _toClient, _sink);
+
+    [Benchmark]
+    public void RelayUdpToNative() => _relay.OnDatagram(2, TeredoRelayEngine.UdpPort, Peer, _fromClient, _sink);
+
+    /// <summary>Keeps only the last length: the cost measured is the engine's.</summary>
+    private sealed class NullSink : IPacketOutput
+    {
+        private readonly byte[] _buffer = new byte[4096];
+        public int Length { get; private set; }
         public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Commit(PacketRoute route, Ipv4Endpoint to, int length) { }
+        public void Send(PortHandle from, Ipv4Endpoint to, int length) => Length = length;
+        public void Write(DeviceHandle device, int length) => Length = length;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.P2p.Ipv6Peer;
 using Teredo.Wire;
@@ -74,12 +75,13 @@ public class Ipv6PeerBenchmarks
     [Benchmark]
     public void PacketTooBigToClient() => _engine.FromTun(1, _packetTooBig, _sink);
 
-    private sealed class CaptureSink : IPacketSink
+    private sealed class CaptureSink : IPacketOutput
     {
         private readonly byte[] _buffer = new byte[2048];
         private int _length;
         public ReadOnlySpan<byte> Last => _buffer.AsSpan(0, _length);
         public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Commit(PacketRoute route, Ipv4Endpoint to, int length) => _length = length;
+        public void Send(PortHandle from, Ipv4Endpoint to, int length) => _length = length;
+        public void Write(DeviceHandle device, int length) => _length = length;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.P2p.Control;
 using Teredo.P2p.Ipv4Peer;
@@ -60,12 +61,15 @@ public class V4PeerBenchmarks
     [Benchmark]
     public void TunToRelay() => _engine.FromTun(2, _fromTun, _sink);
 
-    private sealed class KeepLastSink : IPacketSink
+    private sealed class KeepLastSink : IPacketOutput
     {
         private readonly byte[] _buffer = new byte[65536];
         public byte[] Last { get; private set; } = [];
         public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
+        public void Send(PortHandle from, Ipv4Endpoint to, int length) => Keep(length);
+        public void Write(DeviceHandle device, int length) => Keep(length);
+
+        private void Keep(int length)
         {
             if (Last.Length == 0) Last = _buffer[..length];
         }

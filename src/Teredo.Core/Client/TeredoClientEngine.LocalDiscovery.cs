@@ -1,5 +1,6 @@
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Peers;
 using Teredo.Wire;
@@ -25,7 +26,7 @@ public sealed partial class TeredoClientEngine
     private long _nextDiscoveryMs = long.MaxValue;
 
     /// <summary>A new address is announced on the link at once.</summary>
-    private void AnnounceOnLink(long nowMs, IPacketSink sink)
+    private void AnnounceOnLink(long nowMs, IPacketOutput sink)
     {
         _nextDiscoveryMs = nowMs;
         DiscoveryTimer(nowMs, sink);
@@ -34,21 +35,21 @@ public sealed partial class TeredoClientEngine
     private bool IsLocal(Peer peer, long nowMs) =>
         _options.LocalDiscovery && Elapsed(nowMs, peer.LocalDiscoveryMs) < _options.LocalPeerLifetimeMs;
 
-    private void DiscoveryTimer(long nowMs, IPacketSink sink)
+    private void DiscoveryTimer(long nowMs, IPacketOutput sink)
     {
         if (!_options.LocalDiscovery || State != ClientState.Qualified || nowMs < _nextDiscoveryMs) return;
         SendDiscoveryBubble(sink);
         _nextDiscoveryMs = nowMs + _random.NextInRange(_options.DiscoveryIntervalMinMs, _options.DiscoveryIntervalMaxMs);
     }
 
-    private void SendDiscoveryBubble(IPacketSink sink)
+    private void SendDiscoveryBubble(IPacketOutput sink)
     {
         if (!_options.LocalDiscovery || !HasAddress) return;
         SendBubble(sink, DiscoveryEndpoint, _address.Address, Ipv6Address.AllNodes, hopLimit: 1);
         Count(ClientCounter.DiscoveryBubblesSent);
     }
 
-    private ClientCounter ReceiveDiscoveryBubble(long nowMs, Ipv4Endpoint source, Ipv6Packet ip, IPacketSink sink)
+    private ClientCounter ReceiveDiscoveryBubble(long nowMs, Ipv4Endpoint source, Ipv6Packet ip, IPacketOutput sink)
     {
         var src = ip.Source;
         if (!_options.LocalDiscovery || State != ClientState.Qualified || !ip.IsBubble || ip.Destination != Ipv6Address.AllNodes

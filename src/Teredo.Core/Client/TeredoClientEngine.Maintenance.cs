@@ -1,4 +1,5 @@
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 
 namespace Teredo.Client;
@@ -25,7 +26,7 @@ public sealed partial class TeredoClientEngine
 
     private long NextRandomizedRefresh() => _random.NextInRange(_refreshIntervalMs * 3 / 4, _refreshIntervalMs);
 
-    private void MaintenanceTimer(long nowMs, IPacketSink sink)
+    private void MaintenanceTimer(long nowMs, IPacketOutput sink)
     {
         if (State != ClientState.Qualified || _maintenanceProbe.Active) return;
         if (Elapsed(nowMs, _lastServerMs) < _randomizedRefreshMs) return;
@@ -46,7 +47,7 @@ public sealed partial class TeredoClientEngine
         Raise(ClientEventKind.AddressChanged, nowMs, _address, old);
     }
 
-    private void OnServerLost(long nowMs, IPacketSink sink)
+    private void OnServerLost(long nowMs, IPacketOutput sink)
     {
         Count(ClientCounter.ServerLosses);
         StopRefreshDetermination(nowMs);

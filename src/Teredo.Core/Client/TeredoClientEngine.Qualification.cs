@@ -1,5 +1,6 @@
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -51,13 +52,13 @@ public sealed partial class TeredoClientEngine
     public long NatTypeFinalAtMs { get; private set; } = long.MinValue;
 
     /// <summary>Leaves the initial (or off-line) state: sends the first solicitations.</summary>
-    public void Start(long nowMs, IPacketSink sink)
+    public void Start(long nowMs, IPacketOutput sink)
     {
         if (State is ClientState.Starting or ClientState.Qualified) return;
         BeginQualification(nowMs, sink);
     }
 
-    private void BeginQualification(long nowMs, IPacketSink sink)
+    private void BeginQualification(long nowMs, IPacketOutput sink)
     {
         _natTypeFinal = false;
         _retryAtMs = long.MaxValue;
@@ -73,7 +74,7 @@ public sealed partial class TeredoClientEngine
         StartProbe(_secondaryProbe, cone: false, _secondary, nowMs, sink);
     }
 
-    private void StartProbe(QualificationProbe probe, bool cone, Ipv4Endpoint target, long nowMs, IPacketSink sink)
+    private void StartProbe(QualificationProbe probe, bool cone, Ipv4Endpoint target, long nowMs, IPacketOutput sink)
     {
         ulong nonce = _random.NextUInt64();
         var source = ProbeSource(cone, _random.NextUInt64());
@@ -98,26 +99,26 @@ public sealed partial class TeredoClientEngine
         || (_secondaryPortProbe.Active && _secondaryPortProbe.Source == source);
 
     /// <summary>An RS with an authentication encapsulation: always a nonce, and the HMAC when configured (§5.2.2).</summary>
-    private void SendProbe(QualificationProbe probe, long nowMs, IPacketSink sink)
+    private void SendProbe(QualificationProbe probe, long nowMs, IPacketOutput sink)
     {
         var route = probe.Kind switch
         {
-            ProbeKind.SecondaryPort => PacketRoute.UdpSecondary,
-            ProbeKind.Cone => PacketRoute.UdpProbe,
-            _ => PacketRoute.Udp,
+            ProbeKind.SecondaryPort => ClientPort.Secondary,
+            ProbeKind.Cone => ClientPort.Probe,
+            _ => ClientPort.Service,
         };
         var buffer = sink.Reserve(TeredoAuthentication.MinLength + 2 * byte.MaxValue + RouterSolicitation.PacketLength);
         var secret = _options.Secret;
         int offset = TeredoAuthentication.Emit(buffer, _options.ClientId, secret is null ? 0 : TeredoAuthentication.HmacSha1Length, probe.Nonce, 0);
         offset += RouterSolicitation.Emit(buffer.Slice(offset), probe.Source, Ipv6Address.AllRouters);
         if (secret is not null) TeredoAuthenticator.Sign(buffer.Slice(0, offset), secret);
-        sink.Commit(route, probe.Target, offset);
+        sink.Send(route, probe.Target, offset);
         probe.Sent++;
         probe.NextMs = nowMs + _options.QualificationTimeoutMs;
         Count(ClientCounter.RouterSolicitationsSent);
     }
 
-    private void QualificationTimer(long nowMs, IPacketSink sink)
+    private void QualificationTimer(long nowMs, IPacketOutput sink)
     {
         if (State == ClientState.Offline && nowMs >= _retryAtMs)
         {
@@ -131,7 +132,7 @@ public sealed partial class TeredoClientEngine
         ProbeTimer(_secondaryPortProbe, nowMs, sink);
     }
 
-    private void ProbeTimer(QualificationProbe probe, long nowMs, IPacketSink sink)
+    private void ProbeTimer(QualificationProbe probe, long nowMs, IPacketOutput sink)
     {
         if (!probe.Active || nowMs < probe.NextMs) return;
         if (probe.Sent < _options.QualificationAttempts)
@@ -143,7 +144,7 @@ public sealed partial class TeredoClientEngine
         OnProbeFailed(probe, nowMs, sink);
     }
 
-    private QualificationProbe? FindProbe(Ipv6Address destination, ClientPort port)
+    private QualificationProbe? FindProbe(Ipv6Address destination, PortHandle port)
     {
         if (port == ClientPort.Secondary)
             return _secondaryPortProbe.Active && _secondaryPortProbe.Source == destination ? _secondaryPortProbe : null;
@@ -164,7 +165,7 @@ public sealed partial class TeredoClientEngine
     /// the prefix is the service prefix + the server's IPv4 address, an origin indication is present,
     /// and the nonce (and HMAC, when configured) match.
     /// </summary>
-    private ClientCounter HandleRouterAdvertisement(long nowMs, ClientPort port, Ipv4Endpoint source, TeredoDatagram datagram, IPacketSink sink)
+    private ClientCounter HandleRouterAdvertisement(long nowMs, PortHandle port, Ipv4Endpoint source, TeredoDatagram datagram, IPacketOutput sink)
     {
         var ip = datagram.Ipv6;
         var probe = FindProbe(ip.Destination, port);
@@ -190,7 +191,7 @@ public sealed partial class TeredoClientEngine
         return ClientCounter.RouterAdvertisementAccepted;
     }
 
-    private void OnProbeAnswered(QualificationProbe probe, Ipv4Endpoint origin, Ipv4Endpoint from, long nowMs, IPacketSink sink)
+    private void OnProbeAnswered(QualificationProbe probe, Ipv4Endpoint origin, Ipv4Endpoint from, long nowMs, IPacketOutput sink)
     {
         switch (probe.Kind)
         {
@@ -217,7 +218,7 @@ public sealed partial class TeredoClientEngine
         Refine(nowMs, sink);
     }
 
-    private void OnProbeFailed(QualificationProbe probe, long nowMs, IPacketSink sink)
+    private void OnProbeFailed(QualificationProbe probe, long nowMs, IPacketOutput sink)
     {
         switch (probe.Kind)
         {
@@ -243,7 +244,7 @@ public sealed partial class TeredoClientEngine
     /// Draws what can be drawn from the answers so far: the NAT type once it is final, and, in strict
     /// mode, whether to qualify (not symmetric: same mapping, or a cone NAT) or to refuse.
     /// </summary>
-    private void Refine(long nowMs, IPacketSink sink)
+    private void Refine(long nowMs, IPacketOutput sink)
     {
         if (_natTypeFinal || State is not (ClientState.Starting or ClientState.Qualified) || !_primaryProbe.Answered) return;
         var primary = _primaryProbe.Mapped;
@@ -279,7 +280,7 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>Qualified on <paramref name="mapping"/>, the primary address's view.</summary>
-    private void Qualify(Ipv4Endpoint mapping, long nowMs, IPacketSink sink)
+    private void Qualify(Ipv4Endpoint mapping, long nowMs, IPacketOutput sink)
     {
         if (State != ClientState.Starting) return;
         var address = BuildAddress(mapping);

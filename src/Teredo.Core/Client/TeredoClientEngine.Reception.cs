@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Peers;
 using Teredo.Wire;
@@ -16,14 +17,14 @@ namespace Teredo.Client;
 /// </summary>
 public sealed partial class TeredoClientEngine
 {
-    /// <summary>A UDP datagram received on one of the client's sockets.</summary>
-    public void FromUdp(long nowMs, ClientPort port, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketSink sink)
+    /// <summary>A UDP datagram received on one of the client's sockets (<see cref="ClientPort"/>).</summary>
+    public void OnDatagram(long nowMs, PortHandle port, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketOutput sink)
     {
         Count(ClientCounter.UdpReceived);
         Count(Receive(nowMs, port, source, payload, sink));
     }
 
-    private ClientCounter Receive(long nowMs, ClientPort port, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketSink sink)
+    private ClientCounter Receive(long nowMs, PortHandle port, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketOutput sink)
     {
         if (TeredoDatagram.TryParse(payload, out var datagram) != TeredoParseError.None) return ClientCounter.UdpDropMalformed;
         var ip = datagram.Ipv6;
@@ -48,7 +49,7 @@ public sealed partial class TeredoClientEngine
         return ReceiveFromPeer(nowMs, source, ip, toUs, sink);
     }
 
-    private ClientCounter ReceiveFromServer(long nowMs, TeredoDatagram datagram, bool toUs, IPacketSink sink)
+    private ClientCounter ReceiveFromServer(long nowMs, TeredoDatagram datagram, bool toUs, IPacketOutput sink)
     {
         _lastServerMs = nowMs;
         var ip = datagram.Ipv6;
@@ -64,7 +65,7 @@ public sealed partial class TeredoClientEngine
     /// origin opens our NAT to it and tells it our mapping (§5.2.6, §5.4.1). Its destination is the
     /// knock's source, which for Miredo's relays and clients is their own nonce address.
     /// </summary>
-    private ClientCounter AnswerIndirectBubble(long nowMs, Ipv6Address knocker, Ipv4Endpoint origin, IPacketSink sink)
+    private ClientCounter AnswerIndirectBubble(long nowMs, Ipv6Address knocker, Ipv4Endpoint origin, IPacketOutput sink)
     {
         if (!Ipv4Classification.IsTeredoGlobalUnicast(origin.Address)) return ClientCounter.IndirectBubbleOriginNotGlobal;
         var peer = NewOrExistingPeer(knocker, nowMs);
@@ -75,7 +76,7 @@ public sealed partial class TeredoClientEngine
         return ClientCounter.IndirectBubbleAnswered;
     }
 
-    private ClientCounter ReceiveFromPeer(long nowMs, Ipv4Endpoint source, Ipv6Packet ip, bool toUs, IPacketSink sink)
+    private ClientCounter ReceiveFromPeer(long nowMs, Ipv4Endpoint source, Ipv6Packet ip, bool toUs, IPacketOutput sink)
     {
         var src = ip.Source;
         var peer = _peers.Find(src);
@@ -126,7 +127,7 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>Bubbles end here; other packets go to the interface.</summary>
-    private static ClientCounter Accept(Ipv6Packet ip, bool toUs, ClientCounter delivered, IPacketSink sink)
+    private static ClientCounter Accept(Ipv6Packet ip, bool toUs, ClientCounter delivered, IPacketOutput sink)
     {
         if (ip.IsBubble) return ClientCounter.BubbleFromPeer;
         if (!toUs) return ClientCounter.UdpDropWrongDestination;
@@ -135,7 +136,7 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>The peer proved <paramref name="mapping"/>: trust it, and release what waited for it.</summary>
-    private void Trust(Peer peer, Ipv4Endpoint mapping, long nowMs, IPacketSink sink)
+    private void Trust(Peer peer, Ipv4Endpoint mapping, long nowMs, IPacketOutput sink)
     {
         peer.Mapped = mapping;
         peer.Trusted = true;

@@ -1,5 +1,6 @@
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -47,7 +48,7 @@ public sealed partial class TeredoClientEngine
     /// <summary>The secondary port's Teredo address, the target of the determination bubbles.</summary>
     public TeredoAddress SecondaryPortAddress => _secondaryPortAddress;
 
-    private void StartRefreshDetermination(long nowMs, IPacketSink sink)
+    private void StartRefreshDetermination(long nowMs, IPacketOutput sink)
     {
         if (!_options.RefreshDetermination || RefreshDetermination != RefreshDeterminationPhase.Off) return;
         RefreshDetermination = RefreshDeterminationPhase.Qualifying;
@@ -87,7 +88,7 @@ public sealed partial class TeredoClientEngine
         if (RefreshDetermination is RefreshDeterminationPhase.Qualifying or RefreshDeterminationPhase.Maintaining) Conclude(nowMs);
     }
 
-    private void RefreshDeterminationTimer(long nowMs, IPacketSink sink)
+    private void RefreshDeterminationTimer(long nowMs, IPacketOutput sink)
     {
         if (State != ClientState.Qualified) return;
         switch (RefreshDetermination)
@@ -105,7 +106,7 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>Step 2: a bubble to the secondary Teredo address, through the service port.</summary>
-    private void SendRefreshProbe(long nowMs, IPacketSink sink)
+    private void SendRefreshProbe(long nowMs, IPacketOutput sink)
     {
         SendBubble(sink, _secondaryPortAddress.Mapped, _address.Address, _secondaryPortAddress.Address);
         Count(ClientCounter.RefreshBubblesSent);
@@ -113,7 +114,7 @@ public sealed partial class TeredoClientEngine
         _refreshProbeNextMs = nowMs + _options.RetryIntervalMs;
     }
 
-    private ClientCounter ReceiveOnSecondaryPort(long nowMs, Ipv4Endpoint source, bool fromServer, TeredoDatagram datagram, IPacketSink sink)
+    private ClientCounter ReceiveOnSecondaryPort(long nowMs, Ipv4Endpoint source, bool fromServer, TeredoDatagram datagram, IPacketOutput sink)
     {
         var ip = datagram.Ipv6;
         if (fromServer && IsRouterAdvertisement(ip)) return HandleRouterAdvertisement(nowMs, ClientPort.Secondary, source, datagram, sink);
@@ -127,7 +128,7 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>Steps 4-6.</summary>
-    private void OnCandidateTested(bool succeeded, long nowMs, IPacketSink sink)
+    private void OnCandidateTested(bool succeeded, long nowMs, IPacketOutput sink)
     {
         if (succeeded)
         {

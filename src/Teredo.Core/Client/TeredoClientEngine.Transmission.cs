@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Peers;
 using Teredo.Wire;
@@ -16,14 +17,14 @@ namespace Teredo.Client;
 /// </summary>
 public sealed partial class TeredoClientEngine
 {
-    /// <summary>An IPv6 packet the host's stack routed into the Teredo interface.</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketSink sink)
+    /// <summary>An IPv6 packet the host's stack routed into the Teredo interface (it has one, <see cref="TunDevice"/>).</summary>
+    public void OnDevicePacket(long nowMs, DeviceHandle device, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         Count(ClientCounter.TunReceived);
         Count(Transmit(nowMs, packet, sink));
     }
 
-    private ClientCounter Transmit(long nowMs, ReadOnlySpan<byte> packet, IPacketSink sink)
+    private ClientCounter Transmit(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         if (!Ipv6Packet.TryParse(packet, out var ip) || ip.TotalLength != packet.Length) return ClientCounter.TunDropMalformed;
         if (State != ClientState.Qualified) return ClientCounter.TunDropNotQualified;
@@ -70,7 +71,7 @@ public sealed partial class TeredoClientEngine
         return QueueAndKnock(peer, packet, nowMs, sink);
     }
 
-    private ClientCounter QueueAndKnock(Peer peer, ReadOnlySpan<byte> packet, long nowMs, IPacketSink sink)
+    private ClientCounter QueueAndKnock(Peer peer, ReadOnlySpan<byte> packet, long nowMs, IPacketOutput sink)
     {
         _peers.Touch(peer);
         if (!_peers.TryEnqueue(peer, packet)) return ClientCounter.TunDropQueueFull;
@@ -86,7 +87,7 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>§5.2.3 case 6: an unproven native source gets the connectivity test before we send to it.</summary>
-    private void StartConnectivityTest(Ipv6Address address, long nowMs, IPacketSink sink)
+    private void StartConnectivityTest(Ipv6Address address, long nowMs, IPacketOutput sink)
     {
         var peer = NewOrExistingPeer(address, nowMs);
         _peers.Touch(peer);
@@ -96,7 +97,7 @@ public sealed partial class TeredoClientEngine
         Knock(peer, nowMs, sink);
     }
 
-    private void PeerTimer(long nowMs, IPacketSink sink)
+    private void PeerTimer(long nowMs, IPacketOutput sink)
     {
         var pending = _peers.Pending;
         // Backwards: Knock may give up, which swap-removes the current entry only.
@@ -106,10 +107,11 @@ public sealed partial class TeredoClientEngine
             var peer = pending[i];
             if (nowMs >= peer.NextBubbleMs) Knock(peer, nowMs, sink);
         }
+        RecomputeNextKnock();
     }
 
     /// <summary>One attempt of the exchange that proves a pending peer: an echo for native peers, bubbles for Teredo ones.</summary>
-    private void Knock(Peer peer, long nowMs, IPacketSink sink)
+    private void Knock(Peer peer, long nowMs, IPacketOutput sink)
     {
         if (State != ClientState.Qualified || peer.Attempts > _options.Retries)
         {
@@ -131,7 +133,7 @@ public sealed partial class TeredoClientEngine
             long wait = _options.RetryIntervalMs - Elapsed(nowMs, peer.LastTransmitMs);
             if (wait > 0)
             {
-                peer.NextBubbleMs = nowMs + wait;
+                ScheduleKnock(peer, nowMs + wait);
                 return;
             }
             if (IsLocal(peer, nowMs)) SendLocalBubbles(peer, sink);
@@ -141,7 +143,7 @@ public sealed partial class TeredoClientEngine
             peer.LastTransmitMs = nowMs;
         }
         peer.Attempts++;
-        peer.NextBubbleMs = nowMs + _options.RetryIntervalMs;
+        ScheduleKnock(peer, nowMs + _options.RetryIntervalMs);
     }
 
     private bool BubbleLimitReached(Peer peer, long nowMs) =>
@@ -162,7 +164,7 @@ public sealed partial class TeredoClientEngine
     /// our NAT, as §5.2.4 allows) and an indirect one through the peer's server, from our nonce address.
     /// The direct bubble goes only to a global mapping; the indirect one finds the peer anyway.
     /// </summary>
-    private void SendPeerBubbles(Peer peer, IPacketSink sink)
+    private void SendPeerBubbles(Peer peer, IPacketOutput sink)
     {
         var teredo = new TeredoAddress(peer.Address);
         // Where the peer was last proven to be (a nonce answer from a symmetric NAT), else its embedded mapping.
@@ -174,27 +176,27 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>Case 3: a unicast bubble to the local peer's local address and a local bubble to the discovery address.</summary>
-    private void SendLocalBubbles(Peer peer, IPacketSink sink)
+    private void SendLocalBubbles(Peer peer, IPacketOutput sink)
     {
         if (SendPeerBubble(sink, peer, peer.LocalEndpoint, _address.Address, peer.Address)) Count(ClientCounter.LocalBubblesSent);
         SendDiscoveryBubble(sink);
     }
 
     /// <summary>§5.2.9: an echo request carrying a random 64-bit nonce, to the peer through our server.</summary>
-    private void SendEcho(Peer peer, long nowMs, IPacketSink sink)
+    private void SendEcho(Peer peer, long nowMs, IPacketOutput sink)
     {
         if (peer.Nonce == 0) peer.Nonce = _random.NextNonZero();
         Span<byte> data = stackalloc byte[sizeof(ulong)];
         BinaryPrimitives.WriteUInt64BigEndian(data, peer.Nonce);
         var buffer = sink.Reserve(Ipv6Packet.HeaderLength + Icmpv6Echo.HeaderLength + data.Length);
         int length = Icmpv6Echo.Emit(buffer, _address.Address, peer.Address, request: true, _echoIdentifier, (ushort)peer.Attempts, data);
-        sink.Commit(PacketRoute.Udp, _primary, length);
+        sink.Send(ClientPort.Service, _primary, length);
         peer.LastTransmitMs = nowMs;
         Count(ClientCounter.EchoTestsSent);
     }
 
     /// <summary>The exchange failed: queued packets get ICMPv6 address unreachable (from the server's link-local address, the "router").</summary>
-    private void GiveUp(Peer peer, IPacketSink sink)
+    private void GiveUp(Peer peer, IPacketOutput sink)
     {
         Count(ClientCounter.PeersGivenUp);
         while (_peers.TryDequeue(peer, out var queued))
@@ -203,7 +205,7 @@ public sealed partial class TeredoClientEngine
             {
                 var buffer = sink.Reserve(Icmpv6DestinationUnreachable.MaxPacketLength);
                 int n = Icmpv6DestinationUnreachable.Emit(buffer, _serverLinkLocal, original.Source, UnreachableCode.AddressUnreachable, queued.Bytes);
-                sink.Commit(PacketRoute.Tun, default, n);
+                sink.Write(TunDevice, n);
                 Count(ClientCounter.UnreachableSent);
             }
             else

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Peers;
 using Teredo.Wire;
@@ -10,17 +11,24 @@ namespace Teredo.Client;
 
 /// <summary>
 /// The Teredo client of RFC 4380 §5.2 (with RFC 5991's random address bits) as a sans-I/O engine. The host
-/// feeds it datagrams from its UDP sockets (<see cref="FromUdp"/>), IPv6 packets from its TUN interface
-/// (<see cref="FromTun"/>) and the time (<see cref="OnTimer"/>, every 100 ms or so); the engine writes
-/// what to send into an <see cref="IPacketSink"/> and queues <see cref="ClientEvent"/>s (address
-/// acquired, changed, lost...) that the host takes with <see cref="TryTakeEvent"/> and applies.
+/// feeds it datagrams from its UDP sockets (<see cref="OnDatagram"/>, ports <see cref="ClientPort"/>), IPv6
+/// packets from its TUN interface (<see cref="OnDevicePacket"/>, <see cref="TunDevice"/>) and the time
+/// (<see cref="OnTimer"/>, whenever <see cref="NextDeadlineMs"/> is due); the engine writes what to send into
+/// an <see cref="IPacketOutput"/> and queues <see cref="ClientEvent"/>s (address acquired, changed, lost...)
+/// that the host takes with <see cref="TryTakeEvent"/> and applies.
+///
+/// A new engine is due at once: its first <see cref="OnTimer"/> starts qualification (as <see cref="Start"/>
+/// does), so a host needs nothing but the contract to run it.
 ///
 /// The concerns live in one file each: qualification and NAT detection, maintenance, reception,
 /// transmission (peers, bubbles, the connectivity test), local discovery, refresh interval
 /// determination. Not thread-safe: one engine, one caller at a time.
 /// </summary>
-public sealed partial class TeredoClientEngine
+public sealed partial class TeredoClientEngine : IPacketEngine<ClientEvent>
 {
+    /// <summary>The client's TUN interface, where packets for and from the host's stack pass.</summary>
+    public static readonly DeviceHandle TunDevice = new(0);
+
     private const int PeerNotHeardMs = 30_000;
 
     private readonly ClientOptions _options;
@@ -81,9 +89,10 @@ public sealed partial class TeredoClientEngine
 
     public int PendingEvents => _events.Count;
 
-    /// <summary>Everything time-driven: retransmissions, maintenance, give-ups, the optional procedures.</summary>
-    public void OnTimer(long nowMs, IPacketSink sink)
+    /// <summary>Everything time-driven: the start, retransmissions, maintenance, give-ups, the optional procedures.</summary>
+    public void OnTimer(long nowMs, IPacketOutput sink)
     {
+        if (State == ClientState.Initial) BeginQualification(nowMs, sink);
         QualificationTimer(nowMs, sink);
         MaintenanceTimer(nowMs, sink);
         PeerTimer(nowMs, sink);
@@ -135,16 +144,16 @@ public sealed partial class TeredoClientEngine
     /// by local discovery (<paramref name="peer"/>'s local endpoint). The decisions before it make sure
     /// it never fires; <see cref="ClientCounter.SendRefusedNotGlobal"/> would show it if one did.
     /// </summary>
-    private bool SendUdp(IPacketSink sink, Peer? peer, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
+    private bool SendUdp(IPacketOutput sink, Peer? peer, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
     {
         if (!MaySendTo(peer, to)) return false;
         var buffer = sink.Reserve(packet.Length);
         packet.CopyTo(buffer);
-        sink.Commit(PacketRoute.Udp, to, packet.Length);
+        sink.Send(ClientPort.Service, to, packet.Length);
         return true;
     }
 
-    private bool SendPeerBubble(IPacketSink sink, Peer? peer, Ipv4Endpoint to, Ipv6Address source, Ipv6Address target)
+    private bool SendPeerBubble(IPacketOutput sink, Peer? peer, Ipv4Endpoint to, Ipv6Address source, Ipv6Address target)
     {
         if (!MaySendTo(peer, to)) return false;
         SendBubble(sink, to, source, target);
@@ -160,18 +169,18 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>A bubble with no check: for the discovery multicast and our own mapping; bubbles to peers use <see cref="SendPeerBubble"/>.</summary>
-    private static void SendBubble(IPacketSink sink, Ipv4Endpoint to, Ipv6Address source, Ipv6Address target, byte hopLimit = Bubble.HopLimit)
+    private static void SendBubble(IPacketOutput sink, Ipv4Endpoint to, Ipv6Address source, Ipv6Address target, byte hopLimit = Bubble.HopLimit)
     {
         var buffer = sink.Reserve(Bubble.Length);
         new Ipv6Header(source, target, IpProtocol.NoNextHeader, 0, hopLimit).Emit(buffer);
-        sink.Commit(PacketRoute.Udp, to, Bubble.Length);
+        sink.Send(ClientPort.Service, to, Bubble.Length);
     }
 
-    private static void Deliver(Ipv6Packet ip, IPacketSink sink)
+    private static void Deliver(Ipv6Packet ip, IPacketOutput sink)
     {
         var buffer = sink.Reserve(ip.TotalLength);
         ip.Bytes.CopyTo(buffer);
-        sink.Commit(PacketRoute.Tun, default, ip.TotalLength);
+        sink.Write(TunDevice, ip.TotalLength);
     }
 
     /// <summary>Forgets every peer and its queue (the address they knew us by is gone).</summary>

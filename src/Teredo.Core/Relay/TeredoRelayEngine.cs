@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Peers;
 using Teredo.Wire;
@@ -10,8 +11,10 @@ namespace Teredo.Relay;
 
 /// <summary>
 /// The Teredo relay of RFC 4380 §5.4 as a sans-I/O engine. IPv6 packets for Teredo clients come in from
-/// the TUN side and leave over UDP; Teredo packets come in over UDP and leave on the TUN side. Output
-/// goes to an <see cref="IPacketSink"/>; timers run when the host calls <see cref="OnTimer"/>.
+/// the TUN side (<see cref="TunDevice"/>) and leave over UDP (<see cref="UdpPort"/>); Teredo packets come in
+/// over UDP and leave on the TUN side. Output goes to an <see cref="IPacketOutput"/>; the only timers are
+/// the bubble retransmissions and give-ups of peers waiting for a proof, and <see cref="NextDeadlineMs"/>
+/// says when the earliest of them is due.
 ///
 /// Beyond the RFC it accepts, as Miredo's relay does, a bubble that answers its own indirect bubble
 /// even when the UDP source differs from the mapping embedded in the sender's Teredo address: the
@@ -19,11 +22,23 @@ namespace Teredo.Relay;
 /// that nonce proves it saw our bubble. The relay then learns the real mapping. The P2P NAT64 network
 /// (DESIGN.md §B.2) relies on this: its IPv4 peers answer from a socket that is not the embedded one.
 /// </summary>
-public sealed class TeredoRelayEngine
+public sealed class TeredoRelayEngine : IPacketEngine
 {
+    /// <summary>The relay's one UDP socket (the Teredo port of §5.4).</summary>
+    public static readonly PortHandle UdpPort = new(0);
+    /// <summary>The relay's TUN interface, which owns the Teredo prefix.</summary>
+    public static readonly DeviceHandle TunDevice = new(0);
+
     private readonly RelayOptions _options;
     private readonly PeerList _peers;
     private readonly TokenBucket? _newPeers;
+    /// <summary>
+    /// No later than the earliest <see cref="Peer.NextBubbleMs"/> of a pending peer: lowered whenever a bubble
+    /// goes out, made exact by <see cref="OnTimer"/>'s walk. A peer that leaves the pending list early (an
+    /// answer, an eviction) may leave it too early, which costs one empty wake-up, never a late bubble;
+    /// keeping it exact on every answer would cost a walk per packet.
+    /// </summary>
+    private long _nextBubbleMs = long.MaxValue;
 
     public TeredoRelayEngine(RelayOptions options)
     {
@@ -37,8 +52,11 @@ public sealed class TeredoRelayEngine
     public PeerList Peers => _peers;
     public RelayOptions Options => _options;
 
-    /// <summary>An IPv6 packet the kernel routed into the relay's interface.</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketSink sink)
+    /// <inheritdoc/>
+    public long NextDeadlineMs => _nextBubbleMs;
+
+    /// <summary>An IPv6 packet the kernel routed into the relay's interface (it has one, <see cref="TunDevice"/>).</summary>
+    public void OnDevicePacket(long nowMs, DeviceHandle device, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         Counters.Increment(RelayCounter.TunReceived);
         if (!Ipv6Packet.TryParse(packet, out var ip) || ip.TotalLength != packet.Length)
@@ -119,8 +137,8 @@ public sealed class TeredoRelayEngine
         return peer;
     }
 
-    /// <summary>A UDP datagram received on the relay's Teredo port.</summary>
-    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketSink sink)
+    /// <summary>A UDP datagram received on the relay's Teredo port (it has one, <see cref="UdpPort"/>).</summary>
+    public void OnDatagram(long nowMs, PortHandle port, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketOutput sink)
     {
         Counters.Increment(RelayCounter.UdpReceived);
         if (TeredoDatagram.TryParse(payload, out var datagram) != TeredoParseError.None)
@@ -171,6 +189,7 @@ public sealed class TeredoRelayEngine
         peer.LastReceiveMs = nowMs;
         peer.BubblesSent = 0;
         _peers.SetPending(peer, false);
+        if (_peers.Pending.Count == 0) _nextBubbleMs = long.MaxValue;
         _peers.Touch(peer);
         while (_peers.TryDequeue(peer, out var queued))
         {
@@ -192,32 +211,38 @@ public sealed class TeredoRelayEngine
         }
         var buffer = sink.Reserve(ip.TotalLength);
         ip.Bytes.CopyTo(buffer);
-        sink.Commit(PacketRoute.Tun, default, ip.TotalLength);
+        sink.Write(TunDevice, ip.TotalLength);
         Counters.Increment(RelayCounter.ForwardedToTun);
     }
 
-    /// <summary>Bubble retransmissions and give-ups; call every few hundred milliseconds.</summary>
-    public void OnTimer(long nowMs, IPacketSink sink)
+    /// <summary>Bubble retransmissions and give-ups, for every pending peer that is due; recomputes the deadline.</summary>
+    public void OnTimer(long nowMs, IPacketOutput sink)
     {
         var pending = _peers.Pending;
+        long next = long.MaxValue;
+        // Backwards: a give-up swap-removes the current entry, moving one already visited into its place.
         for (int i = pending.Count - 1; i >= 0; i--)
         {
             var peer = pending[i];
-            if (nowMs < peer.NextBubbleMs) continue;
-            if (peer.BubblesSent > _options.BubbleRetries)
+            if (nowMs >= peer.NextBubbleMs)
             {
-                GiveUp(peer, sink);
-                continue;
+                if (peer.BubblesSent > _options.BubbleRetries)
+                {
+                    GiveUp(peer, sink);
+                    continue;
+                }
+                SendBubbles(peer, new TeredoAddress(peer.Address), nowMs, sink);
             }
-            SendBubbles(peer, new TeredoAddress(peer.Address), nowMs, sink);
+            next = Math.Min(next, peer.NextBubbleMs);
         }
+        _nextBubbleMs = next;
     }
 
     /// <summary>
     /// The indirect bubble (its server was checked before the peer was queued) and, behind a NAT, the
     /// direct one, but only toward a global mapping: the one a T(D) of the P2P plan embeds is meaningless.
     /// </summary>
-    private void SendBubbles(Peer peer, TeredoAddress teredo, long nowMs, IPacketSink sink)
+    private void SendBubbles(Peer peer, TeredoAddress teredo, long nowMs, IPacketOutput sink)
     {
         var nonce = NonceAddress(peer.Address);
         if (SendBubble(sink, new Ipv4Endpoint(teredo.Server, TeredoAddress.Port), nonce, peer.Address))
@@ -231,9 +256,10 @@ public sealed class TeredoRelayEngine
         }
         peer.BubblesSent++;
         peer.NextBubbleMs = nowMs + _options.BubbleIntervalMs;
+        _nextBubbleMs = Math.Min(_nextBubbleMs, peer.NextBubbleMs);
     }
 
-    private void GiveUp(Peer peer, IPacketSink sink)
+    private void GiveUp(Peer peer, IPacketOutput sink)
     {
         Counters.Increment(RelayCounter.PeersGivenUp);
         while (_peers.TryDequeue(peer, out var queued))
@@ -243,7 +269,7 @@ public sealed class TeredoRelayEngine
             {
                 var buffer = sink.Reserve(Icmpv6DestinationUnreachable.MaxPacketLength);
                 int n = Icmpv6DestinationUnreachable.Emit(buffer, own, original.Source, UnreachableCode.AddressUnreachable, queued.Bytes);
-                sink.Commit(PacketRoute.Tun, default, n);
+                sink.Write(TunDevice, n);
                 Counters.Increment(RelayCounter.UnreachableSent);
             }
             else
@@ -281,21 +307,21 @@ public sealed class TeredoRelayEngine
     /// §5.4.1's rule that a relay never sends to a non-global IPv4 address. The decisions above make
     /// sure it never fires; <see cref="RelayCounter.SendRefusedNotGlobal"/> would show it if one did.
     /// </summary>
-    private bool SendUdp(IPacketSink sink, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
+    private bool SendUdp(IPacketOutput sink, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
     {
         if (!MaySendTo(to)) return false;
         var buffer = sink.Reserve(packet.Length);
         packet.CopyTo(buffer);
-        sink.Commit(PacketRoute.Udp, to, packet.Length);
+        sink.Send(UdpPort, to, packet.Length);
         return true;
     }
 
-    private bool SendBubble(IPacketSink sink, Ipv4Endpoint to, Ipv6Address source, Ipv6Address destination)
+    private bool SendBubble(IPacketOutput sink, Ipv4Endpoint to, Ipv6Address source, Ipv6Address destination)
     {
         if (!MaySendTo(to)) return false;
         var buffer = sink.Reserve(Bubble.Length);
         Bubble.Emit(buffer, source, destination);
-        sink.Commit(PacketRoute.Udp, to, Bubble.Length);
+        sink.Send(UdpPort, to, Bubble.Length);
         return true;
     }
 

@@ -26,6 +26,8 @@ public enum ServerCounter
     DropHopLimitExceeded,
     DropUnhandledLocal,
     DropRateLimited,
+    /// <summary>Not a datagram: a packet the host handed in from the send-only native IPv6 device (a host mistake).</summary>
+    DevicePacketIgnored,
 }
 
 /// <summary>Counters of one server engine instance; the host sums instances for its status view.</summary>
@@ -38,7 +40,7 @@ public sealed class ServerCounters : CounterSet<ServerCounter>
         {
             long sum = 0;
             foreach (var c in All)
-                if (c != ServerCounter.Received) sum += this[c];
+                if (c is not (ServerCounter.Received or ServerCounter.DevicePacketIgnored)) sum += this[c];
             return sum;
         }
     }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Control;
@@ -142,9 +143,9 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         if (_tun is null || !_tun.TryWrite(packet)) Interlocked.Increment(ref _sendErrors);
     }
 
-    private void SendOther(PacketRoute route, ReadOnlySpan<byte> datagram, Ipv4Endpoint to)
+    private void SendOther(PortHandle port, ReadOnlySpan<byte> datagram, Ipv4Endpoint to)
     {
-        var socket = route == PacketRoute.UdpProbe ? _probe : _secondary;
+        var socket = port == ClientPort.Probe ? _probe : _secondary;
         try { socket?.SendTo(datagram, SocketFlags.None, new IPEndPoint(to.Address.ToIPAddress(), to.Port)); }
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { Interlocked.Increment(ref _sendErrors); }
     }
@@ -178,7 +179,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
             long now = Environment.TickCount64;
             lock (_lock)
             {
-                for (int i = 0; i < n; i++) _engine!.FromUdp(now, ClientPort.Service, rx.Source(i), rx.Received(i), sink);
+                for (int i = 0; i < n; i++) _engine!.OnDatagram(now, ClientPort.Service, rx.Source(i), rx.Received(i), sink);
                 TakeEvents();
             }
             sink.Flush();
@@ -195,7 +196,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
             long now = Environment.TickCount64;
             lock (_lock)
             {
-                for (int i = 0; i < packets.Count; i++) _engine!.FromTun(now, packets.Committed(i), sink);
+                for (int i = 0; i < packets.Count; i++) _engine!.OnDevicePacket(now, TeredoClientEngine.TunDevice, packets.Committed(i), sink);
                 TakeEvents();
             }
             sink.Flush();
@@ -203,7 +204,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     }
 
     /// <summary>The secondary and discovery sockets: little traffic, plain blocking receives.</summary>
-    private void SideLoop(Socket socket, ClientPort port)
+    private void SideLoop(Socket socket, PortHandle port)
     {
         using var sink = NewSink();
         var buffer = new byte[SlotSize];
@@ -217,7 +218,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
             long now = Environment.TickCount64;
             lock (_lock)
             {
-                _engine!.FromUdp(now, port, Ipv4SocketAddress.Read(from), buffer.AsSpan(0, n), sink);
+                _engine!.OnDatagram(now, port, Ipv4SocketAddress.Read(from), buffer.AsSpan(0, n), sink);
                 TakeEvents();
             }
             sink.Flush();

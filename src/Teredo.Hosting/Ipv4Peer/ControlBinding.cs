@@ -1,4 +1,4 @@
-using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Hosting.P2p;
 using Teredo.P2p.Ipv4Peer;
 
@@ -11,7 +11,7 @@ namespace Teredo.Hosting.Ipv4Peer;
 /// </summary>
 public static class ControlBinding
 {
-    public static void Bind(CoordinatorClient client, Ipv4PeerEngine engine, object gate, IPacketSink sink, Action flush)
+    public static void Bind(CoordinatorClient client, Ipv4PeerEngine engine, object gate, IPacketOutput sink, Action flush)
     {
         client.Welcomed += w => { lock (gate) engine.OnWelcome(Environment.TickCount64, w); };
         client.Disconnected += _ => { lock (gate) engine.OnDisconnected(); };

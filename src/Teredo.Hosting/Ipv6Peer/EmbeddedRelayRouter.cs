@@ -1,5 +1,5 @@
 using Teredo.Addressing;
-using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.P2p.Ipv6Peer;
 using Teredo.Relay;
@@ -8,7 +8,7 @@ using Teredo.Wire;
 namespace Teredo.Hosting.Ipv6Peer;
 
 /// <summary>
-/// The sink both engines write to when the v6peer runs its own relay (<c>--relay embedded</c>): what either
+/// The output both engines write to when the v6peer runs its own relay (<c>--relay embedded</c>): what either
 /// engine sends to the IPv6 side is routed by destination, as the kernel would — 2001::/32 into the relay
 /// engine, the pool into the v6peer engine, anything else (a client) to the TUN — and the relay's UDP
 /// datagrams go to the socket. So a dual-stack v6peer host needs no outside relay and no 2001::/32 route.
@@ -17,7 +17,7 @@ namespace Teredo.Hosting.Ipv6Peer;
 /// Each nesting level has its own scratch buffer, because an engine reads its input while the next one
 /// writes; the depth is bounded (a packet crosses each engine at most once or twice).
 /// </summary>
-public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine relay, IPacketSink outer) : IPacketSink
+public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine relay, IPacketOutput outer) : IPacketOutput
 {
     private const int MaxDepth = 4;
     private const int ScratchSize = 2048;
@@ -38,7 +38,7 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
     public long LoopDrops => _loopDrops;
 
     /// <summary>A packet from the TUN (a client's, for N): through the v6peer, then wherever its output goes.</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketSink _)
+    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput _)
     {
         _now = nowMs;
         _relayWrote[0] = false;
@@ -46,11 +46,11 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
     }
 
     /// <summary>A datagram on the relay's socket: through the relay, whose IPv6 output (for the pool) goes to the v6peer.</summary>
-    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketSink _)
+    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketOutput _)
     {
         _now = nowMs;
         _relayWrote[0] = true;
-        relay.FromUdp(nowMs, source, datagram, this);
+        relay.OnDatagram(nowMs, TeredoRelayEngine.UdpPort, source, datagram, this);
     }
 
     public void OnTimer(long nowMs)
@@ -68,14 +68,17 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
         return _scratch[_depth];
     }
 
-    public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
+    /// <summary>Datagrams (the relay's, from its one socket) go straight to the outer output.</summary>
+    public void Send(PortHandle from, Ipv4Endpoint to, int length)
+    {
+        _scratch[_depth].AsSpan(0, length).CopyTo(outer.Reserve(length));
+        outer.Send(from, to, length);
+    }
+
+    /// <summary>IPv6 packets either engine wrote to its TUN (both have one, device 0) are routed by destination.</summary>
+    public void Write(DeviceHandle device, int length)
     {
         ReadOnlySpan<byte> packet = _scratch[_depth].AsSpan(0, length);
-        if (route != PacketRoute.Tun)
-        {
-            Forward(outer, route, to, packet);
-            return;
-        }
         var destination = packet.Length >= Ipv6Packet.HeaderLength ? Ipv6Address.Read(packet.Slice(24)) : default;
         bool toRelay = TeredoAddress.IsTeredo(destination);
         bool toPeer = destination.IsIn(_pool, _poolLength);
@@ -86,7 +89,8 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
         }
         if (!toRelay && !toPeer)
         {
-            Forward(outer, route, to, packet);
+            packet.CopyTo(outer.Reserve(length));
+            outer.Write(device, length);
             return;
         }
         if (_depth + 1 == MaxDepth)
@@ -98,18 +102,12 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
         _relayWrote[_depth] = toRelay;
         try
         {
-            if (toRelay) relay.FromTun(_now, packet, this);
+            if (toRelay) relay.OnDevicePacket(_now, TeredoRelayEngine.TunDevice, packet, this);
             else peer.FromTun(_now, packet, this);
         }
         finally
         {
             _depth--;
         }
-    }
-
-    private static void Forward(IPacketSink sink, PacketRoute route, Ipv4Endpoint to, ReadOnlySpan<byte> packet)
-    {
-        packet.CopyTo(sink.Reserve(packet.Length));
-        sink.Commit(route, to, packet.Length);
     }
 }

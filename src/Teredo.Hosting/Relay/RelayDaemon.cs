@@ -84,7 +84,7 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     {
         using var sink = NewSink();
         using var packets = new UdpBatch(BatchSize, SlotSize);
-        TunPacketHandler engine = _engine.FromTun;
+        TunPacketHandler engine = (now, packet, output) => _engine.OnDevicePacket(now, TeredoRelayEngine.TunDevice, packet, output);
         while (!_stopping) TunBatchReader.ReadAndProcess(_tun!, packets, _lock, engine, sink);
     }
 
@@ -92,7 +92,7 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     {
         using var rx = new UdpBatch(BatchSize, SlotSize);
         using var sink = NewSink();
-        UdpDatagramHandler engine = _engine.FromUdp;
+        UdpDatagramHandler engine = (now, source, datagram, output) => _engine.OnDatagram(now, TeredoRelayEngine.UdpPort, source, datagram, output);
         while (!_stopping && UdpBatchReader.ReceiveAndProcess(_udp!.Socket, rx, _lock, engine, sink)) { }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Teredo.Engines;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Control;
 using Teredo.Hosting.Sockets;
@@ -28,7 +29,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
     private sealed class Worker
     {
         public required TeredoServerEngine Engine { get; init; }
-        public required ServerAddress Via { get; init; }
+        public required PortHandle Via { get; init; }
         public required UdpChannel Receive { get; init; }
         public required UdpChannel Primary { get; init; }
         public required UdpChannel Secondary { get; init; }
@@ -56,8 +57,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
             {
                 var p = UdpChannel.Bind(primary, reusePort: true);
                 var s = UdpChannel.Bind(secondary, reusePort: true);
-                _workers.Add(new Worker { Engine = new TeredoServerEngine(engineOptions), Via = ServerAddress.Primary, Receive = p, Primary = p, Secondary = s });
-                _workers.Add(new Worker { Engine = new TeredoServerEngine(engineOptions), Via = ServerAddress.Secondary, Receive = s, Primary = p, Secondary = s });
+                _workers.Add(new Worker { Engine = new TeredoServerEngine(engineOptions), Via = TeredoServerEngine.PrimaryPort, Receive = p, Primary = p, Secondary = s });
+                _workers.Add(new Worker { Engine = new TeredoServerEngine(engineOptions), Via = TeredoServerEngine.SecondaryPort, Receive = s, Primary = p, Secondary = s });
             }
         }
         catch (SocketException e)
@@ -68,7 +69,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         }
         foreach (var w in _workers)
         {
-            w.Thread = new Thread(() => Run(w)) { IsBackground = true, Name = $"teredo-server-{w.Via}" };
+            w.Thread = new Thread(() => Run(w)) { IsBackground = true, Name = w.Via == TeredoServerEngine.PrimaryPort ? "teredo-server-Primary" : "teredo-server-Secondary" };
             w.Thread.Start();
         }
         _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "server", StatusJson, log);
@@ -88,8 +89,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         using var rx = new UdpBatch(BatchSize, SlotSize);
         using var txPrimary = new UdpBatch(BatchSize, SlotSize + TeredoServerEngine.OutputHeadroom);
         using var txSecondary = new UdpBatch(BatchSize, SlotSize + TeredoServerEngine.OutputHeadroom);
-        var output = new byte[SlotSize + TeredoServerEngine.OutputHeadroom];
-        var to6 = Ipv6SocketAddress.Create();
+        var output = new WorkerOutput(this, w, txPrimary, txSecondary);
         UdpBatch.SetReceiveTimeout(w.Receive.Socket, TimeSpan.FromMilliseconds(250));
         while (!_stopping)
         {
@@ -102,39 +102,50 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
                 continue;
             }
             long now = Environment.TickCount64;
-            for (int i = 0; i < n; i++)
-            {
-                var result = w.Engine.Process(now, w.Via, rx.Source(i), rx.Received(i), output);
-                switch (result.Kind)
-                {
-                    case ServerOutputKind.Udp:
-                        var tx = result.From == ServerAddress.Primary ? txPrimary : txSecondary;
-                        output.AsSpan(0, result.Length).CopyTo(tx.Next());
-                        tx.Commit(result.Length, result.To);
-                        if (tx.IsFull) Flush(w, tx, result.From);
-                        break;
-                    case ServerOutputKind.NativeIpv6:
-                        try
-                        {
-                            Ipv6Packet.TryParse(output.AsSpan(0, result.Length), out var packet);
-                            _raw!.Send(output.AsSpan(0, result.Length), packet.Destination, to6);
-                        }
-                        catch (SocketException)
-                        {
-                            Interlocked.Increment(ref w.SendErrors);
-                        }
-                        break;
-                }
-            }
-            Flush(w, txPrimary, ServerAddress.Primary);
-            Flush(w, txSecondary, ServerAddress.Secondary);
+            for (int i = 0; i < n; i++) w.Engine.OnDatagram(now, w.Via, rx.Source(i), rx.Received(i), output);
+            Flush(w, txPrimary, TeredoServerEngine.PrimaryPort);
+            Flush(w, txSecondary, TeredoServerEngine.SecondaryPort);
         }
     }
 
-    private static void Flush(Worker w, UdpBatch tx, ServerAddress from)
+    private static void Flush(Worker w, UdpBatch tx, PortHandle from)
     {
         if (tx.Count == 0) return;
-        Interlocked.Add(ref w.SendErrors, tx.SendReportingLoss((from == ServerAddress.Primary ? w.Primary : w.Secondary).Socket));
+        Interlocked.Add(ref w.SendErrors, tx.SendReportingLoss((from == TeredoServerEngine.PrimaryPort ? w.Primary : w.Secondary).Socket));
+    }
+
+    /// <summary>
+    /// One worker's output: the engine writes into one scratch buffer, which is copied into the send batch of
+    /// the port it picked (flushed when full) or sent at once on the raw IPv6 socket. The packet host that
+    /// replaces this loop (issue 9) will hand out the batch slots themselves.
+    /// </summary>
+    private sealed class WorkerOutput(ServerDaemon daemon, Worker w, UdpBatch txPrimary, UdpBatch txSecondary) : IPacketOutput
+    {
+        private readonly byte[] _scratch = new byte[SlotSize + TeredoServerEngine.OutputHeadroom];
+        private readonly System.Net.SocketAddress _to6 = Ipv6SocketAddress.Create();
+
+        public Span<byte> Reserve(int maxLength) => _scratch;
+
+        public void Send(PortHandle from, Ipv4Endpoint to, int length)
+        {
+            var tx = from == TeredoServerEngine.PrimaryPort ? txPrimary : txSecondary;
+            _scratch.AsSpan(0, length).CopyTo(tx.Next());
+            tx.Commit(length, to);
+            if (tx.IsFull) Flush(w, tx, from);
+        }
+
+        public void Write(DeviceHandle device, int length)
+        {
+            try
+            {
+                Ipv6Packet.TryParse(_scratch.AsSpan(0, length), out var packet);
+                daemon._raw!.Send(_scratch.AsSpan(0, length), packet.Destination, _to6);
+            }
+            catch (SocketException)
+            {
+                Interlocked.Increment(ref w.SendErrors);
+            }
+        }
     }
 
     public long this[ServerCounter counter]

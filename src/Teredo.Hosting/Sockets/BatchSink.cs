@@ -1,15 +1,19 @@
-using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 
 namespace Teredo.Hosting.Sockets;
 
 /// <summary>
 /// An engine's output for one batch of input: UDP datagrams gathered for one sendmmsg, IPv6 packets
-/// gathered for the TUN. The engine writes into a scratch slot; <see cref="Commit"/> copies the packet
-/// into the batch it is routed to (one copy of at most an MTU, cheaper than a second system call).
+/// gathered for the TUN. The engine writes into a scratch slot; <see cref="Send"/> and <see cref="Write"/> copy
+/// the packet into the batch it goes to (one copy of at most an MTU, cheaper than a second system call).
+/// For a role with one UDP socket (port 0) and one TUN (device 0): the relay and the P2P peers.
 /// </summary>
-public sealed class BatchSink : IPacketSink, IDisposable
+public sealed class BatchSink : IPacketOutput, IDisposable
 {
+    private static readonly PortHandle OnlyPort = new(0);
+    private static readonly DeviceHandle OnlyDevice = new(0);
+
     private readonly byte[] _scratch;
     private readonly Action<ReadOnlySpan<byte>> _writeTun;
     private readonly Action<UdpBatch> _sendUdp;
@@ -33,15 +37,23 @@ public sealed class BatchSink : IPacketSink, IDisposable
         return _scratch;
     }
 
-    public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
+    /// <summary>Packets an engine addressed to a port or device this sink does not have (an engine/host mismatch), dropped.</summary>
+    public long UnknownHandleDrops { get; private set; }
+
+    public void Send(PortHandle from, Ipv4Endpoint to, int length)
     {
-        var batch = route switch
-        {
-            PacketRoute.Udp => Udp,
-            PacketRoute.Tun => Tun,
-            // Only the client's probes use the other routes, and the client has its own sink.
-            _ => throw new ArgumentOutOfRangeException(nameof(route), route, "this sink has one UDP socket and one TUN"),
-        };
+        if (from != OnlyPort) UnknownHandleDrops++;
+        else Gather(Udp, to, length);
+    }
+
+    public void Write(DeviceHandle device, int length)
+    {
+        if (device != OnlyDevice) UnknownHandleDrops++;
+        else Gather(Tun, default, length);
+    }
+
+    private void Gather(UdpBatch batch, Ipv4Endpoint to, int length)
+    {
         if (batch.IsFull) Flush();
         _scratch.AsSpan(0, length).CopyTo(batch.Next());
         batch.Commit(length, to);

@@ -1,11 +1,11 @@
 using System.Net.Sockets;
-using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 
 namespace Teredo.Hosting.Sockets;
 
-/// <summary>An engine's entry point for one datagram received on its UDP socket (its FromUdp).</summary>
-public delegate void UdpDatagramHandler(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketSink sink);
+/// <summary>An engine's entry point for one datagram received on its UDP socket (its OnDatagram, for that socket's port).</summary>
+public delegate void UdpDatagramHandler(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketOutput output);
 
 /// <summary>The receive side of a UDP packet thread, as <see cref="Tun.TunBatchReader"/> is the TUN side.</summary>
 public static class UdpBatchReader

@@ -1,11 +1,11 @@
-using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Systemd;
 
 namespace Teredo.Hosting.Tun;
 
-/// <summary>An engine's entry point for one packet read from a TUN (its FromTun).</summary>
-public delegate void TunPacketHandler(long nowMs, ReadOnlySpan<byte> packet, IPacketSink sink);
+/// <summary>An engine's entry point for one packet read from a TUN (its OnDevicePacket, for that device).</summary>
+public delegate void TunPacketHandler(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput output);
 
 /// <summary>
 /// Reads what the kernel queued on a TUN into a batch of slots: waits for one packet (up to the device's

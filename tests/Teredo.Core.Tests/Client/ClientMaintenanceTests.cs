@@ -72,7 +72,7 @@ public class ClientMaintenanceTests
         h.Advance(12_000); // NAT type settled
         h.Events.Clear();
         var old = h.Client.Address;
-        h.Client.FromUdp(h.Now, ClientPort.Service, Packets.Relay, Packets.Echo(Packets.Native, old.Address), h.Sink); // a peer known by the old address
+        h.Client.OnDatagram(h.Now, ClientPort.Service, Packets.Relay, Packets.Echo(Packets.Native, old.Address), h.Sink); // a peer known by the old address
         Assert.Equal(1, h.Client.Peers.Count);
         h.Nat.Flush();
         h.Advance(10_000);
@@ -89,7 +89,7 @@ public class ClientMaintenanceTests
         Assert.Equal(new Ipv6Address(0xFE80_0000_0000_0000, h.Client.Address.Address.Lower), h.Client.LinkLocalAddress);
         // The old address no longer receives.
         var late = Packets.Bubble(Packets.PeerAddress(), old.Address);
-        h.Client.FromUdp(h.Now, ClientPort.Service, Packets.PeerMapping, late, h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, Packets.PeerMapping, late, h.Sink);
         Assert.Equal(1, h.Client.Counters[ClientCounter.UdpDropWrongDestination]);
     }
 

@@ -37,9 +37,9 @@ public class ClientOptionalProcedureTests
         var h = new ClientHarness(NatBehaviour.PortRestricted);
         h.Start();
         h.Advance(400_000);
-        Assert.DoesNotContain(h.Others, p => p.To == TeredoClientEngine.DiscoveryEndpoint || p.Route == PacketRoute.UdpSecondary);
+        Assert.DoesNotContain(h.Others, p => p.To == TeredoClientEngine.DiscoveryEndpoint || p.Route == OutputRoute.UdpSecondary);
         Assert.Equal(RefreshDeterminationPhase.Off, h.Client.RefreshDetermination);
-        h.Client.FromUdp(h.Now, ClientPort.Discovery, Neighbour, DiscoveryBubble(NeighbourAddress(h)), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Discovery, Neighbour, DiscoveryBubble(NeighbourAddress(h)), h.Sink);
         Assert.Equal(1, h.Client.Counters[ClientCounter.DiscoveryBubbleDropped]);
         Assert.Equal(30_000, h.Client.RefreshIntervalMs);
     }
@@ -74,7 +74,7 @@ public class ClientOptionalProcedureTests
         var h = WithDiscovery();
         h.TakeOthers();
         var neighbour = NeighbourAddress(h);
-        h.Client.FromUdp(h.Now, ClientPort.Discovery, Neighbour, DiscoveryBubble(neighbour), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Discovery, Neighbour, DiscoveryBubble(neighbour), h.Sink);
         h.Pump();
         var answer = Assert.Single(h.TakeOthers());
         Assert.Equal(Neighbour, answer.To);
@@ -111,7 +111,7 @@ public class ClientOptionalProcedureTests
             case "not Teredo": packet = DiscoveryBubble(Ipv6Address.Parse("2001:db8::7")); break;
             case "not a bubble": packet = Packets.Echo(source, Ipv6Address.AllNodes); break;
         }
-        h.Client.FromUdp(h.Now, ClientPort.Discovery, from, packet, h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Discovery, from, packet, h.Sink);
         h.Pump();
         Assert.Equal(1, h.Client.Counters[ClientCounter.DiscoveryBubbleDropped]);
         Assert.Empty(h.TakeOthers());
@@ -122,7 +122,7 @@ public class ClientOptionalProcedureTests
     {
         var h = WithDiscovery();
         var neighbour = NeighbourAddress(h);
-        h.Client.FromUdp(h.Now, ClientPort.Discovery, Neighbour, DiscoveryBubble(neighbour), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Discovery, Neighbour, DiscoveryBubble(neighbour), h.Sink);
         h.Pump();
         h.Advance(3_000);
         h.TakeOthers();
@@ -134,7 +134,7 @@ public class ClientOptionalProcedureTests
         Assert.Contains(bubbles, p => p.To == TeredoClientEngine.DiscoveryEndpoint);
         Assert.Equal(1, h.Client.Counters[ClientCounter.Queued]);
         // §5.2.3 case 5: its bubble from its local address (not its mapping) makes it trusted.
-        h.Client.FromUdp(h.Now, ClientPort.Service, Neighbour, Packets.Bubble(neighbour, h.Client.Address.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, Neighbour, Packets.Bubble(neighbour, h.Client.Address.Address), h.Sink);
         h.Pump();
         var released = Assert.Single(h.TakeOthers());
         Assert.Equal(Neighbour, released.To);
@@ -144,7 +144,7 @@ public class ClientOptionalProcedureTests
         h.FromTun(packet);
         Assert.Equal(Neighbour, Assert.Single(h.TakeOthers()).To);
         var data = Packets.Echo(neighbour, h.Client.Address.Address, request: false);
-        h.Client.FromUdp(h.Now, ClientPort.Service, Neighbour, data, h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, Neighbour, data, h.Sink);
         Assert.Equal(1, h.Client.Counters[ClientCounter.DeliveredFromTrustedPeer]);
     }
 
@@ -160,7 +160,7 @@ public class ClientOptionalProcedureTests
     {
         var probe = h.TakeOthers().LastOrDefault(p => p.To == h.Client.SecondaryPortAddress.Mapped);
         if (probe.Bytes is null) return false;
-        h.Client.FromUdp(h.Now, ClientPort.Secondary, h.Client.Mapped, probe.Bytes, h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Secondary, h.Client.Mapped, probe.Bytes, h.Sink);
         h.Pump();
         return true;
     }
@@ -194,7 +194,7 @@ public class ClientOptionalProcedureTests
         int secondary = h.ToServer.Count;
         h.Advance(600_000);
         Assert.Equal(0, h.Client.Counters[ClientCounter.SecondaryPortDropped]);
-        Assert.DoesNotContain(h.Others, p => p.Route == PacketRoute.UdpSecondary);
+        Assert.DoesNotContain(h.Others, p => p.Route == OutputRoute.UdpSecondary);
         Assert.True(h.ToServer.Skip(secondary).All(p => p.From.Port == h.Client.Mapped.Port));
         // Maintenance now runs on the learned interval.
         Assert.InRange(h.Client.RandomizedRefreshMs, 67_500, 90_000);
@@ -224,8 +224,8 @@ public class ClientOptionalProcedureTests
     public void Anything_else_on_the_secondary_port_is_dropped()
     {
         var h = WithDetermination();
-        h.Client.FromUdp(h.Now, ClientPort.Secondary, Packets.PeerMapping, Packets.Bubble(Packets.PeerAddress(), h.Client.SecondaryPortAddress.Address), h.Sink);
-        h.Client.FromUdp(h.Now, ClientPort.Secondary, Packets.PeerMapping, Packets.Echo(Packets.PeerAddress(), h.Client.Address.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Secondary, Packets.PeerMapping, Packets.Bubble(Packets.PeerAddress(), h.Client.SecondaryPortAddress.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Secondary, Packets.PeerMapping, Packets.Echo(Packets.PeerAddress(), h.Client.Address.Address), h.Sink);
         Assert.Equal(2, h.Client.Counters[ClientCounter.SecondaryPortDropped]);
         h.Pump();
         Assert.Empty(h.TakeOthers());

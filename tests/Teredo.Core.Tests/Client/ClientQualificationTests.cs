@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using Teredo.Addressing;
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
 using Teredo.Tests.Support;
@@ -28,9 +29,9 @@ public class ClientQualificationTests
         var sent = sink.Take();
         Assert.Equal(3, sent.Count);
         // The cone probe leaves from the probe socket; the other two from the service port.
-        Assert.Equal((PacketRoute.UdpProbe, CapturedServerEndpoint), (sent[0].Route, sent[0].To));
-        Assert.Equal((PacketRoute.Udp, CapturedServerEndpoint), (sent[1].Route, sent[1].To));
-        Assert.Equal((PacketRoute.Udp, new Ipv4Endpoint(new Ipv4Address(198, 18, 200, 2), 3544)), (sent[2].Route, sent[2].To));
+        Assert.Equal((OutputRoute.UdpProbe, CapturedServerEndpoint), (sent[0].Route, sent[0].To));
+        Assert.Equal((OutputRoute.Udp, CapturedServerEndpoint), (sent[1].Route, sent[1].To));
+        Assert.Equal((OutputRoute.Udp, new Ipv4Endpoint(new Ipv4Address(198, 18, 200, 2), 3544)), (sent[2].Route, sent[2].To));
         Assert.Equal(CapturedPackets.TeredoPayload(CapturedPackets.RouterSolicitation), sent[1].Bytes);
         // The cone probe: same shape, cone bit set in its own link-local source, its own nonce.
         Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(sent[0].Bytes, out var cone));
@@ -40,7 +41,7 @@ public class ClientQualificationTests
         Assert.False(new TeredoFlags((ushort)(secondary.Ipv6.Source.Lower >> 48)).IsCone);
         Assert.Equal(ClientState.Starting, client.State);
 
-        client.FromUdp(30, ClientPort.Service, CapturedServerEndpoint, CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement), sink);
+        client.OnDatagram(30, ClientPort.Service, CapturedServerEndpoint, CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement), sink);
 
         Assert.Equal(1, client.Counters[ClientCounter.RouterAdvertisementAccepted]);
         Assert.Equal(ClientState.Qualified, client.State);
@@ -57,7 +58,7 @@ public class ClientQualificationTests
         Assert.Equal(NatType.Unknown, client.NatType);
         Assert.False(client.NatTypeFinal);
         // A second copy of the same answer is no longer expected.
-        client.FromUdp(40, ClientPort.Service, CapturedServerEndpoint, CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement), sink);
+        client.OnDatagram(40, ClientPort.Service, CapturedServerEndpoint, CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement), sink);
         Assert.Equal(1, client.Counters[ClientCounter.RouterAdvertisementUnexpected]);
     }
 
@@ -177,10 +178,10 @@ public class ClientQualificationTests
         var probes = sink.Take();
         var mapped = new Ipv4Endpoint(new Ipv4Address(198, 18, 2, 1), 40000);
         var primary = new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544);
-        client.FromUdp(5, ClientPort.Service, primary, AnswerFrom(probes[1].Bytes, mapped, ServerAddress.Primary, viaConeBitIgnored: false), sink);
-        client.FromUdp(5, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerSecondary, 3544),
-            AnswerFrom(probes[2].Bytes, mapped, ServerAddress.Secondary, viaConeBitIgnored: false), sink);
-        client.FromUdp(10, ClientPort.Probe, primary, AnswerFrom(probes[0].Bytes, mapped with { Port = 40001 }, ServerAddress.Primary, viaConeBitIgnored: true), sink);
+        client.OnDatagram(5, ClientPort.Service, primary, AnswerFrom(probes[1].Bytes, mapped, TeredoServerEngine.PrimaryPort, viaConeBitIgnored: false), sink);
+        client.OnDatagram(5, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerSecondary, 3544),
+            AnswerFrom(probes[2].Bytes, mapped, TeredoServerEngine.SecondaryPort, viaConeBitIgnored: false), sink);
+        client.OnDatagram(10, ClientPort.Probe, primary, AnswerFrom(probes[0].Bytes, mapped with { Port = 40001 }, TeredoServerEngine.PrimaryPort, viaConeBitIgnored: true), sink);
         Assert.Equal(ClientState.Qualified, client.State);
         Assert.Equal(NatType.Unknown, client.NatType);
         Assert.True(client.ConeProbe.Active);
@@ -215,15 +216,15 @@ public class ClientQualificationTests
         client.Start(0, sink);
         var rs = sink.Take()[1].Bytes;
         var mapped = new Ipv4Endpoint(new Ipv4Address(198, 18, 2, 1), 40000);
-        var ra = AnswerFrom(rs, mapped, ServerAddress.Primary, viaConeBitIgnored: false, serverSecret: mine);
+        var ra = AnswerFrom(rs, mapped, TeredoServerEngine.PrimaryPort, viaConeBitIgnored: false, serverSecret: mine);
         Assert.True(TeredoAuthenticator.Verify(ra, mine));
         TeredoAuthenticator.Sign(ra, "other"u8);
         var server = new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544);
-        client.FromUdp(10, ClientPort.Service, server, ra, sink);
+        client.OnDatagram(10, ClientPort.Service, server, ra, sink);
         Assert.Equal(1, client.Counters[ClientCounter.RouterAdvertisementBadAuthentication]);
         Assert.Equal(ClientState.Starting, client.State);
         TeredoAuthenticator.Sign(ra, mine);
-        client.FromUdp(20, ClientPort.Service, server, ra, sink);
+        client.OnDatagram(20, ClientPort.Service, server, ra, sink);
         Assert.Equal(ClientState.Qualified, client.State);
     }
 
@@ -245,10 +246,10 @@ public class ClientQualificationTests
         var withId = new byte[rs.Length + 5];
         int n = TeredoAuthentication.Emit(withId, "carol"u8, 0, parsed.Authentication.Nonce, 0);
         parsed.Ipv6.Bytes.CopyTo(withId.AsSpan(n));
-        var output = new byte[2048];
-        var result = server.Process(0, ServerAddress.Primary, new Ipv4Endpoint(new Ipv4Address(198, 18, 2, 1), 40000), withId, output);
-        Assert.Equal(ServerOutputKind.Udp, result.Kind);
-        client.FromUdp(5, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544), output.AsSpan(0, result.Length), sink);
+        var output = new CapturedAnswer();
+        var result = server.Answer(output, 0, TeredoServerEngine.PrimaryPort, new Ipv4Endpoint(new Ipv4Address(198, 18, 2, 1), 40000), withId);
+        Assert.Equal(AnswerKind.Udp, result.Kind);
+        client.OnDatagram(5, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544), output.Buffer.AsSpan(0, result.Length), sink);
         Assert.Equal(ClientState.Qualified, client.State);
         Assert.Equal(1, client.Counters[ClientCounter.KeyRenewalRequests]);
         Assert.Contains(Drain(client), e => e.Kind == ClientEventKind.KeyRenewalRequested && e.Value == 1);
@@ -320,7 +321,7 @@ public class ClientQualificationTests
         }
         Ipv6Packet.SetHopLimit(buffer.AsSpan(start), hopLimit);
         if (defect == "bad checksum") buffer[start + 42] ^= 0xFF;
-        client.FromUdp(10, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544), buffer.AsSpan(0, n), sink);
+        client.OnDatagram(10, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544), buffer.AsSpan(0, n), sink);
         Assert.Equal(1, client.Counters[expected]);
         Assert.Equal(ClientState.Starting, client.State);
         Assert.Equal(1, client.Counters.UdpOutcomeSum);
@@ -334,9 +335,9 @@ public class ClientQualificationTests
         var sink = new ListSink();
         client.Start(0, sink);
         var rs = sink.Take()[1].Bytes;
-        var output = new byte[2048];
-        var result = h.Server.Process(0, ServerAddress.Primary, new Ipv4Endpoint(new Ipv4Address(198, 18, 2, 1), 40000), rs, output);
-        client.FromUdp(5, ClientPort.Service, new Ipv4Endpoint(new Ipv4Address(198, 18, 0, 99), 3544), output.AsSpan(0, result.Length), sink);
+        var output = new CapturedAnswer();
+        var result = h.Server.Answer(output, 0, TeredoServerEngine.PrimaryPort, new Ipv4Endpoint(new Ipv4Address(198, 18, 2, 1), 40000), rs);
+        client.OnDatagram(5, ClientPort.Service, new Ipv4Endpoint(new Ipv4Address(198, 18, 0, 99), 3544), output.Buffer.AsSpan(0, result.Length), sink);
         Assert.Equal(ClientState.Starting, client.State);
         Assert.Equal(1, client.Counters[ClientCounter.UdpDropNotQualified]);
     }
@@ -363,7 +364,7 @@ public class ClientQualificationTests
         TeredoDatagram.TryParse(payload, out var d) == TeredoParseError.None && new TeredoFlags((ushort)(d.Ipv6.Source.Lower >> 48)).IsCone;
 
     /// <summary>Our server's answer to <paramref name="rs"/>, forced to come from <paramref name="from"/>.</summary>
-    private static byte[] AnswerFrom(byte[] rs, Ipv4Endpoint mapped, ServerAddress from, bool viaConeBitIgnored, byte[]? serverSecret = null)
+    private static byte[] AnswerFrom(byte[] rs, Ipv4Endpoint mapped, PortHandle from, bool viaConeBitIgnored, byte[]? serverSecret = null)
     {
         var server = new TeredoServerEngine(new ServerOptions
         {
@@ -371,12 +372,12 @@ public class ClientQualificationTests
             ClientSecrets = serverSecret is null ? FrozenDictionary<string, byte[]>.Empty
                 : new Dictionary<string, byte[]> { ["alice"] = serverSecret }.ToFrozenDictionary(),
         });
-        var output = new byte[2048];
+        var output = new CapturedAnswer();
         // The server answers a cone RS from the other address; asking on the secondary makes it answer from the primary.
-        var via = viaConeBitIgnored ? (from == ServerAddress.Primary ? ServerAddress.Secondary : ServerAddress.Primary) : from;
-        var result = server.Process(0, via, mapped, rs, output);
-        Assert.Equal(ServerOutputKind.Udp, result.Kind);
-        return output[..result.Length];
+        var via = viaConeBitIgnored ? (from == TeredoServerEngine.PrimaryPort ? TeredoServerEngine.SecondaryPort : TeredoServerEngine.PrimaryPort) : from;
+        var result = server.Answer(output, 0, via, mapped, rs);
+        Assert.Equal(AnswerKind.Udp, result.Kind);
+        return output.Buffer[..result.Length];
     }
 
     private static List<ClientEvent> Drain(TeredoClientEngine client)

@@ -19,7 +19,7 @@ public class ClientReceptionTests
         return h;
     }
 
-    private static byte[] Tun(ClientHarness h) => Assert.Single(h.TakeOthers(), p => p.Route == PacketRoute.Tun).Bytes;
+    private static byte[] Tun(ClientHarness h) => Assert.Single(h.TakeOthers(), p => p.Route == OutputRoute.Tun).Bytes;
 
     [Fact]
     public void Case_3_a_Teredo_peer_from_its_embedded_mapping_is_trusted_and_delivered()
@@ -75,7 +75,7 @@ public class ClientReceptionTests
         h.TakeOthers();
         h.Receive(Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address));
         var released = Assert.Single(h.TakeOthers());
-        Assert.Equal((PacketRoute.Udp, Packets.PeerMapping), (released.Route, released.To));
+        Assert.Equal((OutputRoute.Udp, Packets.PeerMapping), (released.Route, released.To));
         Assert.Equal(outbound, released.Bytes);
         Assert.Equal(1, h.Client.Counters[ClientCounter.QueueReleased]);
         Assert.False(h.Client.Peers.Find(peer)!.Pending);
@@ -94,12 +94,12 @@ public class ClientReceptionTests
 
         // Another nonce proves nothing: delivered (the host may be pinging), no trust.
         h.Receive(Packets.Relay, Packets.EchoReplyWithNonce(Packets.Native, h.Client.Address.Address, nonce ^ 1));
-        Assert.Single(h.TakeOthers(), p => p.Route == PacketRoute.Tun);
+        Assert.Single(h.TakeOthers(), p => p.Route == OutputRoute.Tun);
         Assert.False(h.Client.Peers.Find(Packets.Native)!.Trusted);
 
         h.Receive(Packets.Relay, Packets.EchoReplyWithNonce(Packets.Native, h.Client.Address.Address, nonce));
         var released = Assert.Single(h.TakeOthers());
-        Assert.Equal((PacketRoute.Udp, Packets.Relay), (released.Route, released.To));
+        Assert.Equal((OutputRoute.Udp, Packets.Relay), (released.Route, released.To));
         Assert.Equal(outbound, released.Bytes);
         var entry = h.Client.Peers.Find(Packets.Native)!;
         Assert.True(entry.Trusted);
@@ -190,7 +190,7 @@ public class ClientReceptionTests
         var relayNonce = Ipv6Address.Parse("fe80::8000:5445:5245:444f");
         h.Receive(ServerEndpoint, Packets.IndirectBubble(relayNonce, h.Client.Address.Address, Packets.Relay));
         var answer = Assert.Single(h.TakeOthers());
-        Assert.Equal((PacketRoute.Udp, Packets.Relay), (answer.Route, answer.To));
+        Assert.Equal((OutputRoute.Udp, Packets.Relay), (answer.Route, answer.To));
         Assert.True(ClientHarness.IsBubble(answer.Bytes, out var src, out var dst));
         Assert.Equal((h.Client.Address.Address, relayNonce), (src, dst));
         Assert.Equal(1, h.Client.Counters[ClientCounter.IndirectBubbleAnswered]);
@@ -262,7 +262,7 @@ public class ClientReceptionTests
         var h = new ClientHarness(NatBehaviour.FullCone) { ServerUp = false };
         h.Start();
         var stranger = TeredoAddress.Create(ClientHarness.ServerPrimary, TeredoFlags.None, new Ipv4Endpoint(new Ipv4Address(198, 18, 2, 1), 40000)).Address;
-        h.Client.FromUdp(0, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(Packets.PeerAddress(), stranger), h.Sink);
+        h.Client.OnDatagram(0, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(Packets.PeerAddress(), stranger), h.Sink);
         Assert.Equal(1, h.Client.Counters[ClientCounter.UdpDropNotQualified]);
 
         var q = Qualified();

@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using Teredo.Client;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Tests.Support;
 
@@ -60,13 +61,13 @@ public class ClientRobustnessTests
             long now = h.Now + i / 10;
             if (i % 5 == 4)
             {
-                h.Client.FromTun(now, buffer.AsSpan(0, length), h.Sink);
+                h.Client.OnDevicePacket(now, TeredoClientEngine.TunDevice, buffer.AsSpan(0, length), h.Sink);
                 tun++;
             }
             else
             {
                 var source = random.Next(4) == 0 ? new Ipv4Endpoint(new Ipv4Address((uint)random.Next()), (ushort)random.Next(65536)) : sources[random.Next(sources.Length)];
-                h.Client.FromUdp(now, (ClientPort)random.Next(4), source, buffer.AsSpan(0, length), h.Sink);
+                h.Client.OnDatagram(now, new PortHandle(random.Next(ClientPort.Count)), source, buffer.AsSpan(0, length), h.Sink);
             }
             if (i % 1000 == 0)
             {
@@ -91,7 +92,7 @@ public class ClientRobustnessTests
         h.Advance(60_000);
         Assert.Equal(ClientState.Qualified, h.Client.State);
         var peer = Packets.PeerAddress(mapping: new Ipv4Endpoint(new Ipv4Address(198, 18, 6, 6), 6000));
-        h.Client.FromUdp(h.Now, ClientPort.Service, new Ipv4Endpoint(new Ipv4Address(198, 18, 6, 6), 6000), Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, new Ipv4Endpoint(new Ipv4Address(198, 18, 6, 6), 6000), Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
         h.TakeOthers();
         h.FromTun(Packets.Echo(h.Client.Address.Address, peer));
         Assert.Equal(new Ipv4Endpoint(new Ipv4Address(198, 18, 6, 6), 6000), Assert.Single(h.TakeOthers()).To);
@@ -103,7 +104,7 @@ public class ClientRobustnessTests
         var h = QualifiedWithEverything();
         var source = fromServer ? ServerEndpoint : new Ipv4Endpoint(new Ipv4Address(address), port);
         var before = h.Client.Counters.UdpOutcomeSum;
-        h.Client.FromUdp(h.Now, (ClientPort)(socket % 4), source, payload ?? [], h.Sink);
+        h.Client.OnDatagram(h.Now, new PortHandle(socket % ClientPort.Count), source, payload ?? [], h.Sink);
         return h.Client.Counters.UdpOutcomeSum == before + 1 && h.Client.Counters[ClientCounter.UdpReceived] == h.Client.Counters.UdpOutcomeSum;
     }
 
@@ -119,7 +120,7 @@ public class ClientRobustnessTests
             System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), (ushort)(packet.Length - 40));
             h.Client.Address.Address.Write(packet.AsSpan(8));
         }
-        h.Client.FromTun(h.Now, packet, h.Sink);
+        h.Client.OnDevicePacket(h.Now, TeredoClientEngine.TunDevice, packet, h.Sink);
         h.Client.OnTimer(h.Now + 10_000, h.Sink);
         return h.Client.Counters[ClientCounter.TunReceived] == 1 && h.Client.Counters.TunOutcomeSum == 1;
     }
@@ -128,14 +129,6 @@ public class ClientRobustnessTests
 /// <summary>The packet paths allocate nothing per packet once a peer is known.</summary>
 public class ClientAllocationTests
 {
-    private sealed class ReusingSink : Teredo.Common.IPacketSink
-    {
-        private readonly byte[] _buffer = new byte[2048];
-        public int Committed;
-        public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Commit(Teredo.Common.PacketRoute route, Ipv4Endpoint to, int length) => Committed++;
-    }
-
     [Fact]
     public void Trusted_traffic_both_ways_allocates_nothing()
     {
@@ -144,7 +137,7 @@ public class ClientAllocationTests
         var peer = Packets.PeerAddress();
         var inbound = Packets.Echo(peer, h.Client.Address.Address, data: new byte[1000]);
         var outbound = Packets.Echo(h.Client.Address.Address, peer, data: new byte[1000]);
-        var sink = new ReusingSink();
+        var sink = new CountingOutput();
         var client = h.Client;
         // Warm up first: tiered compilation may allocate on the calling thread while it settles.
         long t = h.Now;
@@ -160,8 +153,8 @@ public class ClientAllocationTests
             // Time moves (1 ms per 10 exchanges, 6 s in all), within one refresh interval: no solicitation is due.
             for (int i = 0; i < count; i++, t += i % 10 == 0 ? 1 : 0)
             {
-                client.FromUdp(t, ClientPort.Service, Packets.PeerMapping, inbound, sink);
-                client.FromTun(t, outbound, sink);
+                client.OnDatagram(t, ClientPort.Service, Packets.PeerMapping, inbound, sink);
+                client.OnDevicePacket(t, TeredoClientEngine.TunDevice, outbound, sink);
                 if (i % 100 == 0) client.OnTimer(t, sink);
             }
         }

@@ -15,7 +15,7 @@ public class ClientStatusTests
         var h = new ClientHarness(NatBehaviour.Symmetric);
         h.Qualify();
         var peer = Packets.PeerAddress();
-        h.Client.FromUdp(h.Now, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
         h.Now += 2_500;
         string text = StatusJson.Build(j => ClientStatus.Write(j, h.Client, h.Now, "teredo", new Ipv4Endpoint(new Ipv4Address(10, 2, 0, 2), 50000),
             defaultRoute: true, sendErrors: 0, eventsNotApplied: 0, uptimeSeconds: 3, stopping: false));

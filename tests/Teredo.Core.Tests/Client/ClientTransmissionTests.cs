@@ -1,7 +1,9 @@
 using Teredo.Addressing;
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
+using Teredo.Server;
 using Teredo.Tests.Support;
 using Teredo.Wire;
 
@@ -24,12 +26,12 @@ public class ClientTransmissionTests
     {
         var h = Qualified();
         var peer = Packets.PeerAddress();
-        h.Client.FromUdp(h.Now, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
         h.Advance(29_900);
         var packet = From(h, peer);
         h.FromTun(packet);
         var sent = Assert.Single(h.TakeOthers());
-        Assert.Equal((PacketRoute.Udp, Packets.PeerMapping), (sent.Route, sent.To));
+        Assert.Equal((OutputRoute.Udp, Packets.PeerMapping), (sent.Route, sent.To));
         Assert.Equal(packet, sent.Bytes);
         Assert.Equal(h.Now, h.Client.Peers.Find(peer)!.LastTransmitMs);
         // 30 s after the last reception the entry is no longer valid: bubbles again.
@@ -141,7 +143,7 @@ public class ClientTransmissionTests
         h.TakeOthers();
         AnswerNonceFrom(h, target, oldOwner, packet);
         h.Advance(1_000);
-        h.Client.FromUdp(h.Now, ClientPort.Service, newOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, newOwner, Packets.Bubble(target, h.Client.NonceAddress(target)), h.Sink);
         Assert.Equal(newOwner, h.Client.Peers.Find(target)!.Mapped);
         h.FromTun(packet);
         var moved = Assert.Single(h.TakeOthers());
@@ -158,12 +160,12 @@ public class ClientTransmissionTests
         var privateMapping = new Ipv4Endpoint(new Ipv4Address(10, 9, 9, 9), 9000);
         var peer = Packets.PeerAddress(false, privateMapping);
         // Its embedded mapping matches the source (case 3), but the client may not send there.
-        h.Client.FromUdp(h.Now, ClientPort.Service, privateMapping, Packets.Echo(peer, h.Client.Address.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, privateMapping, Packets.Echo(peer, h.Client.Address.Address), h.Sink);
         Assert.Equal(1, h.Client.Counters[ClientCounter.DeliveredUnverified]);
         Assert.Equal(1, h.Client.Counters[ClientCounter.SourceNotGlobalNotLearned]);
         Assert.False(h.Client.Peers.Find(peer) is { Trusted: true });
         h.FromTun(From(h, peer));
-        var knocks = h.TakeOthers().Where(p => p.Route == PacketRoute.Udp).ToList();
+        var knocks = h.TakeOthers().Where(p => p.Route == OutputRoute.Udp).ToList();
         Assert.Equal(new Ipv4Endpoint(Packets.PeerServer, 3544), Assert.Single(knocks).To);
         Assert.Equal(0, h.Client.Counters[ClientCounter.SendRefusedNotGlobal]);
     }
@@ -171,7 +173,7 @@ public class ClientTransmissionTests
     /// <summary>The peer answers our nonce from <paramref name="socket"/>: the packet queued for it goes there.</summary>
     private static void AnswerNonceFrom(ClientHarness h, Ipv6Address peer, Ipv4Endpoint socket, byte[] queued)
     {
-        h.Client.FromUdp(h.Now, ClientPort.Service, socket, Packets.Bubble(peer, h.Client.NonceAddress(peer)), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, socket, Packets.Bubble(peer, h.Client.NonceAddress(peer)), h.Sink);
         h.Pump();
         var released = Assert.Single(h.TakeOthers());
         Assert.Equal(socket, released.To);
@@ -182,10 +184,10 @@ public class ClientTransmissionTests
     private static void AssertCounters(ClientHarness h, params (ClientCounter Counter, long Value)[] expected) =>
         Assert.Equal(expected, expected.Select(e => (e.Counter, h.Client.Counters[e.Counter])).ToArray());
 
-    private static void AssertAllGlobal(IEnumerable<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
+    private static void AssertAllGlobal(IEnumerable<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
     {
         foreach (var p in sent)
-            if (p.Route != PacketRoute.Tun) Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(p.To.Address), $"sent to {p.To}");
+            if (p.Route != OutputRoute.Tun) Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(p.To.Address), $"sent to {p.To}");
     }
 
     [Fact]
@@ -204,10 +206,10 @@ public class ClientTransmissionTests
         {
             h.Advance(100);
             var sent = h.TakeOthers();
-            if (sent.Count(p => p.Route == PacketRoute.Udp) == 2) times.Add(h.Now - start);
-            if (sent.Any(p => p.Route == PacketRoute.Tun))
+            if (sent.Count(p => p.Route == OutputRoute.Udp) == 2) times.Add(h.Now - start);
+            if (sent.Any(p => p.Route == OutputRoute.Tun))
             {
-                var error = Packets.Parse(Assert.Single(sent, p => p.Route == PacketRoute.Tun).Bytes);
+                var error = Packets.Parse(Assert.Single(sent, p => p.Route == OutputRoute.Tun).Bytes);
                 Assert.True(Icmpv6Packet.TryParse(error, out var icmp));
                 Assert.Equal((Icmpv6Type.DestinationUnreachable, (byte)UnreachableCode.AddressUnreachable), (icmp.Type, icmp.Code));
                 Assert.Equal(h.Client.Address.Address, error.Destination);
@@ -249,7 +251,7 @@ public class ClientTransmissionTests
         var peer = Packets.PeerAddress();
         h.FromTun(From(h, peer));
         h.Advance(10_000);
-        h.Client.FromUdp(h.Now, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
+        h.Client.OnDatagram(h.Now, ClientPort.Service, Packets.PeerMapping, Packets.Bubble(peer, h.Client.Address.Address), h.Sink);
         Assert.Equal(0, h.Client.Peers.Find(peer)!.Bubbles.CountSince(0));
         h.Advance(40_000);
         h.TakeOthers();
@@ -263,7 +265,7 @@ public class ClientTransmissionTests
         var h = Qualified();
         var peer = Packets.PeerAddress();
         // The peer knocks through our server; we answer with a direct bubble at t.
-        h.Client.FromUdp(h.Now, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544),
+        h.Client.OnDatagram(h.Now, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544),
             Packets.IndirectBubble(peer, h.Client.Address.Address, Packets.PeerMapping), h.Sink);
         h.Pump();
         long t = h.Now;
@@ -315,7 +317,7 @@ public class ClientTransmissionTests
     {
         var h = new ClientHarness(NatBehaviour.PortRestricted) { ServerUp = false };
         h.Start();
-        h.Client.FromTun(h.Now, Packets.Echo(Ipv6Address.Parse("2001:0:c612:a::1"), Packets.Native), h.Sink);
+        h.Client.OnDevicePacket(h.Now, TeredoClientEngine.TunDevice, Packets.Echo(Ipv6Address.Parse("2001:0:c612:a::1"), Packets.Native), h.Sink);
         Assert.Equal(1, h.Client.Counters[ClientCounter.TunDropNotQualified]);
 
         var q = Qualified();
@@ -343,12 +345,12 @@ public class ClientTransmissionTests
         Assert.Equal((ClientState.Qualified, ClientState.Qualified), (a.State, b.State));
 
         var request = Packets.Echo(a.Address.Address, b.Address.Address);
-        a.FromTun(net.Now, request, net.A.Sink);
+        a.OnDevicePacket(net.Now, TeredoClientEngine.TunDevice, request, net.A.Sink);
         net.Run(3_000);
         Assert.Equal(request, Assert.Single(net.B.Tun));
         // The answer goes straight back: B trusts A from the packet it received.
         var reply = Packets.Echo(b.Address.Address, a.Address.Address, request: false);
-        b.FromTun(net.Now, reply, net.B.Sink);
+        b.OnDevicePacket(net.Now, TeredoClientEngine.TunDevice, reply, net.B.Sink);
         net.Run(100);
         Assert.Equal(reply, Assert.Single(net.A.Tun));
         Assert.Equal(1, b.Counters[ClientCounter.SentToTrustedPeer]);
@@ -363,7 +365,7 @@ public class ClientTransmissionTests
     {
         public sealed record Node(TeredoClientEngine Engine, SimulatedNat Nat, ListSink Sink, List<byte[]> Tun);
 
-        private readonly byte[] _output = new byte[4096];
+        private readonly CapturedAnswer _output = new();
         private readonly Ipv4Endpoint _primary = new(ClientHarness.ServerPrimary, 3544);
         private readonly Ipv4Endpoint _secondary = new(ClientHarness.ServerSecondary, 3544);
 
@@ -407,7 +409,7 @@ public class ClientTransmissionTests
                     foreach (var (route, to, bytes) in node.Sink.Take())
                     {
                         any = true;
-                        if (route == PacketRoute.Tun) node.Tun.Add(bytes);
+                        if (route == OutputRoute.Tun) node.Tun.Add(bytes);
                         else Route(node.Nat.Outbound(ClientHarness.Local, to), to, bytes);
                     }
                 }
@@ -419,14 +421,14 @@ public class ClientTransmissionTests
         {
             if (to == _primary || to == _secondary)
             {
-                var result = Server.Process(Now, to == _primary ? Teredo.Server.ServerAddress.Primary : Teredo.Server.ServerAddress.Secondary, from, bytes, _output);
-                if (result.Kind == Teredo.Server.ServerOutputKind.Udp)
-                    Route(result.From == Teredo.Server.ServerAddress.Primary ? _primary : _secondary, result.To, _output[..result.Length]);
+                var result = Server.Answer(_output, Now, to == _primary ? TeredoServerEngine.PrimaryPort : TeredoServerEngine.SecondaryPort, from, bytes);
+                if (result.Kind == AnswerKind.Udp)
+                    Route(result.From == TeredoServerEngine.PrimaryPort ? _primary : _secondary, result.To, _output.Buffer[..result.Length]);
                 return;
             }
             foreach (var node in new[] { A, B })
                 if (node.Nat.PublicAddress == to.Address && node.Nat.Inbound(from, to))
-                    node.Engine.FromUdp(Now, ClientPort.Service, from, bytes, node.Sink);
+                    node.Engine.OnDatagram(Now, ClientPort.Service, from, bytes, node.Sink);
         }
     }
 }

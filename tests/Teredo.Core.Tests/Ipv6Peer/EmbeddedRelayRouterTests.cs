@@ -26,7 +26,7 @@ public class EmbeddedRelayRouterTests
         // C's first packet: rewritten, queued by the relay, which bubbles the coordinator (S:3544).
         router.FromTun(0, Echo(ClientAddr, Nat64Of(Destination)), outer);
         var bubble = Assert.Single(outer.Take());
-        Assert.Equal(PacketRoute.Udp, bubble.Route);
+        Assert.Equal(OutputRoute.Udp, bubble.Route);
         Assert.Equal(new Ipv4Endpoint(Coordinators[0], 3544), bubble.To);
 
         // The IPv4 peer answers from its own socket with a bubble to the relay's nonce address: the queue is released.
@@ -42,7 +42,7 @@ public class EmbeddedRelayRouterTests
         // Its reply crosses the relay and then the v6peer, and reaches C as N::D.
         router.FromUdp(2, PeerSocket, Echo(t, sent.Source, request: false), outer);
         var delivered = Assert.Single(outer.Take());
-        Assert.Equal(PacketRoute.Tun, delivered.Route);
+        Assert.Equal(OutputRoute.Tun, delivered.Route);
         Assert.True(Ipv6Packet.TryParse(delivered.Bytes, out var back));
         Assert.Equal(Nat64Of(Destination), back.Source);
         Assert.Equal(ClientAddr, back.Destination);

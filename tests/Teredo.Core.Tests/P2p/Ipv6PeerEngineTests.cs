@@ -1,4 +1,5 @@
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.P2p.Ipv6Peer;
 using Teredo.Tests.Support;
@@ -15,7 +16,7 @@ public class Ipv6PeerEngineTests
     {
         var packets = sink.Take();
         var only = Assert.Single(packets);
-        Assert.Equal(PacketRoute.Tun, only.Route);
+        Assert.Equal(OutputRoute.Tun, only.Route);
         return only.Bytes;
     }
 
@@ -458,14 +459,6 @@ public class Ipv6PeerEngineTests
         Assert.True(engine.Counters[Ipv6PeerCounter.DropMalformed] > 0);
     }
 
-    private sealed class ReusingSink : IPacketSink
-    {
-        private readonly byte[] _buffer = new byte[2048];
-        public int Committed;
-        public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Commit(PacketRoute route, Ipv4Endpoint to, int length) => Committed++;
-    }
-
     [Fact]
     public void The_rewrite_both_ways_allocates_nothing()
     {
@@ -476,7 +469,7 @@ public class Ipv6PeerEngineTests
         Assert.True(Ipv6Packet.TryParse(Assert.Single(probe.Take()).Bytes, out var ip));
         var inbound = Tcp(ip.Destination, ip.Source);
         var ptb = Error(RelayAddr, ip.Source, Icmpv6Type.PacketTooBig, 0, 1280, Udp(ip.Source, ip.Destination));
-        var sink = new ReusingSink();
+        var sink = new CountingOutput();
         Exchange(50_000);
         long before = GC.GetAllocatedBytesForCurrentThread();
         Exchange(10_000);

@@ -1,5 +1,6 @@
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Relay;
 using Teredo.Tests.Support;
@@ -43,9 +44,9 @@ public class TeredoRelayEngineTests
     {
         var relay = Engine();
         var packet = Echo(Native, Client);
-        relay.FromTun(0, packet, _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, packet, _sink);
         var sent = Assert.Single(_sink.Take());
-        Assert.Equal(PacketRoute.Udp, sent.Route);
+        Assert.Equal(OutputRoute.Udp, sent.Route);
         Assert.Equal(new Ipv4Endpoint(Server, 3544), sent.To);
         Assert.True(Ipv6Packet.TryParse(sent.Bytes, out var bubble) && bubble.IsBubble);
         Assert.Equal(Client, bubble.Destination);
@@ -54,14 +55,14 @@ public class TeredoRelayEngineTests
         Assert.Equal(1, relay.Peers.Find(Client)!.QueuedPackets);
 
         // The client's direct bubble, from its embedded mapping, to the nonce address.
-        relay.FromUdp(100, ClientMapping, BubbleFrom(Client, bubble.Source), _sink);
+        relay.OnDatagram(100, TeredoRelayEngine.UdpPort, ClientMapping, BubbleFrom(Client, bubble.Source), _sink);
         var released = Assert.Single(_sink.Take());
-        Assert.Equal((PacketRoute.Udp, ClientMapping), (released.Route, released.To));
+        Assert.Equal((OutputRoute.Udp, ClientMapping), (released.Route, released.To));
         Assert.Equal(packet, released.Bytes);
         Assert.True(relay.Peers.Find(Client)!.Trusted);
 
         // Now trusted: straight through.
-        relay.FromTun(200, packet, _sink);
+        relay.OnDevicePacket(200, TeredoRelayEngine.TunDevice, packet, _sink);
         Assert.Equal(ClientMapping, Assert.Single(_sink.Take()).To);
         Assert.Equal(1, relay.Counters[RelayCounter.SentToTrustedPeer]);
     }
@@ -74,23 +75,23 @@ public class TeredoRelayEngineTests
         var realSocket = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), 61000);
         var relay = Engine();
         var packet = Echo(Native, target);
-        relay.FromTun(0, packet, _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, packet, _sink);
         var bubble = Assert.Single(_sink.Take());
         Assert.Equal(new Ipv4Endpoint(Coordinator, 3544), bubble.To);
 
-        relay.FromUdp(50, realSocket, BubbleFrom(target, relay.NonceAddress(target)), _sink);
+        relay.OnDatagram(50, TeredoRelayEngine.UdpPort, realSocket, BubbleFrom(target, relay.NonceAddress(target)), _sink);
         var released = Assert.Single(_sink.Take());
         Assert.Equal(realSocket, released.To);
         Assert.Equal(1, relay.Counters[RelayCounter.MismatchAcceptedByNonce]);
 
         // Data from the learned socket flows to the native host; from elsewhere it does not.
         var reply = Echo(target, Native);
-        relay.FromUdp(60, realSocket, reply, _sink);
-        Assert.Equal(PacketRoute.Tun, Assert.Single(_sink.Take()).Route);
-        relay.FromUdp(70, new Ipv4Endpoint(new Ipv4Address(198, 18, 9, 9), 1), reply, _sink);
+        relay.OnDatagram(60, TeredoRelayEngine.UdpPort, realSocket, reply, _sink);
+        Assert.Equal(OutputRoute.Tun, Assert.Single(_sink.Take()).Route);
+        relay.OnDatagram(70, TeredoRelayEngine.UdpPort, new Ipv4Endpoint(new Ipv4Address(198, 18, 9, 9), 1), reply, _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(1, relay.Counters[RelayCounter.UdpDropMappingMismatch]);
-        relay.FromTun(80, packet, _sink);
+        relay.OnDevicePacket(80, TeredoRelayEngine.TunDevice, packet, _sink);
         Assert.Equal(realSocket, Assert.Single(_sink.Take()).To);
     }
 
@@ -98,9 +99,9 @@ public class TeredoRelayEngineTests
     public void Mismatched_bubble_without_the_nonce_is_dropped()
     {
         var relay = Engine();
-        relay.FromTun(0, Echo(Native, Client), _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, Client), _sink);
         _sink.Take();
-        relay.FromUdp(10, new Ipv4Endpoint(new Ipv4Address(198, 18, 7, 7), 7), BubbleFrom(Client, Ipv6Address.Parse("fe80::1")), _sink);
+        relay.OnDatagram(10, TeredoRelayEngine.UdpPort, new Ipv4Endpoint(new Ipv4Address(198, 18, 7, 7), 7), BubbleFrom(Client, Ipv6Address.Parse("fe80::1")), _sink);
         Assert.Empty(_sink.Take());
         Assert.False(relay.Peers.Find(Client)!.Trusted);
         Assert.Equal(1, relay.Counters[RelayCounter.UdpDropMappingMismatch]);
@@ -111,13 +112,13 @@ public class TeredoRelayEngineTests
     {
         var relay = Engine();
         var cone = TeredoAddress.Create(Server, TeredoFlags.Cone, ClientMapping).Address;
-        relay.FromTun(0, Echo(Native, cone), _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, cone), _sink);
         var sent = Assert.Single(_sink.Take());
         Assert.Equal(ClientMapping, sent.To);
         Assert.False(Ipv6Packet.TryParse(sent.Bytes, out var p) && p.IsBubble);
 
         var ignoring = Engine(new RelayOptions { IgnoreConeBit = true, NonceKey = new byte[32] });
-        ignoring.FromTun(0, Echo(Native, cone), _sink);
+        ignoring.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, cone), _sink);
         Assert.Equal(new Ipv4Endpoint(Server, 3544), Assert.Single(_sink.Take()).To);
     }
 
@@ -125,7 +126,7 @@ public class TeredoRelayEngineTests
     public void Behind_a_nat_the_relay_also_bubbles_directly()
     {
         var relay = Engine(new RelayOptions { BehindNat = true, NonceKey = new byte[32] });
-        relay.FromTun(0, Echo(Native, Client), _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, Client), _sink);
         var sent = _sink.Take();
         Assert.Equal(2, sent.Count);
         Assert.Contains(sent, p => p.To == ClientMapping);
@@ -136,8 +137,8 @@ public class TeredoRelayEngineTests
     public void Bubbles_repeat_every_2s_three_times_then_the_sender_gets_unreachable()
     {
         var relay = Engine();
-        relay.FromTun(0, Echo(Native, Client), _sink);
-        relay.FromTun(10, Echo(Native, Client, 2), _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, Client), _sink);
+        relay.OnDevicePacket(10, TeredoRelayEngine.TunDevice, Echo(Native, Client, 2), _sink);
         Assert.Single(_sink.Take()); // one bubble for both packets
         for (long t = 100; t <= 7900; t += 100) relay.OnTimer(t, _sink);
         Assert.Equal(3, _sink.Take().Count);
@@ -146,7 +147,7 @@ public class TeredoRelayEngineTests
         Assert.Equal(2, errors.Count);
         foreach (var e in errors)
         {
-            Assert.Equal(PacketRoute.Tun, e.Route);
+            Assert.Equal(OutputRoute.Tun, e.Route);
             Assert.True(Ipv6Packet.TryParse(e.Bytes, out var ip));
             Assert.Equal(RelayOwn, ip.Source);
             Assert.Equal(Native, ip.Destination);
@@ -163,23 +164,23 @@ public class TeredoRelayEngineTests
     public void Client_initiated_traffic_is_forwarded_only_to_served_destinations()
     {
         var relay = Engine();
-        relay.FromUdp(0, ClientMapping, Echo(Client, Native), _sink);
-        Assert.Equal(PacketRoute.Tun, Assert.Single(_sink.Take()).Route);
-        relay.FromUdp(0, ClientMapping, Echo(Client, TeredoAddress.Create(Server, TeredoFlags.None, new(new Ipv4Address(198, 18, 5, 5), 1)).Address), _sink);
-        relay.FromUdp(0, ClientMapping, Echo(Client, Ipv6Address.Parse("ff02::1")), _sink);
+        relay.OnDatagram(0, TeredoRelayEngine.UdpPort, ClientMapping, Echo(Client, Native), _sink);
+        Assert.Equal(OutputRoute.Tun, Assert.Single(_sink.Take()).Route);
+        relay.OnDatagram(0, TeredoRelayEngine.UdpPort, ClientMapping, Echo(Client, TeredoAddress.Create(Server, TeredoFlags.None, new(new Ipv4Address(198, 18, 5, 5), 1)).Address), _sink);
+        relay.OnDatagram(0, TeredoRelayEngine.UdpPort, ClientMapping, Echo(Client, Ipv6Address.Parse("ff02::1")), _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(2, relay.Counters[RelayCounter.UdpDropDestinationNotServed]);
 
         var hostSpecific = Engine(new RelayOptions { ServedAddresses = new HashSet<Ipv6Address> { RelayOwn }, NonceKey = new byte[32] });
-        hostSpecific.FromUdp(0, ClientMapping, Echo(Client, Native), _sink);
+        hostSpecific.OnDatagram(0, TeredoRelayEngine.UdpPort, ClientMapping, Echo(Client, Native), _sink);
         Assert.Empty(_sink.Take());
-        hostSpecific.FromUdp(0, ClientMapping, Echo(Client, RelayOwn), _sink);
+        hostSpecific.OnDatagram(0, TeredoRelayEngine.UdpPort, ClientMapping, Echo(Client, RelayOwn), _sink);
         Assert.Single(_sink.Take());
         // ... and only the host's own packets go the other way.
-        hostSpecific.FromTun(0, Echo(Native, Client), _sink);
+        hostSpecific.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, Client), _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(1, hostSpecific.Counters[RelayCounter.TunDropSourceNotServed]);
-        hostSpecific.FromTun(0, Echo(RelayOwn, Client), _sink);
+        hostSpecific.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(RelayOwn, Client), _sink);
         Assert.Single(_sink.Take());
     }
 
@@ -190,7 +191,7 @@ public class TeredoRelayEngineTests
     public void Tun_packets_the_relay_cannot_send_are_dropped(string destination)
     {
         var relay = Engine();
-        relay.FromTun(0, Echo(Native, Ipv6Address.Parse(destination)), _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, Ipv6Address.Parse(destination)), _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(0, relay.Peers.Count);
     }
@@ -212,7 +213,7 @@ public class TeredoRelayEngineTests
             var target = CoordinatorTarget(last);
             var owner = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 1), (ushort)(20000 + last));
             var packet = Echo(Native, target, (ushort)last);
-            relay.FromTun(last * 10, packet, _sink);
+            relay.OnDevicePacket(last * 10, TeredoRelayEngine.TunDevice, packet, _sink);
             var knocks = _sink.Take();
             AssertAllGlobal(knocks);
             var indirect = Assert.Single(knocks, p => p.To == new Ipv4Endpoint(Coordinator, 3544));
@@ -222,9 +223,9 @@ public class TeredoRelayEngineTests
             Assert.Equal(behindNat && mappedGlobal ? 2 : 1, knocks.Count);
             Assert.Equal(1, relay.Peers.Find(target)!.QueuedPackets);
 
-            relay.FromUdp(last * 10 + 1, owner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
+            relay.OnDatagram(last * 10 + 1, TeredoRelayEngine.UdpPort, owner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
             var released = Assert.Single(_sink.Take());
-            Assert.Equal((PacketRoute.Udp, owner), (released.Route, released.To));
+            Assert.Equal((OutputRoute.Udp, owner), (released.Route, released.To));
             Assert.Equal(packet, released.Bytes);
         }
         Assert.Equal(256, relay.Counters[RelayCounter.Queued]);
@@ -242,8 +243,8 @@ public class TeredoRelayEngineTests
         var privateMapping = new Ipv4Endpoint(new Ipv4Address(10, 1, 2, 3), 1000);
         var cone = TeredoAddress.Create(Server, TeredoFlags.Cone, privateMapping).Address;
         var packet = Echo(Native, cone);
-        relay.FromTun(0, packet, _sink);
-        relay.FromTun(10, Echo(Native, cone, 2), _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, packet, _sink);
+        relay.OnDevicePacket(10, TeredoRelayEngine.TunDevice, Echo(Native, cone, 2), _sink);
         for (long t = 100; t <= 6000; t += 100) relay.OnTimer(t, _sink);
         var knocks = _sink.Take();
         AssertAllGlobal(knocks);
@@ -254,12 +255,12 @@ public class TeredoRelayEngineTests
         Assert.Equal(0, relay.Counters[RelayCounter.SentToConePeer]);
 
         // A packet from the private mapping itself proves nothing the relay could send to.
-        relay.FromUdp(6050, privateMapping, BubbleFrom(cone, relay.NonceAddress(cone)), _sink);
+        relay.OnDatagram(6050, TeredoRelayEngine.UdpPort, privateMapping, BubbleFrom(cone, relay.NonceAddress(cone)), _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(1, relay.Counters[RelayCounter.UdpDropSourceNotGlobal]);
         // The answer to the nonce from a global socket releases both packets there.
         var real = new Ipv4Endpoint(new Ipv4Address(198, 18, 3, 3), 3333);
-        relay.FromUdp(6100, real, BubbleFrom(cone, relay.NonceAddress(cone)), _sink);
+        relay.OnDatagram(6100, TeredoRelayEngine.UdpPort, real, BubbleFrom(cone, relay.NonceAddress(cone)), _sink);
         var released = _sink.Take();
         Assert.Equal(2, released.Count);
         Assert.All(released, p => Assert.Equal(real, p.To));
@@ -273,7 +274,7 @@ public class TeredoRelayEngineTests
         var relay = Engine();
         var privateMapping = new Ipv4Endpoint(new Ipv4Address(192, 168, 1, 7), 4000);
         var peer = TeredoAddress.Create(Server, TeredoFlags.None, privateMapping).Address;
-        relay.FromUdp(0, privateMapping, Echo(peer, Native), _sink);
+        relay.OnDatagram(0, TeredoRelayEngine.UdpPort, privateMapping, Echo(peer, Native), _sink);
         Assert.Empty(_sink.Take());
         Assert.Null(relay.Peers.Find(peer));
         Assert.Equal(1, relay.Counters[RelayCounter.UdpDropSourceNotGlobal]);
@@ -288,37 +289,67 @@ public class TeredoRelayEngineTests
         var newOwner = new Ipv4Endpoint(new Ipv4Address(198, 18, 4, 1), 62000);
         var relay = Engine();
         var packet = Echo(Native, target);
-        relay.FromTun(0, packet, _sink);
-        relay.FromUdp(10, oldOwner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
-        relay.FromUdp(20, oldOwner, Echo(target, Native), _sink);
-        relay.FromTun(30, packet, _sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, packet, _sink);
+        relay.OnDatagram(10, TeredoRelayEngine.UdpPort, oldOwner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
+        relay.OnDatagram(20, TeredoRelayEngine.UdpPort, oldOwner, Echo(target, Native), _sink);
+        relay.OnDevicePacket(30, TeredoRelayEngine.TunDevice, packet, _sink);
         Assert.Equal(oldOwner, _sink.Take()[^1].To);
         Assert.True(relay.Peers.Find(target)!.Trusted);
 
         // The new owner bubbles the relay's nonce (the coordinator kept it from the first bubble).
-        relay.FromUdp(1000, newOwner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
+        relay.OnDatagram(1000, TeredoRelayEngine.UdpPort, newOwner, BubbleFrom(target, relay.NonceAddress(target)), _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(newOwner, relay.Peers.Find(target)!.Mapped);
-        relay.FromTun(1010, packet, _sink);
+        relay.OnDevicePacket(1010, TeredoRelayEngine.TunDevice, packet, _sink);
         var moved = Assert.Single(_sink.Take());
-        Assert.Equal((PacketRoute.Udp, newOwner), (moved.Route, moved.To));
+        Assert.Equal((OutputRoute.Udp, newOwner), (moved.Route, moved.To));
         Assert.Equal(1, relay.Counters[RelayCounter.IndirectBubblesSent]); // no new bubble round through the coordinator
 
         // The old owner no longer speaks for T(D); the new one does.
-        relay.FromUdp(1020, oldOwner, Echo(target, Native), _sink);
+        relay.OnDatagram(1020, TeredoRelayEngine.UdpPort, oldOwner, Echo(target, Native), _sink);
         Assert.Empty(_sink.Take());
         Assert.Equal(1, relay.Counters[RelayCounter.UdpDropMappingMismatch]);
-        relay.FromUdp(1030, newOwner, Echo(target, Native), _sink);
-        Assert.Equal(PacketRoute.Tun, Assert.Single(_sink.Take()).Route);
+        relay.OnDatagram(1030, TeredoRelayEngine.UdpPort, newOwner, Echo(target, Native), _sink);
+        Assert.Equal(OutputRoute.Tun, Assert.Single(_sink.Take()).Route);
         // A bubble to a nonce that is not ours re-maps nothing.
-        relay.FromUdp(1040, oldOwner, BubbleFrom(target, Ipv6Address.Parse("fe80::1")), _sink);
+        relay.OnDatagram(1040, TeredoRelayEngine.UdpPort, oldOwner, BubbleFrom(target, Ipv6Address.Parse("fe80::1")), _sink);
         Assert.Equal(newOwner, relay.Peers.Find(target)!.Mapped);
     }
 
-    private static void AssertAllGlobal(IEnumerable<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
+    [Fact]
+    public void Traffic_with_a_trusted_peer_both_ways_allocates_nothing()
+    {
+        var relay = Engine();
+        var output = new CountingOutput();
+        var toClient = Echo(Native, Client);
+        var fromClient = Echo(Client, Native);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, toClient, output);
+        relay.OnDatagram(1, TeredoRelayEngine.UdpPort, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), output);
+        long deadlines = 0;
+        long t = 2;
+
+        long allocated = Allocations.Measure(count =>
+        {
+            // 1 ms per 10 exchanges: the peer stays trusted (it writes too), nothing is pending. The deadline is
+            // read after every call, as a host does.
+            for (int i = 0; i < count; i++, t += i % 10 == 0 ? 1 : 0)
+            {
+                relay.OnDevicePacket(t, TeredoRelayEngine.TunDevice, toClient, output);
+                relay.OnDatagram(t, TeredoRelayEngine.UdpPort, ClientMapping, fromClient, output);
+                if (relay.NextDeadlineMs <= t) relay.OnTimer(t, output);
+                deadlines += relay.NextDeadlineMs == long.MaxValue ? 0 : 1;
+            }
+        });
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(2 + 2 * 60_000, output.Committed);
+        Assert.Equal(0, deadlines);
+    }
+
+    private static void AssertAllGlobal(IEnumerable<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)
     {
         foreach (var p in sent)
-            if (p.Route == PacketRoute.Udp) Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(p.To.Address), $"sent to {p.To}");
+            if (p.Route == OutputRoute.Udp) Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(p.To.Address), $"sent to {p.To}");
     }
 
     [Fact]
@@ -326,10 +357,10 @@ public class TeredoRelayEngineTests
     {
         // No admission limit here: this is about the table's bounds when every packet makes an entry.
         var relay = Engine(new RelayOptions { PeerCapacity = 4096, MaxQueuedPerPeer = 4, MaxQueuedBytes = 64 * 1024, NewPeerRate = 0, NonceKey = new byte[32] });
-        var sink = new CountingSink();
+        var sink = new CountingOutput();
         var packet = Echo(Native, Client);
-        relay.FromTun(0, packet, sink);
-        relay.FromUdp(1, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), sink);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, packet, sink);
+        relay.OnDatagram(1, TeredoRelayEngine.UdpPort, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), sink);
 
         var rnd = new Random(6);
         for (int i = 0; i < 1_000_000; i++)
@@ -337,12 +368,12 @@ public class TeredoRelayEngineTests
             var mapping = new Ipv4Endpoint(new Ipv4Address((uint)rnd.Next(0x0100_0000, 0x0900_0000)), (ushort)rnd.Next());
             var target = TeredoAddress.Create(Server, TeredoFlags.None, mapping).Address;
             Echo(Native, target).CopyTo(packet, 0);
-            relay.FromTun(2 + i / 1000, packet, sink);
+            relay.OnDevicePacket(2 + i / 1000, TeredoRelayEngine.TunDevice, packet, sink);
             if (i % 1000 == 0)
             {
                 // The established client keeps talking and keeps being served.
-                relay.FromUdp(2 + i / 1000, ClientMapping, Echo(Client, Native), sink);
-                relay.FromTun(2 + i / 1000, Echo(Native, Client), sink);
+                relay.OnDatagram(2 + i / 1000, TeredoRelayEngine.UdpPort, ClientMapping, Echo(Client, Native), sink);
+                relay.OnDevicePacket(2 + i / 1000, TeredoRelayEngine.TunDevice, Echo(Native, Client), sink);
                 relay.OnTimer(2 + i / 1000, sink);
             }
             Assert.True(relay.Peers.Count <= 4096);
@@ -367,9 +398,9 @@ public class TeredoRelayEngineTests
     public void New_destinations_over_the_admission_rate_are_dropped_before_any_table_or_bubble_work()
     {
         var relay = Engine(new RelayOptions { NewPeerRate = 100, NonceKey = new byte[32] });
-        var sink = new CountingSink();
-        relay.FromTun(0, Echo(Native, Client), sink);
-        relay.FromUdp(1, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), sink);
+        var sink = new CountingOutput();
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, Echo(Native, Client), sink);
+        relay.OnDatagram(1, TeredoRelayEngine.UdpPort, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), sink);
 
         // 10 s of a million packets a second toward fresh destinations, the established client talking throughout.
         var rnd = new Random(7);
@@ -381,10 +412,10 @@ public class TeredoRelayEngineTests
             {
                 var mapping = new Ipv4Endpoint(new Ipv4Address((uint)rnd.Next(0x0100_0000, 0x0900_0000)), (ushort)rnd.Next());
                 Echo(Native, TeredoAddress.Create(Server, TeredoFlags.None, mapping).Address).CopyTo(packet, 0);
-                relay.FromTun(now, packet, sink);
+                relay.OnDevicePacket(now, TeredoRelayEngine.TunDevice, packet, sink);
             }
-            relay.FromUdp(now, ClientMapping, Echo(Client, Native), sink);
-            relay.FromTun(now, Echo(Native, Client), sink);
+            relay.OnDatagram(now, TeredoRelayEngine.UdpPort, ClientMapping, Echo(Client, Native), sink);
+            relay.OnDevicePacket(now, TeredoRelayEngine.TunDevice, Echo(Native, Client), sink);
         }
         // The bucket starts full (burst 200) and refills at 100 a second over the 10 s.
         long admitted = relay.Counters[RelayCounter.IndirectBubblesSent] - 1;
@@ -420,12 +451,12 @@ public class TeredoRelayEngineTests
             {
                 case 0:
                 case 1:
-                    relay.FromTun(now, Echo(Native, target, (ushort)i), sink);
+                    relay.OnDevicePacket(now, TeredoRelayEngine.TunDevice, Echo(Native, target, (ushort)i), sink);
                     break;
                 case 2:
                     var from = random.Next(2) == 0 ? new TeredoAddress(target).Mapped : new Ipv4Endpoint(RandomIpv4(random), (ushort)random.Next(65536));
                     var to = random.Next(2) == 0 ? relay.NonceAddress(target) : Ipv6Address.Parse("fe80::1");
-                    relay.FromUdp(now, from, random.Next(2) == 0 ? BubbleFrom(target, to) : Echo(target, Native), sink);
+                    relay.OnDatagram(now, TeredoRelayEngine.UdpPort, from, random.Next(2) == 0 ? BubbleFrom(target, to) : Echo(target, Native), sink);
                     break;
                 default:
                     relay.OnTimer(now * 20, sink);
@@ -450,24 +481,18 @@ public class TeredoRelayEngineTests
     }
 
     /// <summary>Fails the test the moment a datagram is committed toward a non-global IPv4 address.</summary>
-    private sealed class GlobalOnlySink : IPacketSink
+    private sealed class GlobalOnlySink : IPacketOutput
     {
         private readonly byte[] _buffer = new byte[2048];
         public int Sent;
         public Span<byte> Reserve(int maxLength) => _buffer;
 
-        public void Commit(PacketRoute route, Ipv4Endpoint to, int length)
+        public void Send(PortHandle from, Ipv4Endpoint to, int length)
         {
-            if (route == PacketRoute.Tun) return;
             Assert.True(Ipv4Classification.IsTeredoGlobalUnicast(to.Address), $"sent to {to}");
             Sent++;
         }
-    }
 
-    private sealed class CountingSink : IPacketSink
-    {
-        private readonly byte[] _buffer = new byte[2048];
-        public Span<byte> Reserve(int maxLength) => _buffer;
-        public void Commit(PacketRoute route, Ipv4Endpoint to, int length) { }
+        public void Write(DeviceHandle device, int length) { }
     }
 }

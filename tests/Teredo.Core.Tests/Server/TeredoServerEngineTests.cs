@@ -1,7 +1,9 @@
 using System.Collections.Frozen;
 using Teredo.Addressing;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
+using Teredo.Tests.Support;
 using Teredo.Wire;
 
 namespace Teredo.Tests.Server;
@@ -11,13 +13,13 @@ public class TeredoServerEngineTests
     private static readonly Ipv4Address Primary = new(198, 18, 200, 1);
     private static readonly Ipv4Endpoint Client = new(new Ipv4Address(198, 18, 200, 10), 40016);
     private static readonly Ipv4Endpoint OtherClient = new(new Ipv4Address(198, 18, 2, 1), 50000);
-    private readonly byte[] _output = new byte[65536];
+    private readonly CapturedAnswer _capture = new();
 
     private static TeredoServerEngine Engine(ServerOptions? options = null) => new(options ?? new ServerOptions { Primary = Primary });
 
-    private ServerOutput Send(TeredoServerEngine engine, Ipv4Endpoint from, ReadOnlySpan<byte> payload,
-        ServerAddress via = ServerAddress.Primary, long now = 0) =>
-        engine.Process(now, via, from, payload, _output);
+    private ServerAnswer Send(TeredoServerEngine engine, Ipv4Endpoint from, ReadOnlySpan<byte> payload,
+        PortHandle via = default, long now = 0) =>
+        engine.Answer(_capture, now, via, from, payload);
 
     private static byte[] RsPayload(Ipv6Address source, byte[]? auth = null)
     {
@@ -60,10 +62,10 @@ public class TeredoServerEngineTests
         var engine = Engine();
         var rs = CapturedPackets.TeredoPayload(CapturedPackets.RouterSolicitation);
         var output = Send(engine, Client, rs);
-        Assert.Equal(ServerOutputKind.Udp, output.Kind);
-        Assert.Equal(ServerAddress.Primary, output.From); // cone bit clear: same address
+        Assert.Equal(AnswerKind.Udp, output.Kind);
+        Assert.Equal(TeredoServerEngine.PrimaryPort, output.From); // cone bit clear: same address
         Assert.Equal(Client, output.To);
-        Assert.Equal(CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement), _output[..output.Length]);
+        Assert.Equal(CapturedPackets.TeredoPayload(CapturedPackets.RouterAdvertisement), _capture.Buffer[..output.Length]);
         Assert.Equal(1, engine.Counters[ServerCounter.RouterAdvertisementSent]);
     }
 
@@ -72,9 +74,9 @@ public class TeredoServerEngineTests
     {
         var engine = Engine();
         var coneLinkLocal = TeredoAddress.LinkLocal(TeredoFlags.Cone, new Ipv4Endpoint(new Ipv4Address(10, 0, 0, 2), 1234));
-        var output = Send(engine, Client, RsPayload(coneLinkLocal), ServerAddress.Primary);
-        Assert.Equal(ServerAddress.Secondary, output.From);
-        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_output.AsSpan(0, output.Length), out var ra));
+        var output = Send(engine, Client, RsPayload(coneLinkLocal), TeredoServerEngine.PrimaryPort);
+        Assert.Equal(TeredoServerEngine.SecondaryPort, output.From);
+        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_capture.Buffer.AsSpan(0, output.Length), out var ra));
         Assert.Equal(Client, ra.Origin);
         Assert.Equal(Ipv6Address.Parse("fe80::8000:f227:39ed:37fd"), ra.Ipv6.Source); // secondary 198.18.200.2
         Assert.Equal(coneLinkLocal, ra.Ipv6.Destination);
@@ -82,10 +84,10 @@ public class TeredoServerEngineTests
         Assert.True(RouterAdvertisement.TryParse(icmp, out var adv));
         Assert.Equal(Ipv6Address.Parse("2001:0:c612:c801::"), adv.Prefix!.Value.Prefix); // always the primary's prefix
 
-        var fromSecondary = Send(engine, Client, RsPayload(coneLinkLocal), ServerAddress.Secondary);
-        Assert.Equal(ServerAddress.Primary, fromSecondary.From);
-        var nonCone = Send(engine, Client, RsPayload(Ipv6Address.Parse("fe80::ffff:ffff:ffff")), ServerAddress.Secondary);
-        Assert.Equal(ServerAddress.Secondary, nonCone.From);
+        var fromSecondary = Send(engine, Client, RsPayload(coneLinkLocal), TeredoServerEngine.SecondaryPort);
+        Assert.Equal(TeredoServerEngine.PrimaryPort, fromSecondary.From);
+        var nonCone = Send(engine, Client, RsPayload(Ipv6Address.Parse("fe80::ffff:ffff:ffff")), TeredoServerEngine.SecondaryPort);
+        Assert.Equal(TeredoServerEngine.SecondaryPort, nonCone.From);
     }
 
     private static byte[] SignedRs(string id, byte[] key, ulong nonce)
@@ -108,17 +110,17 @@ public class TeredoServerEngineTests
             ClientSecrets = new Dictionary<string, byte[]> { ["alice"] = key }.ToFrozenDictionary(),
         });
         var ok = Send(engine, Client, SignedRs("alice", key, 42));
-        Assert.Equal(ServerOutputKind.Udp, ok.Kind);
-        var ra = _output.AsSpan(0, ok.Length);
+        Assert.Equal(AnswerKind.Udp, ok.Kind);
+        var ra = _capture.Buffer.AsSpan(0, ok.Length);
         Assert.True(TeredoAuthenticator.Verify(ra, key));
         Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(ra, out var d));
         Assert.Equal(42UL, d.Authentication.Nonce);
         Assert.Equal(0, d.Authentication.Confirmation);
         Assert.Equal("alice"u8.ToArray(), d.Authentication.ClientId.ToArray());
 
-        Assert.Equal(ServerOutputKind.None, Send(engine, Client, SignedRs("alice", "wrong"u8.ToArray(), 1)).Kind);
-        Assert.Equal(ServerOutputKind.None, Send(engine, Client, SignedRs("mallory", key, 1)).Kind);
-        Assert.Equal(ServerOutputKind.None, Send(engine, Client, RsPayload(Ipv6Address.Parse("fe80::ffff:ffff:ffff"))).Kind);
+        Assert.Equal(AnswerKind.None, Send(engine, Client, SignedRs("alice", "wrong"u8.ToArray(), 1)).Kind);
+        Assert.Equal(AnswerKind.None, Send(engine, Client, SignedRs("mallory", key, 1)).Kind);
+        Assert.Equal(AnswerKind.None, Send(engine, Client, RsPayload(Ipv6Address.Parse("fe80::ffff:ffff:ffff"))).Kind);
         Assert.Equal(2, engine.Counters[ServerCounter.DropAuthenticationFailed]);
         Assert.Equal(1, engine.Counters[ServerCounter.DropAuthenticationMissing]);
     }
@@ -129,9 +131,9 @@ public class TeredoServerEngineTests
         var engine = Engine();
         var bubble = Packet(TeredoOf(Client), TeredoOf(OtherClient), IpProtocol.NoNextHeader, 0);
         var output = Send(engine, Client, bubble);
-        Assert.Equal(ServerOutputKind.Udp, output.Kind);
+        Assert.Equal(AnswerKind.Udp, output.Kind);
         Assert.Equal(OtherClient, output.To);
-        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_output.AsSpan(0, output.Length), out var d));
+        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_capture.Buffer.AsSpan(0, output.Length), out var d));
         Assert.True(d.HasOrigin);
         Assert.Equal(Client, d.Origin);
         Assert.True(d.Ipv6.IsBubble);
@@ -143,7 +145,7 @@ public class TeredoServerEngineTests
     {
         var engine = Engine();
         var output = Send(engine, Client, Packet(TeredoOf(Client), TeredoOf(OtherClient), IpProtocol.NoNextHeader, 0, hop: 0));
-        Assert.Equal(ServerOutputKind.Udp, output.Kind);
+        Assert.Equal(AnswerKind.Udp, output.Kind);
     }
 
     [Fact]
@@ -152,8 +154,8 @@ public class TeredoServerEngineTests
         var engine = Engine();
         var elsewhere = TeredoOf(OtherClient, new Ipv4Address(198, 18, 9, 9));
         var output = Send(engine, Client, Packet(TeredoOf(Client), elsewhere, IpProtocol.NoNextHeader, 0));
-        Assert.Equal(ServerOutputKind.Udp, output.Kind);
-        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_output.AsSpan(0, output.Length), out var d));
+        Assert.Equal(AnswerKind.Udp, output.Kind);
+        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_capture.Buffer.AsSpan(0, output.Length), out var d));
         Assert.False(d.HasOrigin);
     }
 
@@ -165,7 +167,7 @@ public class TeredoServerEngineTests
         var relay = new Ipv4Endpoint(new Ipv4Address(198, 18, 0, 20), 3544);
         var output = Send(engine, relay, Packet(Ipv6Address.Parse("fe80::1234:5678:9abc:def0"), TeredoOf(OtherClient), IpProtocol.NoNextHeader, 0));
         Assert.Equal(OtherClient, output.To);
-        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_output.AsSpan(0, output.Length), out var d));
+        Assert.Equal(TeredoParseError.None, TeredoDatagram.TryParse(_capture.Buffer.AsSpan(0, output.Length), out var d));
         Assert.Equal(relay, d.Origin);
     }
 
@@ -190,7 +192,7 @@ public class TeredoServerEngineTests
             "native-off" => (Client, Echo(TeredoOf(Client), Ipv6Address.Parse("2001:db8:1::100"), 8), ServerCounter.DropIpv6ForwardingDisabled),
             _ => (Client, Echo(TeredoOf(Client), Ipv6Address.Parse("2001:db8:1::100"), 8, hop: 1), ServerCounter.DropHopLimitExceeded),
         };
-        Assert.Equal(ServerOutputKind.None, Send(engine, from, packet).Kind);
+        Assert.Equal(AnswerKind.None, Send(engine, from, packet).Kind);
         Assert.Equal(1, engine.Counters[counter]);
         Assert.Equal(engine.Counters[ServerCounter.Received], engine.Counters.Outcomes);
     }
@@ -202,10 +204,10 @@ public class TeredoServerEngineTests
         var engine = Engine(new ServerOptions { Primary = Primary, Ipv6Forwarding = true });
         var echo = Echo(TeredoOf(Client), Ipv6Address.Parse("2001:db8:1::100"), 1000);
         var output = Send(engine, Client, echo);
-        Assert.Equal(ServerOutputKind.NativeIpv6, output.Kind);
+        Assert.Equal(AnswerKind.NativeIpv6, output.Kind);
         Assert.Equal(echo.Length, output.Length);
-        Assert.Equal(63, _output[7]);
-        Assert.Equal(echo[8..], _output[8..echo.Length]);
+        Assert.Equal(63, _capture.Buffer[7]);
+        Assert.Equal(echo[8..], _capture.Buffer[8..echo.Length]);
     }
 
     [Fact]
@@ -214,8 +216,8 @@ public class TeredoServerEngineTests
         var engine = Engine();
         var linkLocal = TeredoAddress.LinkLocal(TeredoFlags.Cone, new Ipv4Endpoint(Primary, 3544));
         var output = Send(engine, Client, Echo(TeredoOf(Client), linkLocal, 4));
-        Assert.Equal(ServerOutputKind.Udp, output.Kind);
-        Assert.True(Ipv6Packet.TryParse(_output.AsSpan(0, output.Length), out var ip));
+        Assert.Equal(AnswerKind.Udp, output.Kind);
+        Assert.True(Ipv6Packet.TryParse(_capture.Buffer.AsSpan(0, output.Length), out var ip));
         Assert.True(Icmpv6Packet.TryParse(ip, out var icmp));
         Assert.True(Icmpv6Echo.TryParse(icmp, out var reply));
         Assert.False(reply.IsRequest);
@@ -229,12 +231,35 @@ public class TeredoServerEngineTests
         var rs = CapturedPackets.TeredoPayload(CapturedPackets.RouterSolicitation);
         int answered = 0;
         for (int i = 0; i < 20; i++)
-            if (Send(engine, Client, rs, now: 1000).Kind != ServerOutputKind.None) answered++;
+            if (Send(engine, Client, rs, now: 1000).Kind != AnswerKind.None) answered++;
         Assert.Equal(5, answered);
         Assert.Equal(15, engine.Counters[ServerCounter.DropRateLimited]);
         // Another source is not affected; after 100 ms one more token has come back.
-        Assert.NotEqual(ServerOutputKind.None, Send(engine, OtherClient, rs, now: 1000).Kind);
-        Assert.NotEqual(ServerOutputKind.None, Send(engine, Client, rs, now: 1100).Kind);
-        Assert.Equal(ServerOutputKind.None, Send(engine, Client, rs, now: 1100).Kind);
+        Assert.NotEqual(AnswerKind.None, Send(engine, OtherClient, rs, now: 1000).Kind);
+        Assert.NotEqual(AnswerKind.None, Send(engine, Client, rs, now: 1100).Kind);
+        Assert.Equal(AnswerKind.None, Send(engine, Client, rs, now: 1100).Kind);
+    }
+
+    [Fact]
+    public void Answers_and_forwarding_allocate_nothing()
+    {
+        var engine = Engine(new ServerOptions { Primary = Primary, AdvertisementRatePerSource = 0, ForwardRatePerSource = 0 });
+        var output = new CountingOutput();
+        var rs = CapturedPackets.TeredoPayload(CapturedPackets.RouterSolicitation);
+        var bubble = Packet(TeredoOf(Client), TeredoOf(OtherClient), IpProtocol.NoNextHeader, 0);
+
+        long allocated = Allocations.Measure(count =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                engine.OnDatagram(i, i % 2 == 0 ? TeredoServerEngine.PrimaryPort : TeredoServerEngine.SecondaryPort, Client, rs, output);
+                engine.OnDatagram(i, TeredoServerEngine.PrimaryPort, Client, bubble, output);
+            }
+        });
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(2 * 60_000, output.Committed);
+        Assert.Equal(60_000, engine.Counters[ServerCounter.RouterAdvertisementSent]);
+        Assert.Equal(60_000, engine.Counters[ServerCounter.ForwardedToClient]);
     }
 }

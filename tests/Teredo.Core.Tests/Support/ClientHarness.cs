@@ -1,5 +1,6 @@
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
 using Teredo.Wire;
@@ -17,7 +18,7 @@ public sealed class ClientHarness
     public static readonly Ipv4Address ServerSecondary = new(198, 18, 0, 11);
     public static readonly Ipv4Endpoint Local = new(new Ipv4Address(10, 2, 0, 2), 50000);
 
-    private readonly byte[] _serverOutput = new byte[4096];
+    private readonly CapturedAnswer _serverOutput = new();
 
     public ClientHarness(NatBehaviour nat, Func<ClientOptions, ClientOptions>? configure = null, ServerOptions? server = null,
         IRandomSource? random = null)
@@ -38,7 +39,16 @@ public sealed class ClientHarness
     public bool ServerUp { get; set; } = true;
     public List<ClientEvent> Events { get; } = [];
     /// <summary>Datagrams to anyone but the server, and TUN packets.</summary>
-    public List<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> Others { get; } = [];
+    public List<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> Others { get; } = [];
+    /// <summary>Everything the client wrote, in order, with the moment it did.</summary>
+    public List<(long AtMs, OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> Trace { get; } = [];
+    /// <summary>
+    /// Set for a harness driven by <see cref="AdvanceByDeadlines"/>: every input then checks that it left the
+    /// deadline no earlier than now (that host served every earlier deadline first).
+    /// </summary>
+    public bool DeadlineHost { get; set; }
+    /// <summary>Calls of the client's timer so far.</summary>
+    public int TimerCalls { get; private set; }
     /// <summary>Every datagram the client sent to the server, as the server received it.</summary>
     public List<(Ipv4Endpoint To, Ipv4Endpoint From, byte[] Bytes)> ToServer { get; } = [];
 
@@ -56,8 +66,29 @@ public sealed class ClientHarness
         {
             Now = Math.Min(end, Now + stepMs);
             Client.OnTimer(Now, Sink);
+            TimerCalls++;
             Pump();
         }
+    }
+
+    /// <summary>
+    /// Runs the timer only when the client's deadline is due, the clock jumping straight to it, for
+    /// <paramref name="ms"/> milliseconds; checks that no call leaves the deadline in the past.
+    /// </summary>
+    public void AdvanceByDeadlines(long ms)
+    {
+        long end = Now + ms;
+        while (Client.NextDeadlineMs <= end)
+        {
+            Now = Math.Max(Now, Client.NextDeadlineMs);
+            Client.OnTimer(Now, Sink);
+            TimerCalls++;
+            Assert.True(Client.NextDeadlineMs > Now, $"after OnTimer({Now}) the deadline is {Client.NextDeadlineMs}");
+            Pump();
+            // The server's answers came in at Now: the deadline may be due at once, never before.
+            Assert.True(Client.NextDeadlineMs >= Now, $"after the answers at {Now} the deadline is {Client.NextDeadlineMs}");
+        }
+        Now = end;
     }
 
     /// <summary>Delivers what the client sent to the server, and the server's answers back through the NAT.</summary>
@@ -67,11 +98,12 @@ public sealed class ClientHarness
         {
             foreach (var (route, to, bytes) in Sink.Take())
             {
-                bool toServer = route != PacketRoute.Tun && to.Port == 3544 && (to.Address == ServerPrimary || to.Address == ServerSecondary);
+                Trace.Add((Now, route, to, bytes));
+                bool toServer = route != OutputRoute.Tun && to.Port == 3544 && (to.Address == ServerPrimary || to.Address == ServerSecondary);
                 if (!toServer)
                 {
                     // Opens the NAT toward that destination, as the real one would.
-                    if (route != PacketRoute.Tun && !to.Address.IsIn(new Ipv4Address(224, 0, 0, 0), 4))
+                    if (route != OutputRoute.Tun && !to.Address.IsIn(new Ipv4Address(224, 0, 0, 0), 4))
                         Nat.Outbound(LocalFor(route), to);
                     Others.Add((route, to, bytes));
                     continue;
@@ -80,18 +112,13 @@ public sealed class ClientHarness
                 var mapped = Nat.Outbound(local, to);
                 ToServer.Add((to, mapped, bytes));
                 if (!ServerUp) continue;
-                var via = to.Address == ServerPrimary ? ServerAddress.Primary : ServerAddress.Secondary;
-                var result = Server.Process(Now, via, mapped, bytes, _serverOutput);
-                if (result.Kind != ServerOutputKind.Udp) continue;
-                var from = new Ipv4Endpoint(result.From == ServerAddress.Primary ? ServerPrimary : ServerSecondary, 3544);
+                var via = to.Address == ServerPrimary ? TeredoServerEngine.PrimaryPort : TeredoServerEngine.SecondaryPort;
+                var result = Server.Answer(_serverOutput, Now, via, mapped, bytes);
+                if (result.Kind != AnswerKind.Udp) continue;
+                var from = new Ipv4Endpoint(result.From == TeredoServerEngine.PrimaryPort ? ServerPrimary : ServerSecondary, 3544);
                 if (!Nat.Inbound(from, result.To)) continue;
-                var port = route switch
-                {
-                    PacketRoute.UdpSecondary => ClientPort.Secondary,
-                    PacketRoute.UdpProbe => ClientPort.Probe,
-                    _ => ClientPort.Service,
-                };
-                Client.FromUdp(Now, port, from, _serverOutput.AsSpan(0, result.Length), Sink);
+                // The answer comes back to the socket the request left from.
+                Client.OnDatagram(Now, route.Port, from, _serverOutput.Buffer.AsSpan(0, result.Length), Sink);
             }
             TakeEvents();
         }
@@ -99,12 +126,10 @@ public sealed class ClientHarness
     }
 
     /// <summary>The client's sockets: service port, secondary port (§5.2.7), cone-probe socket.</summary>
-    public static Ipv4Endpoint LocalFor(PacketRoute route) => route switch
-    {
-        PacketRoute.UdpSecondary => Local with { Port = (ushort)(Local.Port + 1) },
-        PacketRoute.UdpProbe => Local with { Port = (ushort)(Local.Port + 2) },
-        _ => Local,
-    };
+    public static Ipv4Endpoint LocalFor(OutputRoute route) =>
+        route == OutputRoute.UdpSecondary ? Local with { Port = (ushort)(Local.Port + 1) }
+        : route == OutputRoute.UdpProbe ? Local with { Port = (ushort)(Local.Port + 2) }
+        : Local;
 
     public void TakeEvents()
     {
@@ -112,21 +137,28 @@ public sealed class ClientHarness
     }
 
     /// <summary>A datagram from <paramref name="from"/> to the client's public mapping, if the NAT lets it in.</summary>
-    public bool Receive(Ipv4Endpoint from, ReadOnlySpan<byte> payload, ClientPort port = ClientPort.Service)
+    public bool Receive(Ipv4Endpoint from, ReadOnlySpan<byte> payload, PortHandle port = default)
     {
         if (port == ClientPort.Service && !Nat.Inbound(from, Client.Mapped)) return false;
-        Client.FromUdp(Now, port, from, payload, Sink);
+        Client.OnDatagram(Now, port, from, payload, Sink);
         Pump();
+        CheckDeadline();
         return true;
     }
 
     public void FromTun(ReadOnlySpan<byte> packet)
     {
-        Client.FromTun(Now, packet, Sink);
+        Client.OnDevicePacket(Now, TeredoClientEngine.TunDevice, packet, Sink);
         Pump();
+        CheckDeadline();
     }
 
-    public List<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> TakeOthers()
+    private void CheckDeadline()
+    {
+        if (DeadlineHost) Assert.True(Client.NextDeadlineMs >= Now, $"after an input at {Now} the deadline is {Client.NextDeadlineMs}");
+    }
+
+    public List<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> TakeOthers()
     {
         var taken = Others.ToList();
         Others.Clear();

@@ -1,5 +1,6 @@
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.P2p.Control;
 using Teredo.P2p.Coordinator;
@@ -179,10 +180,10 @@ public sealed class P2pNetwork : ICoordinatorSink
     {
         foreach (var (route, to, bytes) in peer.Sink.Take())
         {
-            if (route == PacketRoute.Udp)
+            if (route == OutputRoute.Udp)
             {
                 var outside = peer.Nat.Outbound(peer.Socket, to);
-                if (to == RelayUdp) _work.Enqueue(() => { Relay.FromUdp(Now, outside, bytes, _relaySink); FlushRelay(); });
+                if (to == RelayUdp) _work.Enqueue(() => { Relay.OnDatagram(Now, TeredoRelayEngine.UdpPort, outside, bytes, _relaySink); FlushRelay(); });
                 else Dropped.Add(bytes);
             }
             else
@@ -203,7 +204,7 @@ public sealed class P2pNetwork : ICoordinatorSink
     {
         foreach (var (route, to, bytes) in _relaySink.Take())
         {
-            if (route == PacketRoute.Tun)
+            if (route == OutputRoute.Tun)
             {
                 _work.Enqueue(() => { V6Peer.FromTun(Now, bytes, _v6Sink); FlushV6Peer(); });
                 continue;
@@ -226,7 +227,7 @@ public sealed class P2pNetwork : ICoordinatorSink
         {
             var destination = Ipv6Address.Read(bytes.AsSpan(24));
             if (TeredoAddress.IsTeredo(destination, TeredoAddress.ServicePrefix))
-                _work.Enqueue(() => { Relay.FromTun(Now, bytes, _relaySink); FlushRelay(); });
+                _work.Enqueue(() => { Relay.OnDevicePacket(Now, TeredoRelayEngine.TunDevice, bytes, _relaySink); FlushRelay(); });
             else if (destination == Client) ClientReceived.Add(bytes);
             else Dropped.Add(bytes);
         }

@@ -1,5 +1,6 @@
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Nat64;
 using Teredo.Net;
 using Teredo.P2p.Control;
@@ -17,6 +18,11 @@ namespace Teredo.P2p.Ipv4Peer;
 /// </summary>
 public sealed class Ipv4PeerEngine
 {
+    /// <summary>The one Teredo socket: bubbles to relays, IPv6 from and to them.</summary>
+    public static readonly PortHandle UdpPort = new(0);
+    /// <summary>The TUN the translated IPv4 leaves on and the replies come back from.</summary>
+    public static readonly DeviceHandle TunDevice = new(0);
+
     private readonly Ipv4PeerOptions _options;
     private readonly Dictionary<Ipv6Address, HeldAddress> _held = [];
     private readonly List<Ipv6Address> _refused = [];
@@ -110,7 +116,7 @@ public sealed class Ipv4PeerEngine
     }
 
     /// <summary>The coordinator leased us T(D); bubbles the relays it was seen from (a moved lease) so they re-map at once.</summary>
-    public void OnLeaseGranted(long nowMs, LeaseGranted grant, IPacketSink sink)
+    public void OnLeaseGranted(long nowMs, LeaseGranted grant, IPacketOutput sink)
     {
         if (!MayHold(grant.Address))
         {
@@ -153,7 +159,7 @@ public sealed class Ipv4PeerEngine
     }
 
     /// <summary>DESIGN.md §B.2 step 4: a relay bubbled the coordinator for an address we hold; bubble it back from our socket.</summary>
-    public void OnBubbleNotification(BubbleNotification notice, IPacketSink sink)
+    public void OnBubbleNotification(BubbleNotification notice, IPacketOutput sink)
     {
         if (!_held.ContainsKey(notice.Destination))
         {
@@ -163,15 +169,15 @@ public sealed class Ipv4PeerEngine
         SendBubble(notice.Destination, notice.Source, notice.Relay, sink);
     }
 
-    private void SendBubble(Ipv6Address held, Ipv6Address relayNonce, Ipv4Endpoint relay, IPacketSink sink)
+    private void SendBubble(Ipv6Address held, Ipv6Address relayNonce, Ipv4Endpoint relay, IPacketOutput sink)
     {
         int n = Bubble.Emit(sink.Reserve(Bubble.Length), held, relayNonce);
-        sink.Commit(PacketRoute.Udp, relay, n);
+        sink.Send(UdpPort, relay, n);
         Counters.Increment(Ipv4PeerCounter.BubblesSent);
     }
 
     /// <summary>One datagram on the Teredo socket, normally IPv6 from a relay for one of our addresses.</summary>
-    public void FromUdp(long nowMs, Ipv4Endpoint from, ReadOnlySpan<byte> payload, IPacketSink sink)
+    public void FromUdp(long nowMs, Ipv4Endpoint from, ReadOnlySpan<byte> payload, IPacketOutput sink)
     {
         Counters.Increment(Ipv4PeerCounter.UdpReceived);
         if (TeredoDatagram.TryParse(payload, out var datagram) != TeredoParseError.None)
@@ -199,7 +205,7 @@ public sealed class Ipv4PeerEngine
     }
 
     /// <summary>One IPv4 packet the kernel routed into the TUN: a reply for the pool (or from the peer's own host).</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketSink sink)
+    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         Counters.Increment(Ipv4PeerCounter.TunReceived);
         if (packet.Length < Ipv4Packet.MinHeaderLength || packet[0] >> 4 != 4) { Counters.Increment(Ipv4PeerCounter.TunNotIpv4); return; }

@@ -1,4 +1,5 @@
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Nat64;
 using Teredo.Net;
 using Teredo.Wire;
@@ -24,11 +25,11 @@ internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSin
 {
     // The translator may reserve room for a whole IPv4 packet of the TUN's MTU or an ICMP error.
     private readonly byte[] _scratch = new byte[65536];
-    private IPacketSink? _sink;
+    private IPacketOutput? _sink;
     private long _nowMs;
     private bool _fromIpv6;
 
-    public void Begin(IPacketSink sink, long nowMs, bool fromIpv6)
+    public void Begin(IPacketOutput sink, long nowMs, bool fromIpv6)
     {
         _sink = sink;
         _nowMs = nowMs;
@@ -44,7 +45,8 @@ internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSin
         if (packet[0] >> 4 == 4)
         {
             engine.Count(Ipv4PeerCounter.ToTun);
-            Forward(packet, PacketRoute.Tun, default);
+            packet.CopyTo(_sink!.Reserve(length));
+            _sink.Write(Ipv4PeerEngine.TunDevice, length);
             return;
         }
         if (!Ipv6Packet.TryParse(packet, out var ip)) return;
@@ -57,14 +59,8 @@ internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSin
         }
         if (!engine.TryRouteReply(_nowMs, source, ip.Destination, length, out var relay)) return;
         engine.Count(Ipv4PeerCounter.ToRelay);
-        Forward(packet, PacketRoute.Udp, relay);
-    }
-
-    private void Forward(ReadOnlySpan<byte> packet, PacketRoute route, Ipv4Endpoint to)
-    {
-        var output = _sink!.Reserve(packet.Length);
-        packet.CopyTo(output);
-        _sink.Commit(route, to, packet.Length);
+        packet.CopyTo(_sink!.Reserve(length));
+        _sink.Send(Ipv4PeerEngine.UdpPort, relay, length);
     }
 
     /// <summary>The destination of the IPv6 packet an ICMPv6 error (no extension headers) quotes: the address its sender used.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -16,6 +17,9 @@ namespace Teredo.P2p.Ipv6Peer;
 /// </summary>
 public sealed class Ipv6PeerEngine
 {
+    /// <summary>The one TUN, carrying both routes (the prefix and the pool); output goes back to it.</summary>
+    public static readonly DeviceHandle TunDevice = new(0);
+
     private const int SweepIntervalMs = 1000;
     private const ushort ProbeIdentifier = 0x7636; // "v6"
 
@@ -50,7 +54,7 @@ public sealed class Ipv6PeerEngine
     public long NextTimerMs => _options.ProbeTarget is null ? _nextSweepMs : Math.Min(_nextSweepMs, _nextProbeMs);
 
     /// <summary>One packet from the TUN: for the prefix (from a client) or for the pool (from the network).</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketSink sink)
+    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         Counters.Increment(Ipv6PeerCounter.Received);
         if (!Ipv6Packet.TryParse(packet, out var ip) || !Ipv6ExtensionHeaders.TryWalk(ip.Bytes, out var headers))
@@ -65,7 +69,7 @@ public sealed class Ipv6PeerEngine
     }
 
     /// <summary>Expiry of idle mappings and destinations, coordinator health, and the echo probes.</summary>
-    public void OnTimer(long nowMs, IPacketSink sink)
+    public void OnTimer(long nowMs, IPacketOutput sink)
     {
         if (nowMs >= _nextSweepMs)
         {
@@ -83,14 +87,14 @@ public sealed class Ipv6PeerEngine
                 Span<byte> output = sink.Reserve(Ipv6Packet.HeaderLength + Icmpv6Echo.HeaderLength);
                 int length = Icmpv6Echo.Emit(output, _ownAddress, Ring.DynamicAddress(k, target), request: true,
                     ProbeIdentifier, _probeSequence, default);
-                sink.Commit(PacketRoute.Tun, default, length);
+                sink.Write(TunDevice, length);
                 Ring.Sent(nowMs, k);
                 Counters.Increment(Ipv6PeerCounter.ProbesSent);
             }
         }
     }
 
-    private void FromClient(long nowMs, Ipv6Packet ip, in Ipv6ExtensionHeaders headers, IPacketSink sink)
+    private void FromClient(long nowMs, Ipv6Packet ip, in Ipv6ExtensionHeaders headers, IPacketOutput sink)
     {
         var client = ip.Source;
         if (!IsServed(client))
@@ -133,11 +137,11 @@ public sealed class Ipv6PeerEngine
         var target = Ring.DynamicAddress(k, d);
         Ring.Sent(nowMs, k);
         Span<byte> output = Forward(ip, headers, quote, pooled, target, innerSource: target, innerDestination: pooled, sink);
-        sink.Commit(PacketRoute.Tun, default, output.Length);
+        sink.Write(TunDevice, output.Length);
         Counters.Increment(quote >= 0 ? Ipv6PeerCounter.ClientIcmpErrorsForwarded : Ipv6PeerCounter.ForwardedToCoordinator);
     }
 
-    private void FromNetwork(long nowMs, Ipv6Packet ip, in Ipv6ExtensionHeaders headers, IPacketSink sink)
+    private void FromNetwork(long nowMs, Ipv6Packet ip, in Ipv6ExtensionHeaders headers, IPacketOutput sink)
     {
         var pooled = ip.Destination;
         var source = ip.Source;
@@ -182,7 +186,7 @@ public sealed class Ipv6PeerEngine
         // A router's own address stays as it is: traceroute shows the real hop, PMTU discovery only reads the quote.
         var newSource = k >= 0 ? Nat64(sourceD) : source;
         Span<byte> output = Forward(ip, headers, quote, newSource, client, innerSource: client, innerDestination: innerNat64, sink);
-        sink.Commit(PacketRoute.Tun, default, output.Length);
+        sink.Write(TunDevice, output.Length);
         Counters.Increment(quote >= 0 ? Ipv6PeerCounter.IcmpErrorsForwarded : Ipv6PeerCounter.ForwardedToClient);
     }
 
@@ -191,7 +195,7 @@ public sealed class Ipv6PeerEngine
     /// with every checksum patched, and decrements the hop limit.
     /// </summary>
     private static Span<byte> Forward(Ipv6Packet ip, in Ipv6ExtensionHeaders headers, int quote, Ipv6Address source,
-        Ipv6Address destination, Ipv6Address innerSource, Ipv6Address innerDestination, IPacketSink sink)
+        Ipv6Address destination, Ipv6Address innerSource, Ipv6Address innerDestination, IPacketOutput sink)
     {
         var input = ip.Bytes;
         Span<byte> output = sink.Reserve(input.Length).Slice(0, input.Length);
@@ -274,7 +278,7 @@ public sealed class Ipv6PeerEngine
     /// An ICMPv6 error from the peer's own address back to the source of <paramref name="offending"/>: never
     /// about an error or to a multicast source (RFC 4443 §2.4), rate-limited, quoting what fits in 1280 bytes.
     /// </summary>
-    private void SendError(long nowMs, ReadOnlySpan<byte> offending, byte type, byte code, IPacketSink sink)
+    private void SendError(long nowMs, ReadOnlySpan<byte> offending, byte type, byte code, IPacketOutput sink)
     {
         var target = Ipv6Address.Read(offending.Slice(8));
         if (target.IsMulticast || target.IsUnspecified) return;
@@ -291,7 +295,7 @@ public sealed class Ipv6PeerEngine
         offending.Slice(0, quoted).CopyTo(output.Slice(fixedLength));
         int length = Icmpv6Packet.EmitPacket(output, _ownAddress, target, Ipv6Header.DefaultHopLimit, type, code,
             IcmpHeaderWriter.Length - Icmpv6Packet.HeaderLength + quoted);
-        sink.Commit(PacketRoute.Tun, default, length);
+        sink.Write(TunDevice, length);
         Counters.Increment(Ipv6PeerCounter.IcmpErrorsSent);
     }
 

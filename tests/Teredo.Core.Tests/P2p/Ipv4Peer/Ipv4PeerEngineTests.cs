@@ -3,6 +3,7 @@ using Teredo.Common;
 using Teredo.Net;
 using Teredo.P2p.Control;
 using Teredo.P2p.Ipv4Peer;
+using Teredo.Tests.Support;
 using Teredo.Wire;
 using static Teredo.Tests.P2p.Ipv4Peer.Ipv4PeerHarness;
 
@@ -18,7 +19,7 @@ public class Ipv4PeerEngineTests
         h.Engine.OnBubbleNotification(new BubbleNotification(RelayAt, RelayNonce, T(Host4)), h.Sink);
 
         var (route, to, bytes) = Assert.Single(h.Take());
-        Assert.Equal(PacketRoute.Udp, route);
+        Assert.Equal(OutputRoute.Udp, route);
         Assert.Equal(RelayAt, to);
         Assert.True(Ipv6Packet.TryParse(bytes, out var ip) && ip.IsBubble);
         Assert.Equal(T(Host4), ip.Source);
@@ -53,7 +54,7 @@ public class Ipv4PeerEngineTests
         h.FromRelay(EchoRequest(T(Host4), sequence: 9));
 
         var (route, _, v4) = Assert.Single(h.Take());
-        Assert.Equal(PacketRoute.Tun, route);
+        Assert.Equal(OutputRoute.Tun, route);
         Assert.True(Ipv4Packet.TryParse(v4, out var ip4));
         Assert.Equal(Host4, ip4.Destination);
         Assert.True(ip4.Source.IsIn(h.Engine.Options.PoolNetwork, h.Engine.Options.PoolLength));
@@ -66,7 +67,7 @@ public class Ipv4PeerEngineTests
         h.Engine.FromTun(h.Now, EchoReplyTo(v4), h.Sink);
 
         var (route6, to, v6) = Assert.Single(h.Take());
-        Assert.Equal(PacketRoute.Udp, route6);
+        Assert.Equal(OutputRoute.Udp, route6);
         Assert.Equal(otherRelay, to);
         Assert.True(Ipv6Packet.TryParse(v6, out var ip6));
         Assert.Equal(T(Host4), ip6.Source);
@@ -108,7 +109,7 @@ public class Ipv4PeerEngineTests
         var h = new Ipv4PeerHarness();
         h.FromRelay(EchoRequest(StaticAddress));
         var (route, _, v4) = Assert.Single(h.Take());
-        Assert.Equal(PacketRoute.Tun, route);
+        Assert.Equal(OutputRoute.Tun, route);
         Assert.True(Ipv4Packet.TryParse(v4, out var ip4));
         Assert.Equal(Local, ip4.Destination);
 
@@ -158,7 +159,7 @@ public class Ipv4PeerEngineTests
         h.FromRelay(EchoRequest(T(d)));
 
         var (route, to, bytes) = Assert.Single(h.Take());
-        Assert.True(route == PacketRoute.Udp, name);
+        Assert.True(route == OutputRoute.Udp, name);
         Assert.Equal(RelayAt, to);
         Assert.True(Ipv6Packet.TryParse(bytes, out var ip));
         Assert.Equal(T(d), ip.Source); // a relay accepts from us only the address it mapped to our socket
@@ -176,7 +177,7 @@ public class Ipv4PeerEngineTests
         var h = new Ipv4PeerHarness(o => o with { AllowedDestinations = [(new Ipv4Address(10, 9, 0, 0), 16)] });
         h.Lease(new Ipv4Address(10, 9, 1, 1));
         h.FromRelay(EchoRequest(T(new Ipv4Address(10, 9, 1, 1))));
-        Assert.Equal(PacketRoute.Tun, Assert.Single(h.Take()).Route);
+        Assert.Equal(OutputRoute.Tun, Assert.Single(h.Take()).Route);
     }
 
     [Fact]

@@ -68,5 +68,5 @@ public sealed class Ipv4PeerHarness
 
     public void FromRelay(byte[] ipv6, Ipv4Endpoint? relay = null) => Engine.FromUdp(Now, relay ?? RelayAt, ipv6, Sink);
 
-    public List<(PacketRoute Route, Ipv4Endpoint To, byte[] Bytes)> Take() => Sink.Take();
+    public List<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> Take() => Sink.Take();
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Teredo.Common;
 using Teredo.Net;
 using Teredo.P2p.Ipv4Peer;
+using Teredo.Tests.Support;
 using Teredo.Wire;
 using static Teredo.Tests.P2p.Ipv4Peer.Ipv4PeerHarness;
 
@@ -42,7 +43,7 @@ public class Ipv4PeerTracerouteTests
         h.Lease(Host4);
         h.FromRelay(Probe);
         var (route, _, v4) = Assert.Single(h.Take());
-        Assert.Equal(PacketRoute.Tun, route);
+        Assert.Equal(OutputRoute.Tun, route);
         Assert.True(Ipv4Packet.TryParse(v4, out var ip));
         Assert.Equal(new Ipv4Address(10, 255, 46, 2), ip.Source); // the pool address the vectors use
         Assert.Equal(1, ip.Ttl);
@@ -56,7 +57,7 @@ public class Ipv4PeerTracerouteTests
         h.Engine.FromTun(h.Now, RouterTimeExceeded, h.Sink);
 
         var (route, to, bytes) = Assert.Single(h.Take());
-        Assert.Equal(PacketRoute.Udp, route);
+        Assert.Equal(OutputRoute.Udp, route);
         Assert.Equal(RelayAt, to);
         Assert.Equal(Convert.ToHexString(ExpectedToRelay), Convert.ToHexString(bytes));
         Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.RouterErrorsResourced]);

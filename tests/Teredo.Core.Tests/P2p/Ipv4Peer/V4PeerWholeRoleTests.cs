@@ -102,7 +102,7 @@ public sealed class V4PeerWholeRoleTests : IAsyncLifetime
 
         WaitFor(() => Locked(() => _sink.Packets.Count) > 0, "the peer's bubble");
         var (route, to, bytes) = Locked(() => Assert.Single(_sink.Take()));
-        Assert.Equal(PacketRoute.Udp, route);
+        Assert.Equal(OutputRoute.Udp, route);
         Assert.Equal(relayEndpoint, to);
         Assert.True(Ipv6Packet.TryParse(bytes, out var answer) && answer.IsBubble);
         Assert.Equal(target, answer.Source);
