@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Addressing;
 using Teredo.Common;
 using Teredo.Engines;
@@ -186,8 +185,8 @@ public sealed partial class TeredoClientEngine
     private void SendEcho(Peer peer, long nowMs, IPacketOutput sink)
     {
         if (peer.Nonce == 0) peer.Nonce = _random.NextNonZero();
-        Span<byte> data = stackalloc byte[sizeof(ulong)];
-        BinaryPrimitives.WriteUInt64BigEndian(data, peer.Nonce);
+        Span<byte> data = stackalloc byte[Icmpv6Echo.NonceLength];
+        Icmpv6Echo.WriteNonce(data, peer.Nonce);
         var buffer = sink.Reserve(Ipv6Packet.HeaderLength + Icmpv6Echo.HeaderLength + data.Length);
         int length = Icmpv6Echo.Emit(buffer, _address.Address, peer.Address, request: true, _echoIdentifier, (ushort)peer.Attempts, data);
         sink.Send(ClientPort.Service, _primary, length);
