@@ -247,4 +247,13 @@ public class WritableViewTests
         Assert.Equal(Convert.FromHexString("8000"), message[..2]);
         Assert.Equal(Convert.FromHexString("00010001"), message[4..]);
     }
+
+    [Fact]
+    public void Ip_version_is_the_first_nibble()
+    {
+        Assert.Equal(IpVersion.V4, IpVersion.Of(Convert.FromHexString(TextbookIpv4)));
+        Assert.Equal(IpVersion.V6, IpVersion.Of(Convert.FromHexString("6B812345")));
+        Assert.Equal(IpVersion.V6, IpVersion.Of([0x60]));
+        Assert.Equal(0, IpVersion.Of([]));
+    }
 }
