@@ -221,5 +221,5 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>RFC 4443 §2.4: never answer an ICMPv6 error with another.</summary>
-    private static bool IsIcmpError(Ipv6Packet packet) => Icmpv6Packet.TryParse(packet, out var icmp) && icmp.Type < 128;
+    private static bool IsIcmpError(Ipv6Packet packet) => Icmpv6Packet.TryParse(packet, out var icmp) && Icmpv6Type.IsError(icmp.Type);
 }

@@ -17,6 +17,9 @@ public static class Icmpv6Type
     public const byte NeighborSolicitation = 135;
     public const byte NeighborAdvertisement = 136;
     public const byte Redirect = 137;
+
+    /// <summary>Types 0-127 are errors, 128-255 informational (RFC 4443 §2.1); no error is sent about an error (§2.4 e.1).</summary>
+    public static bool IsError(byte type) => type < 128;
 }
 
 /// <summary>A read-only view of an ICMPv6 message (RFC 4443 §2.1): type, code, checksum, body.</summary>

@@ -256,4 +256,25 @@ public class WritableViewTests
         Assert.Equal(IpVersion.V6, IpVersion.Of([0x60]));
         Assert.Equal(0, IpVersion.Of([]));
     }
+
+    [Fact]
+    public void Icmpv6_error_carries_its_word_and_the_quote_within_1280_bytes()
+    {
+        var source = Ipv6Address.Parse("2001:db8::1");
+        var target = Ipv6Address.Parse("2001:db8::2");
+        byte[] invoking = Convert.FromHexString("6000000000003A40" + "20010DB8000000000000000000000002" + "20010DB8000000000000000000000009");
+        var packet = new byte[Icmpv6Error.QuoteOffset + invoking.Length];
+        int length = Icmpv6Error.Emit(packet, source, target, Icmpv6Type.PacketTooBig, 0, 1280, invoking);
+        Assert.Equal(packet.Length, length);
+        Assert.Equal(Convert.FromHexString("60000000" + "0030" + "3A" + "40"), packet[..8]);
+        Assert.Equal(Convert.FromHexString("0200"), packet[40..42]);
+        Assert.Equal(Convert.FromHexString("00000500"), packet[44..48]);
+        Assert.Equal(invoking, packet[48..]);
+        Assert.True(Ipv6Packet.TryParse(packet, out var ip) && Icmpv6Packet.TryParse(ip, out var icmp) && icmp.VerifyChecksum(source, target));
+
+        // A 1400-byte invoking packet is cut to 1280 - 48 = 1232 bytes.
+        Assert.Equal(1232, Icmpv6Error.QuotedLength(1400));
+        var big = new byte[Icmpv6Error.MaxPacketLength];
+        Assert.Equal(1280, Icmpv6Error.Emit(big, source, target, Icmpv6Type.TimeExceeded, 0, 0, new byte[1400]));
+    }
 }
