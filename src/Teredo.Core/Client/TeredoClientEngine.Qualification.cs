@@ -157,7 +157,7 @@ public sealed partial class TeredoClientEngine
     }
 
     private static bool IsRouterAdvertisement(Ipv6Packet ip) =>
-        ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload.Length > 0 && ip.Payload[0] == Icmpv6Type.RouterAdvertisement;
+        Icmpv6Packet.TryParse(ip, out var icmp) && icmp.Type == Icmpv6Type.RouterAdvertisement;
 
     /// <summary>
     /// The checks of §5.2.1 and §5.2.2 on an RA from the server: it answers one of our probes (its

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Addressing;
 using Teredo.Common;
 using Teredo.Engines;
@@ -157,11 +156,11 @@ public sealed partial class TeredoClientEngine
 
     private static bool IsEchoReplyWithNonce(Ipv6Packet ip, ulong nonce) =>
         Icmpv6Packet.TryParse(ip, out var icmp) && Icmpv6Echo.TryParse(icmp, out var echo) && !echo.IsRequest
-        && echo.Data.Length == sizeof(ulong) && BinaryPrimitives.ReadUInt64BigEndian(echo.Data) == nonce
+        && echo.TryReadNonce(out ulong received) && received == nonce
         && icmp.VerifyChecksum(ip.Source, ip.Destination);
 
     private static bool IsNeighborDiscovery(Ipv6Packet ip) =>
-        ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload.Length > 0 && ip.Payload[0] is >= Icmpv6Type.RouterSolicitation and <= 137;
+        Icmpv6Packet.TryParse(ip, out var icmp) && icmp.Type is >= Icmpv6Type.RouterSolicitation and <= Icmpv6Type.Redirect;
 
     private static bool IsGlobalScope(Ipv6Address a) => !a.IsLinkLocal && !a.IsMulticast && !a.IsUnspecified && !a.IsLoopback;
 

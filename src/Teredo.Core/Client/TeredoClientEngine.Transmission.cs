@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Addressing;
 using Teredo.Common;
 using Teredo.Engines;
@@ -186,8 +185,8 @@ public sealed partial class TeredoClientEngine
     private void SendEcho(Peer peer, long nowMs, IPacketOutput sink)
     {
         if (peer.Nonce == 0) peer.Nonce = _random.NextNonZero();
-        Span<byte> data = stackalloc byte[sizeof(ulong)];
-        BinaryPrimitives.WriteUInt64BigEndian(data, peer.Nonce);
+        Span<byte> data = stackalloc byte[Icmpv6Echo.NonceLength];
+        Icmpv6Echo.WriteNonce(data, peer.Nonce);
         var buffer = sink.Reserve(Ipv6Packet.HeaderLength + Icmpv6Echo.HeaderLength + data.Length);
         int length = Icmpv6Echo.Emit(buffer, _address.Address, peer.Address, request: true, _echoIdentifier, (ushort)peer.Attempts, data);
         sink.Send(ClientPort.Service, _primary, length);
@@ -222,5 +221,5 @@ public sealed partial class TeredoClientEngine
     }
 
     /// <summary>RFC 4443 §2.4: never answer an ICMPv6 error with another.</summary>
-    private static bool IsIcmpError(Ipv6Packet packet) => Icmpv6Packet.TryParse(packet, out var icmp) && icmp.Type < 128;
+    private static bool IsIcmpError(Ipv6Packet packet) => Icmpv6Packet.TryParse(packet, out var icmp) && Icmpv6Type.IsError(icmp.Type);
 }

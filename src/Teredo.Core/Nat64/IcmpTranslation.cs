@@ -10,7 +10,7 @@ public static class IcmpTranslation
         type is Icmpv4Type.DestinationUnreachable or Icmpv4Type.TimeExceeded or Icmpv4Type.ParameterProblem
             or Icmpv4Type.SourceQuench or Icmpv4Type.Redirect;
 
-    public static bool IsIcmpv6Error(byte type) => type < 128;
+    public static bool IsIcmpv6Error(byte type) => Icmpv6Type.IsError(type);
 
     /// <summary>Whether <paramref name="message"/> (possibly cut short) starts with the type of an ICMPv4 error.</summary>
     public static bool IsIcmpv4Error(ReadOnlySpan<byte> message) => !message.IsEmpty && IsIcmpv4Error(message[IcmpHeader.Field.Type]);

@@ -21,24 +21,8 @@ public sealed partial class Nat64Translator
         if (Ipv6ExtensionHeaders.TryWalk(offending, out var ext, truncatedOk: true) && ext.UpperProtocol == IpProtocol.Icmpv6
             && ext.UpperOffset < offending.Length && IcmpTranslation.IsIcmpv6Error(offending.Slice(ext.UpperOffset))) return;
         if (!TakeErrorToken(nowMs)) return;
-        int quoted = Math.Min(offending.Length, MaxIcmpv6ErrorLength - Ipv6Packet.HeaderLength - IcmpHeaderWriter.Length);
-        int messageLength = IcmpHeaderWriter.Length + quoted;
-        Span<byte> output = sink.Reserve(Ipv6Packet.HeaderLength + messageLength);
-        var header = new Ipv6PacketWriter(output);
-        header.SetVersionClassFlow(0, 0);
-        header.PayloadLength = (ushort)messageLength;
-        header.NextHeader = IpProtocol.Icmpv6;
-        header.HopLimit = Ipv6Header.DefaultHopLimit;
-        header.Source = _options.TranslatorIpv6;
-        header.Destination = target;
-        Span<byte> message = output.Slice(Ipv6Packet.HeaderLength, messageLength);
-        var icmp = new IcmpHeaderWriter(message);
-        icmp.Type = type;
-        icmp.Code = code;
-        icmp.Rest = rest;
-        offending.Slice(0, quoted).CopyTo(message.Slice(IcmpHeaderWriter.Length));
-        Icmpv6Packet.FillChecksum(message, _options.TranslatorIpv6, target);
-        sink.Commit(Ipv6Packet.HeaderLength + messageLength);
+        Span<byte> output = sink.Reserve(Icmpv6Error.QuoteOffset + Icmpv6Error.QuotedLength(offending.Length));
+        sink.Commit(Icmpv6Error.Emit(output, _options.TranslatorIpv6, target, type, code, rest, offending));
         Counters.Increment(Nat64Counter.Icmpv6ErrorsSent);
     }
 

@@ -304,7 +304,7 @@ public sealed partial class Nat64Translator
         var first = Translate6To4Core(nowMs, packet, _hairpinSink, allowHairpin: false);
         if (_hairpinSink.Length < 0) return first; // dropped on the way in
         ReadOnlySpan<byte> translated = _hairpinSink.Buffer.AsSpan(0, _hairpinSink.Length);
-        if (translated[0] >> 4 == 6)
+        if (IpVersion.Of(translated) == IpVersion.V6)
         {
             // Not translated but answered (Packet Too Big): the error goes out as it is.
             translated.CopyTo(sink.Reserve(translated.Length));

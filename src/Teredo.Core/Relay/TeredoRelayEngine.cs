@@ -283,7 +283,7 @@ public sealed class TeredoRelayEngine : IPacketEngine
 
     /// <summary>RFC 4443 §2.4: never answer an ICMPv6 error with another.</summary>
     private static bool IsIcmpError(Ipv6Packet packet) =>
-        Icmpv6Packet.TryParse(packet, out var icmp) && icmp.Type < 128;
+        Icmpv6Packet.TryParse(packet, out var icmp) && Icmpv6Type.IsError(icmp.Type);
 
     private bool Serves(Ipv6Address destination)
     {

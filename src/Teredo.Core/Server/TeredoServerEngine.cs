@@ -118,7 +118,7 @@ public sealed class TeredoServerEngine : IPacketEngine
             if (!_forwardLimiter.TryTake(source.Address, nowMs)) return ServerCounter.DropRateLimited;
             var forwarded = output.Reserve(payload.Length + OutputHeadroom);
             ip.Bytes.CopyTo(forwarded);
-            Ipv6Packet.SetHopLimit(forwarded, (byte)(ip.HopLimit - 1));
+            new Ipv6PacketWriter(forwarded).HopLimit = (byte)(ip.HopLimit - 1);
             output.Write(NativeIpv6Device, ip.TotalLength);
             return ServerCounter.ForwardedToIpv6;
         }

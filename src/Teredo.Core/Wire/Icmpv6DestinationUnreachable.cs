@@ -19,30 +19,22 @@ public enum UnreachableCode : byte
 /// </summary>
 public static class Icmpv6DestinationUnreachable
 {
-    private const int UnusedLength = 4;
-    public const int MaxPacketLength = Ipv6Packet.MinimumMtu;
+    public const int MaxPacketLength = Icmpv6Error.MaxPacketLength;
 
     /// <summary>The invoking packet quoted in a Destination Unreachable, when <paramref name="message"/> is one.</summary>
     public static bool TryParse(Icmpv6Packet message, out UnreachableCode code, out ReadOnlySpan<byte> invokingPacket)
     {
         code = default;
         invokingPacket = default;
-        if (message.Type != Icmpv6Type.DestinationUnreachable || message.Bytes.Length < Icmpv6Packet.HeaderLength + UnusedLength)
+        if (message.Type != Icmpv6Type.DestinationUnreachable || message.Bytes.Length < IcmpHeader.Length)
             return false;
         code = (UnreachableCode)message.Code;
-        invokingPacket = message.Bytes.Slice(Icmpv6Packet.HeaderLength + UnusedLength);
+        invokingPacket = message.Bytes.Slice(IcmpHeader.Length);
         return true;
     }
 
     /// <summary>Writes a whole IPv6 packet carrying the error, truncating the quote to stay within 1280 bytes.</summary>
     public static int Emit(Span<byte> destination, Ipv6Address source, Ipv6Address target, UnreachableCode code,
-        ReadOnlySpan<byte> invokingPacket)
-    {
-        const int fixedLength = Ipv6Packet.HeaderLength + Icmpv6Packet.HeaderLength + UnusedLength;
-        int quoted = Math.Min(invokingPacket.Length, MaxPacketLength - fixedLength);
-        destination.Slice(Ipv6Packet.HeaderLength + Icmpv6Packet.HeaderLength, UnusedLength).Clear();
-        invokingPacket.Slice(0, quoted).CopyTo(destination.Slice(fixedLength));
-        return Icmpv6Packet.EmitPacket(destination, source, target, Ipv6Header.DefaultHopLimit,
-            Icmpv6Type.DestinationUnreachable, (byte)code, UnusedLength + quoted);
-    }
+        ReadOnlySpan<byte> invokingPacket) =>
+        Icmpv6Error.Emit(destination, source, target, Icmpv6Type.DestinationUnreachable, (byte)code, 0, invokingPacket);
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Teredo.Net;
 
 namespace Teredo.Wire;
@@ -9,6 +10,8 @@ namespace Teredo.Wire;
 public readonly ref struct Icmpv6Echo
 {
     public const int HeaderLength = IcmpHeader.Length;
+    /// <summary>The §5.2.9 test's data: the 64-bit nonce and nothing else.</summary>
+    public const int NonceLength = sizeof(ulong);
 
     private Icmpv6Echo(bool isRequest, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
     {
@@ -32,6 +35,18 @@ public readonly ref struct Icmpv6Echo
         echo = new Icmpv6Echo(message.Type == Icmpv6Type.EchoRequest, header.Identifier, header.Sequence, message.Bytes.Slice(HeaderLength));
         return true;
     }
+
+    /// <summary>The §5.2.9 nonce, when the data is exactly one (a reply echoes the request's data).</summary>
+    public bool TryReadNonce(out ulong nonce)
+    {
+        nonce = 0;
+        if (Data.Length != NonceLength) return false;
+        nonce = BinaryPrimitives.ReadUInt64BigEndian(Data);
+        return true;
+    }
+
+    /// <summary>Writes the §5.2.9 nonce as an echo's data (network byte order).</summary>
+    public static void WriteNonce(Span<byte> data, ulong nonce) => BinaryPrimitives.WriteUInt64BigEndian(data.Slice(0, NonceLength), nonce);
 
     /// <summary>Writes a whole IPv6 packet carrying an echo request or reply; returns its length.</summary>
     public static int Emit(Span<byte> destination, Ipv6Address source, Ipv6Address target, bool request,

@@ -14,6 +14,12 @@ public static class Icmpv6Type
     public const byte EchoReply = 129;
     public const byte RouterSolicitation = 133;
     public const byte RouterAdvertisement = 134;
+    public const byte NeighborSolicitation = 135;
+    public const byte NeighborAdvertisement = 136;
+    public const byte Redirect = 137;
+
+    /// <summary>Types 0-127 are errors, 128-255 informational (RFC 4443 §2.1); no error is sent about an error (§2.4 e.1).</summary>
+    public static bool IsError(byte type) => type < 128;
 }
 
 /// <summary>A read-only view of an ICMPv6 message (RFC 4443 §2.1): type, code, checksum, body.</summary>
@@ -68,6 +74,19 @@ public readonly ref struct Icmpv6Packet
         message[Field.Checksum + 1] = 0;
         ulong sum = Checksum.Add(Checksum.Ipv6PseudoHeader(source, destination, (uint)message.Length, IpProtocol.Icmpv6), message);
         BinaryPrimitives.WriteUInt16BigEndian(message.Slice(Field.Checksum), Checksum.Finish(sum));
+    }
+
+    /// <summary>
+    /// Updates the checksum of a message changed in place by RFC 1624 eqn. 3 (words summing to
+    /// <paramref name="removed"/> replaced by <paramref name="added"/>) and returns the new value; the
+    /// message reaches at least the checksum field (<see cref="TryParse(ReadOnlySpan{byte}, out Icmpv6Packet)"/>).
+    /// </summary>
+    public static ushort UpdateChecksum(Span<byte> message, ulong removed, ulong added)
+    {
+        Span<byte> field = message.Slice(Field.Checksum, sizeof(ushort));
+        ushort updated = Checksum.Update(BinaryPrimitives.ReadUInt16BigEndian(field), removed, added);
+        BinaryPrimitives.WriteUInt16BigEndian(field, updated);
+        return updated;
     }
 
     /// <summary>

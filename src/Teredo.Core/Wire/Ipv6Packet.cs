@@ -72,9 +72,6 @@ public readonly ref struct Ipv6Packet
     public bool IsBubble => NextHeader == IpProtocol.NoNextHeader && PayloadLength == 0;
 
     public Ipv6Header ToHeader() => new(Source, Destination, NextHeader, PayloadLength, HopLimit, TrafficClass, FlowLabel);
-
-    /// <summary>Rewrites the hop limit in place (a forwarder's only change to the header).</summary>
-    public static void SetHopLimit(Span<byte> packet, byte hopLimit) => packet[Field.HopLimit] = hopLimit;
 }
 
 /// <summary>The fields of an IPv6 fixed header, to emit one.</summary>

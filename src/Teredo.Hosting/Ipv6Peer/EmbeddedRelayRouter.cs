@@ -79,7 +79,7 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
     public void Write(DeviceHandle device, int length)
     {
         ReadOnlySpan<byte> packet = _scratch[_depth].AsSpan(0, length);
-        var destination = packet.Length >= Ipv6Packet.HeaderLength ? Ipv6Address.Read(packet.Slice(24)) : default;
+        var destination = Ipv6Packet.TryParseQuoted(packet, out var ip) ? ip.Destination : default;
         bool toRelay = TeredoAddress.IsTeredo(destination);
         bool toPeer = destination.IsIn(_pool, _poolLength);
         if (_relayWrote[_depth] && !toPeer)

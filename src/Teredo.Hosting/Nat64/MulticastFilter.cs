@@ -1,3 +1,5 @@
+using Teredo.Wire;
+
 namespace Teredo.Hosting.Nat64;
 
 /// <summary>
@@ -8,15 +10,11 @@ namespace Teredo.Hosting.Nat64;
 /// </summary>
 public static class MulticastFilter
 {
-    private const int Ipv6DestinationFirstByte = 24;
-    private const int Ipv4DestinationFirstByte = 16;
-
-    public static bool IsMulticast(ReadOnlySpan<byte> packet) => (packet[0] >> 4) switch
+    public static bool IsMulticast(ReadOnlySpan<byte> packet) => IpVersion.Of(packet) switch
     {
-        6 => packet.Length > Ipv6DestinationFirstByte && packet[Ipv6DestinationFirstByte] == 0xFF,
+        IpVersion.V6 => Ipv6Packet.TryParseQuoted(packet, out var ip6) && ip6.Destination.IsMulticast,
         // 224.0.0.0/4, and the limited broadcast 255.255.255.255 (also inside 240/4's top)
-        4 => packet.Length > Ipv4DestinationFirstByte + 3 && (packet[Ipv4DestinationFirstByte] >> 4 == 0xE
-             || (packet[Ipv4DestinationFirstByte] & packet[Ipv4DestinationFirstByte + 1] & packet[Ipv4DestinationFirstByte + 2] & packet[Ipv4DestinationFirstByte + 3]) == 0xFF),
+        IpVersion.V4 => Ipv4Packet.TryParseQuoted(packet, out var ip4) && (ip4.Destination.Value >> 28 == 0xE || ip4.Destination.Value == uint.MaxValue),
         _ => false,
     };
 }

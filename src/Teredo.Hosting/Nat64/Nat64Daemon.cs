@@ -8,6 +8,7 @@ using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Nat64;
 using Teredo.Net;
+using Teredo.Wire;
 
 namespace Teredo.Hosting.Nat64;
 
@@ -131,12 +132,12 @@ public sealed class Nat64Daemon(Nat64HostSettings settings, ILogger<Nat64Daemon>
                         _multicastDropped++;
                         continue;
                     }
-                    switch (packet[0] >> 4)
+                    switch (IpVersion.Of(packet))
                     {
-                        case 6:
+                        case IpVersion.V6:
                             if (Count(TranslatorSelf.FromIpv6(packet, _selfIpv6, sink))) translator.FromIpv6(now, packet, sink);
                             break;
-                        case 4:
+                        case IpVersion.V4:
                             if (Count(TranslatorSelf.FromIpv4(packet, settings.Ipv4Address, sink))) translator.FromIpv4(now, packet, sink);
                             break;
                         default: _notIp++; break;

@@ -20,7 +20,7 @@ public static class TranslatorSelf
     {
         if (!Ipv6Packet.TryParse(packet, out var ip) || ip.Destination != self) return Outcome.NotForUs;
         var payload = ip.Payload;
-        if (ip.NextHeader != IpProtocol.Icmpv6 || payload.Length < IcmpHeaderWriter.Length || payload[0] != Icmpv6Type.EchoRequest || payload[1] != 0)
+        if (ip.NextHeader != IpProtocol.Icmpv6 || !IsEchoRequest(payload, Icmpv6Type.EchoRequest))
             return Outcome.Dropped;
         var reply = sink.Reserve(ip.TotalLength)[..ip.TotalLength];
         ip.Bytes.CopyTo(reply);
@@ -29,7 +29,7 @@ public static class TranslatorSelf
         header.Destination = ip.Source;
         header.HopLimit = ReplyHopLimit;
         // Swapping the addresses leaves the pseudo-header sum alone; only the type word changes.
-        Reply(new IcmpHeaderWriter(reply[Ipv6Packet.HeaderLength..]), Icmpv6Type.EchoRequest, Icmpv6Type.EchoReply);
+        new IcmpHeaderWriter(reply[Ipv6Packet.HeaderLength..]).ReplaceType(Icmpv6Type.EchoReply);
         sink.Commit(reply.Length);
         return Outcome.EchoAnswered;
     }
@@ -38,7 +38,7 @@ public static class TranslatorSelf
     {
         if (!Ipv4Packet.TryParse(packet, out var ip) || ip.Destination != self) return Outcome.NotForUs;
         var payload = ip.Payload;
-        if (ip.Protocol != IpProtocol.Icmp || ip.IsFragment || payload.Length < IcmpHeaderWriter.Length || payload[0] != Icmpv4Type.EchoRequest || payload[1] != 0)
+        if (ip.Protocol != IpProtocol.Icmp || ip.IsFragment || !IsEchoRequest(payload, Icmpv4Type.EchoRequest))
             return Outcome.Dropped;
         var reply = sink.Reserve(Ipv4Header.Length + payload.Length);
         // A fresh option-less header: options of the request (record route and the like) are not echoed.
@@ -46,16 +46,13 @@ public static class TranslatorSelf
         payload.CopyTo(reply[Ipv4Header.Length..]);
         var message = reply.Slice(Ipv4Header.Length, payload.Length);
         var icmp = new IcmpHeaderWriter(message);
-        Reply(icmp, Icmpv4Type.EchoRequest, Icmpv4Type.EchoReply);
+        icmp.ReplaceType(Icmpv4Type.EchoReply);
         // Without a pseudo-header an ICMPv4 reply can be all zeros, where eqn. 3 gives 0x0000 and a full sum 0xFFFF.
         icmp.Checksum = Checksum.FixAllZero(icmp.Checksum, message);
         sink.Commit(Ipv4Header.Length + payload.Length);
         return Outcome.EchoAnswered;
     }
 
-    private static void Reply(IcmpHeaderWriter icmp, byte requestType, byte replyType)
-    {
-        icmp.Checksum = Checksum.Update(icmp.Checksum, (ulong)requestType << 8, (ulong)replyType << 8);
-        icmp.Type = replyType;
-    }
+    private static bool IsEchoRequest(ReadOnlySpan<byte> message, byte requestType) =>
+        IcmpHeader.TryParse(message, out var icmp) && icmp.Type == requestType && icmp.Code == 0;
 }

@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using System.Text;
 using System.Runtime.InteropServices;
+using Teredo.Wire;
 
 namespace Teredo.Hosting.Tun;
 
@@ -224,11 +224,12 @@ public sealed unsafe class LinuxTun : ITunDevice
     }
 
     /// <summary>Whether the IP header claims more bytes than <paramref name="packet"/> holds.</summary>
-    private static bool IsCutShort(ReadOnlySpan<byte> packet) => (packet[0] >> 4) switch
+    private static bool IsCutShort(ReadOnlySpan<byte> packet) => IpVersion.Of(packet) switch
     {
-        // (A jumbogram's payload length is 0, so it passes; TUN does not carry those anyway.)
-        6 => packet.Length >= 6 && 40 + BinaryPrimitives.ReadUInt16BigEndian(packet[4..]) > packet.Length,
-        4 => packet.Length >= 4 && BinaryPrimitives.ReadUInt16BigEndian(packet[2..]) > packet.Length,
+        // A buffer too short for the header itself cut it. (A jumbogram's payload length is 0, so it
+        // passes; TUN does not carry those anyway.)
+        IpVersion.V6 => !Ipv6Packet.TryParseQuoted(packet, out var ip6) || Ipv6Packet.HeaderLength + ip6.PayloadLength > packet.Length,
+        IpVersion.V4 => !Ipv4Packet.TryParseQuoted(packet, out var ip4) || ip4.TotalLength > packet.Length,
         _ => false,
     };
 

@@ -316,10 +316,10 @@ public class ClientQualificationTests
             info.Emit(buffer.AsSpan(n));
             n += PrefixInformation.Length;
             var packet = buffer.AsSpan(start, n - start);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(packet.Slice(4), (ushort)(packet.Length - 40));
+            new Ipv6PacketWriter(packet).PayloadLength = (ushort)(packet.Length - Ipv6Packet.HeaderLength);
             Icmpv6Packet.FillChecksum(packet.Slice(40), source, destination);
         }
-        Ipv6Packet.SetHopLimit(buffer.AsSpan(start), hopLimit);
+        new Ipv6PacketWriter(buffer.AsSpan(start)).HopLimit = hopLimit;
         if (defect == "bad checksum") buffer[start + 42] ^= 0xFF;
         client.OnDatagram(10, ClientPort.Service, new Ipv4Endpoint(ClientHarness.ServerPrimary, 3544), buffer.AsSpan(0, n), sink);
         Assert.Equal(1, client.Counters[expected]);

@@ -204,4 +204,77 @@ public class WritableViewTests
         Assert.Equal(0, Checksum.UpdateUdp(0, 1, 2));
         Assert.Equal(0xFFFF, Checksum.UpdateUdp(0xDD2F, 0x5555, 0x3285));
     }
+
+    [Fact]
+    public void Echo_nonce_is_the_data_in_network_order()
+    {
+        var packet = new byte[Ipv6Packet.HeaderLength + Icmpv6Echo.HeaderLength + Icmpv6Echo.NonceLength];
+        Span<byte> data = stackalloc byte[Icmpv6Echo.NonceLength];
+        Icmpv6Echo.WriteNonce(data, 0x0123456789ABCDEF);
+        Assert.Equal(Convert.FromHexString("0123456789ABCDEF"), data.ToArray());
+        Icmpv6Echo.Emit(packet, Ipv6Address.Parse("2001:0:c000:201::1"), Ipv6Address.Parse("2001:db8::2"), request: false, 0x1234, 7, data);
+        Assert.Equal(Convert.FromHexString("8100"), packet[40..42]);
+        Assert.Equal(Convert.FromHexString("12340007" + "0123456789ABCDEF"), packet[44..]);
+        Assert.True(Ipv6Packet.TryParse(packet, out var ip));
+        Assert.True(Icmpv6Packet.TryParse(ip, out var icmp));
+        Assert.True(Icmpv6Echo.TryParse(icmp, out var echo));
+        Assert.True(echo.TryReadNonce(out ulong nonce));
+        Assert.Equal(0x0123456789ABCDEFUL, nonce);
+        // Seven bytes of data are not a §5.2.9 answer.
+        byte[] cut = packet[..^1];
+        var header = new Ipv6PacketWriter(cut);
+        header.PayloadLength = (ushort)(cut.Length - Ipv6Packet.HeaderLength);
+        Assert.True(Ipv6Packet.TryParse(cut, out ip));
+        Assert.True(Icmpv6Packet.TryParse(ip, out icmp));
+        Assert.True(Icmpv6Echo.TryParse(icmp, out echo));
+        Assert.False(echo.TryReadNonce(out _));
+    }
+
+    [Fact]
+    public void Icmpv6_checksum_update_matches_a_full_sum()
+    {
+        // Echo request 2001:db8::1 → 2001:db8::2, id 1, seq 1, no data, its source then rewritten.
+        var oldSource = Ipv6Address.Parse("2001:db8::1");
+        var newSource = Ipv6Address.Parse("2001:db8:ffff::1");
+        var destination = Ipv6Address.Parse("2001:db8::2");
+        byte[] message = Convert.FromHexString("8000000000010001");
+        Icmpv6Packet.FillChecksum(message, oldSource, destination);
+        ushort updated = Icmpv6Packet.UpdateChecksum(message, Checksum.Sum(oldSource), Checksum.Sum(newSource));
+        Assert.True(Icmpv6Packet.TryParse(message, out var icmp));
+        Assert.Equal(updated, icmp.ChecksumField);
+        Assert.True(icmp.VerifyChecksum(newSource, destination));
+        // Only the checksum field (bytes 2-3) changed.
+        Assert.Equal(Convert.FromHexString("8000"), message[..2]);
+        Assert.Equal(Convert.FromHexString("00010001"), message[4..]);
+    }
+
+    [Fact]
+    public void Ip_version_is_the_first_nibble()
+    {
+        Assert.Equal(IpVersion.V4, IpVersion.Of(Convert.FromHexString(TextbookIpv4)));
+        Assert.Equal(IpVersion.V6, IpVersion.Of(Convert.FromHexString("6B812345")));
+        Assert.Equal(IpVersion.V6, IpVersion.Of([0x60]));
+        Assert.Equal(0, IpVersion.Of([]));
+    }
+
+    [Fact]
+    public void Icmpv6_error_carries_its_word_and_the_quote_within_1280_bytes()
+    {
+        var source = Ipv6Address.Parse("2001:db8::1");
+        var target = Ipv6Address.Parse("2001:db8::2");
+        byte[] invoking = Convert.FromHexString("6000000000003A40" + "20010DB8000000000000000000000002" + "20010DB8000000000000000000000009");
+        var packet = new byte[Icmpv6Error.QuoteOffset + invoking.Length];
+        int length = Icmpv6Error.Emit(packet, source, target, Icmpv6Type.PacketTooBig, 0, 1280, invoking);
+        Assert.Equal(packet.Length, length);
+        Assert.Equal(Convert.FromHexString("60000000" + "0030" + "3A" + "40"), packet[..8]);
+        Assert.Equal(Convert.FromHexString("0200"), packet[40..42]);
+        Assert.Equal(Convert.FromHexString("00000500"), packet[44..48]);
+        Assert.Equal(invoking, packet[48..]);
+        Assert.True(Ipv6Packet.TryParse(packet, out var ip) && Icmpv6Packet.TryParse(ip, out var icmp) && icmp.VerifyChecksum(source, target));
+
+        // A 1400-byte invoking packet is cut to 1280 - 48 = 1232 bytes.
+        Assert.Equal(1232, Icmpv6Error.QuotedLength(1400));
+        var big = new byte[Icmpv6Error.MaxPacketLength];
+        Assert.Equal(1280, Icmpv6Error.Emit(big, source, target, Icmpv6Type.TimeExceeded, 0, 0, new byte[1400]));
+    }
 }

@@ -13,8 +13,8 @@ public readonly record struct BubbleNotification(Ipv4Endpoint Relay, Ipv6Address
     : IControlMessage<BubbleNotification>
 {
     public const int RelayAddressOffset = 0;
-    public const int RelayPortOffset = 4;
-    public const int SourceOffset = 6;
+    public const int RelayPortOffset = RelayAddressOffset + RelaySighting.RelayPortOffset;
+    public const int SourceOffset = RelayAddressOffset + RelaySighting.EndpointLength;
     public const int DestinationOffset = 22;
     public const int Length = 38;
 
@@ -45,22 +45,28 @@ public readonly record struct BubbleNotification(Ipv4Endpoint Relay, Ipv6Address
 /// </summary>
 public readonly record struct RelaySighting(Ipv4Endpoint Relay, Ipv6Address BubbleSource)
 {
-    public const int Length = 22;
+    // An IPv4 endpoint (address | port) opens the sighting; BubbleNotification embeds the same encoding.
+    public const int RelayAddressOffset = 0;
+    public const int RelayPortOffset = 4;
+    public const int EndpointLength = 6;
+    public const int BubbleSourceOffset = EndpointLength;
+    public const int Length = BubbleSourceOffset + Ipv6Address.Size;
 
     public void Write(Span<byte> destination)
     {
         WriteEndpoint(destination, Relay);
-        BubbleSource.Write(destination.Slice(6));
+        BubbleSource.Write(destination.Slice(BubbleSourceOffset));
     }
 
-    public static RelaySighting Read(ReadOnlySpan<byte> source) => new(ReadEndpoint(source), Ipv6Address.Read(source.Slice(6)));
+    public static RelaySighting Read(ReadOnlySpan<byte> source) =>
+        new(ReadEndpoint(source), Ipv6Address.Read(source.Slice(BubbleSourceOffset)));
 
     internal static void WriteEndpoint(Span<byte> destination, Ipv4Endpoint endpoint)
     {
-        endpoint.Address.Write(destination);
-        BinaryPrimitives.WriteUInt16BigEndian(destination.Slice(4), endpoint.Port);
+        endpoint.Address.Write(destination.Slice(RelayAddressOffset));
+        BinaryPrimitives.WriteUInt16BigEndian(destination.Slice(RelayPortOffset), endpoint.Port);
     }
 
     internal static Ipv4Endpoint ReadEndpoint(ReadOnlySpan<byte> source) =>
-        new(Ipv4Address.Read(source), BinaryPrimitives.ReadUInt16BigEndian(source.Slice(4)));
+        new(Ipv4Address.Read(source.Slice(RelayAddressOffset)), BinaryPrimitives.ReadUInt16BigEndian(source.Slice(RelayPortOffset)));
 }

@@ -79,6 +79,8 @@ public readonly record struct ErrorMessage(ControlErrorCode Code, string Text) :
 /// <summary>Short UTF-8 text behind a one-byte length; longer text is cut at a character boundary.</summary>
 internal static class ControlText
 {
+    public const int LengthOffset = 0;
+    public const int TextOffset = 1;
     public const int MaxBytes = 255;
 
     public static int ByteCount(string? text) => Encoding.UTF8.GetByteCount(Cut(text ?? ""));
@@ -89,8 +91,8 @@ internal static class ControlText
     public static bool TryRead(ReadOnlySpan<byte> lengthAndText, out string text)
     {
         text = "";
-        var bytes = lengthAndText.Slice(1);
-        if (bytes.Length != lengthAndText[0] || !System.Text.Unicode.Utf8.IsValid(bytes)) return false;
+        var bytes = lengthAndText.Slice(TextOffset);
+        if (bytes.Length != lengthAndText[LengthOffset] || !System.Text.Unicode.Utf8.IsValid(bytes)) return false;
         text = Encoding.UTF8.GetString(bytes);
         return true;
     }

@@ -6,6 +6,9 @@ namespace Teredo.P2p.Control;
 /// <summary>One lease's use since the previous report: packets carried and seconds since the last one.</summary>
 public readonly record struct LeaseUse(Ipv6Address Address, uint Packets, ushort IdleSeconds)
 {
+    public const int AddressOffset = 0;
+    public const int PacketsOffset = 16;
+    public const int IdleOffset = 20;
     public const int Length = 22;
 }
 
@@ -32,9 +35,9 @@ public readonly record struct LeaseUseReport(LeaseUse[] Entries) : IControlMessa
         for (int i = 0; i < entries.Length; i++)
         {
             var e = body.Slice(EntriesOffset + i * LeaseUse.Length);
-            entries[i].Address.Write(e);
-            BinaryPrimitives.WriteUInt32BigEndian(e.Slice(16), entries[i].Packets);
-            BinaryPrimitives.WriteUInt16BigEndian(e.Slice(20), entries[i].IdleSeconds);
+            entries[i].Address.Write(e.Slice(LeaseUse.AddressOffset));
+            BinaryPrimitives.WriteUInt32BigEndian(e.Slice(LeaseUse.PacketsOffset), entries[i].Packets);
+            BinaryPrimitives.WriteUInt16BigEndian(e.Slice(LeaseUse.IdleOffset), entries[i].IdleSeconds);
         }
     }
 
@@ -54,7 +57,9 @@ public readonly record struct LeaseUseReport(LeaseUse[] Entries) : IControlMessa
     public static LeaseUse ReadEntry(ReadOnlySpan<byte> body, int index)
     {
         var e = body.Slice(EntriesOffset + index * LeaseUse.Length);
-        return new LeaseUse(Ipv6Address.Read(e), BinaryPrimitives.ReadUInt32BigEndian(e.Slice(16)), BinaryPrimitives.ReadUInt16BigEndian(e.Slice(20)));
+        return new LeaseUse(Ipv6Address.Read(e.Slice(LeaseUse.AddressOffset)),
+            BinaryPrimitives.ReadUInt32BigEndian(e.Slice(LeaseUse.PacketsOffset)),
+            BinaryPrimitives.ReadUInt16BigEndian(e.Slice(LeaseUse.IdleOffset)));
     }
 
     public bool Equals(LeaseUseReport other) => (Entries ?? []).AsSpan().SequenceEqual(other.Entries ?? []);

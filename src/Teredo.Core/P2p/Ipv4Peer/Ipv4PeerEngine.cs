@@ -208,7 +208,7 @@ public sealed class Ipv4PeerEngine
     public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         Counters.Increment(Ipv4PeerCounter.TunReceived);
-        if (packet.Length < Ipv4Packet.MinHeaderLength || packet[0] >> 4 != 4) { Counters.Increment(Ipv4PeerCounter.TunNotIpv4); return; }
+        if (packet.Length < Ipv4Packet.MinHeaderLength || IpVersion.Of(packet) != IpVersion.V4) { Counters.Increment(Ipv4PeerCounter.TunNotIpv4); return; }
         if (_translator is null) { Counters.Increment(Ipv4PeerCounter.TunNoTranslator); return; }
         if (!_bandwidth.TryTake(nowMs, packet.Length + 20)) { Counters.Increment(Ipv4PeerCounter.TunBandwidthLimited); return; }
         Counters.Increment(Ipv4PeerCounter.TunTranslated);

@@ -42,7 +42,7 @@ internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSin
     {
         var packet = _scratch.AsSpan(0, length);
         if (length == 0) return;
-        if (packet[0] >> 4 == 4)
+        if (IpVersion.Of(packet) == IpVersion.V4)
         {
             engine.Count(Ipv4PeerCounter.ToTun);
             packet.CopyTo(_sink!.Reserve(length));
@@ -67,21 +67,21 @@ internal sealed class TranslationRouter(Ipv4PeerEngine engine) : ITranslationSin
     private static bool TryQuotedDestination(Ipv6Packet ip, out Ipv6Address quoted)
     {
         quoted = default;
-        if (!Icmpv6Packet.TryParse(ip, out var icmp) || !IcmpTranslation.IsIcmpv6Error(icmp.Type)) return false;
+        if (ip.NextHeader != IpProtocol.Icmpv6 || !IcmpHeader.TryParse(ip.Payload, out var icmp) || !Icmpv6Type.IsError(icmp.Type)) return false;
         // RFC 4443: 4 bytes of type-specific data after the checksum, then as much of the invoking packet as fits.
-        var invoking = icmp.Body.Slice(Math.Min(4, icmp.Body.Length));
-        if (invoking.Length < Ipv6Packet.HeaderLength || invoking[0] >> 4 != 6) return false;
-        quoted = Ipv6Address.Read(invoking.Slice(Ipv6Packet.Field.Destination));
+        if (!Ipv6Packet.TryParseQuoted(ip.Payload.Slice(IcmpHeader.Length), out var invoking)) return false;
+        quoted = invoking.Destination;
         return true;
     }
 
-    /// <summary>Replaces the source of an ICMPv6 message without extension headers, updating its checksum (RFC 1624).</summary>
+    /// <summary>
+    /// Replaces the source of an ICMPv6 error without extension headers (<see cref="TryQuotedDestination"/>
+    /// accepted it, so its 8-byte header is there), updating its checksum (RFC 1624).
+    /// </summary>
     private static void ResourceError(Span<byte> packet, Ipv6Address oldSource, Ipv6Address newSource)
     {
-        newSource.Write(packet.Slice(Ipv6Packet.Field.Source));
-        if (packet[Ipv6Packet.Field.NextHeader] != IpProtocol.Icmpv6 || packet.Length < Ipv6Packet.HeaderLength + 4) return;
-        var checksum = packet.Slice(Ipv6Packet.HeaderLength + 2, 2);
-        ushort old = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(checksum);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(checksum, Checksum.Update(old, Checksum.Sum(oldSource), Checksum.Sum(newSource)));
+        new Ipv6PacketWriter(packet).Source = newSource;
+        var icmp = new IcmpHeaderWriter(packet.Slice(Ipv6Packet.HeaderLength));
+        icmp.Checksum = Checksum.UpdateAddress(icmp.Checksum, oldSource, newSource);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -22,10 +21,11 @@ public static class AddressRewrite
     public static void Apply(Span<byte> packet, in Ipv6ExtensionHeaders headers, Ipv6Address source, Ipv6Address destination,
         ulong extraRemoved, ulong extraAdded, out ulong removed, out ulong added)
     {
-        removed = Checksum.Sum(Ipv6Address.Read(packet.Slice(8))) + Checksum.Sum(Ipv6Address.Read(packet.Slice(24)));
+        var header = new Ipv6PacketWriter(packet);
+        removed = Checksum.Sum(header.Source) + Checksum.Sum(header.Destination);
         added = Checksum.Sum(source) + Checksum.Sum(destination);
-        source.Write(packet.Slice(8));
-        destination.Write(packet.Slice(24));
+        header.Source = source;
+        header.Destination = destination;
         // A later fragment carries data only; the checksum is in the first one, which covers the same pseudo-header.
         if (headers.HasFragmentHeader && headers.FragmentDataOffset(packet) != 0) return;
         if (PatchChecksum(packet, headers.UpperProtocol, headers.UpperOffset, removed + extraRemoved, added + extraAdded,
@@ -44,21 +44,31 @@ public static class AddressRewrite
         out ushort before, out ushort after)
     {
         before = after = 0;
-        int field = protocol switch
+        if (offset > packet.Length) return false;
+        Span<byte> upper = packet.Slice(offset);
+        switch (protocol)
         {
-            IpProtocol.Tcp => TcpSegment.ChecksumOffset,
-            IpProtocol.Udp => UdpDatagram.ChecksumOffset,
-            IpProtocol.Icmpv6 => Icmpv6Packet.ChecksumOffset,
-            _ => -1,
-        };
-        if (field < 0 || offset + field + 2 > packet.Length) return false;
-        Span<byte> slot = packet.Slice(offset + field, 2);
-        before = BinaryPrimitives.ReadUInt16BigEndian(slot);
-        // Zero in UDP means "not computed" (RFC 6935 tunnels); it stays so, whatever the addresses.
-        if (protocol == IpProtocol.Udp && before == 0) return false;
-        after = Checksum.Update(before, removed, added);
-        if (protocol == IpProtocol.Udp && after == 0) after = 0xFFFF;
-        BinaryPrimitives.WriteUInt16BigEndian(slot, after);
+            case IpProtocol.Tcp when upper.Length >= TcpSegment.ChecksumOffset + sizeof(ushort):
+                var tcp = new TcpSegmentWriter(upper);
+                before = tcp.Checksum;
+                tcp.UpdateChecksum(removed, added);
+                after = tcp.Checksum;
+                break;
+            case IpProtocol.Udp when upper.Length >= UdpDatagram.HeaderLength:
+                var udp = new UdpDatagramWriter(upper);
+                before = udp.Checksum;
+                // Zero in UDP means "not computed" (RFC 6935 tunnels); it stays so, whatever the addresses.
+                if (before == 0) return false;
+                udp.UpdateChecksum(removed, added);
+                after = udp.Checksum;
+                break;
+            case IpProtocol.Icmpv6 when Icmpv6Packet.TryParse(upper, out var icmp):
+                before = icmp.ChecksumField;
+                after = Icmpv6Packet.UpdateChecksum(upper, removed, added);
+                break;
+            default:
+                return false;
+        }
         return true;
     }
 }

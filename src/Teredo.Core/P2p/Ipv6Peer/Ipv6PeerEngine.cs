@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Addressing;
 using Teredo.Common;
 using Teredo.Engines;
@@ -111,13 +110,13 @@ public sealed class Ipv6PeerEngine
         if (ip.HopLimit <= 1)
         {
             Counters.Increment(Ipv6PeerCounter.HopLimitExceeded);
-            SendError(nowMs, ip.Bytes, Icmpv6Type.TimeExceeded, 0, sink);
+            SendError(nowMs, ip, Icmpv6Type.TimeExceeded, 0, sink);
             return;
         }
         if (!IsReachable(d))
         {
             Counters.Increment(Ipv6PeerCounter.DestinationNotGlobal);
-            SendError(nowMs, ip.Bytes, Icmpv6Type.DestinationUnreachable, (byte)UnreachableCode.AdministrativelyProhibited, sink);
+            SendError(nowMs, ip, Icmpv6Type.DestinationUnreachable, (byte)UnreachableCode.AdministrativelyProhibited, sink);
             return;
         }
         // An error from C quotes a packet N::D → C; the quote must be about this very flow.
@@ -162,9 +161,8 @@ public sealed class Ipv6PeerEngine
         {
             // An error about C's packet P(C) → T_j(D'), from anywhere on the path (a relay's Packet Too Big, a
             // router's Time Exceeded) or from the IPv4 peer (a translated ICMPv4 error, source T_j(D')).
-            var inner = ip.Bytes.Slice(quote);
-            if (inner.Length < Ipv6Packet.HeaderLength || Ipv6Address.Read(inner.Slice(8)) != pooled
-                || DynamicSource(Ipv6Address.Read(inner.Slice(24)), out var innerD) < 0)
+            if (!Ipv6Packet.TryParseQuoted(ip.Bytes.Slice(quote), out var inner) || inner.Source != pooled
+                || DynamicSource(inner.Destination, out var innerD) < 0)
             {
                 Counters.Increment(Ipv6PeerCounter.DropIcmpErrorNotOurs);
                 return;
@@ -180,7 +178,7 @@ public sealed class Ipv6PeerEngine
         if (ip.HopLimit <= 1)
         {
             Counters.Increment(Ipv6PeerCounter.HopLimitExceeded);
-            SendError(nowMs, ip.Bytes, Icmpv6Type.TimeExceeded, 0, sink);
+            SendError(nowMs, ip, Icmpv6Type.TimeExceeded, 0, sink);
             return;
         }
         // A router's own address stays as it is: traceroute shows the real hop, PMTU discovery only reads the quote.
@@ -209,7 +207,7 @@ public sealed class Ipv6PeerEngine
             AddressRewrite.Apply(inner, innerHeaders, innerSource, innerDestination, 0, 0, out innerRemoved, out innerAdded);
         }
         AddressRewrite.Apply(output, headers, source, destination, innerRemoved, innerAdded, out _, out _);
-        Ipv6Packet.SetHopLimit(output, (byte)(ip.HopLimit - 1));
+        new Ipv6PacketWriter(output).HopLimit = (byte)(ip.HopLimit - 1);
         return output;
     }
 
@@ -267,34 +265,29 @@ public sealed class Ipv6PeerEngine
     {
         if (headers.UpperProtocol != IpProtocol.Icmpv6 || headers.IsFragmented(packet)) return -1;
         int offset = headers.UpperOffset;
-        if (offset + IcmpHeaderWriter.Length > packet.Length || packet[offset] >= 128) return -1;
-        return offset + IcmpHeaderWriter.Length;
+        if (offset > packet.Length || !IcmpHeader.TryParse(packet.Slice(offset), out var icmp) || !Icmpv6Type.IsError(icmp.Type)) return -1;
+        return offset + IcmpHeader.Length;
     }
 
     private static bool Quotes(ReadOnlySpan<byte> inner, Ipv6Address source, Ipv6Address destination) =>
-        inner.Length >= Ipv6Packet.HeaderLength && Ipv6Address.Read(inner.Slice(8)) == source && Ipv6Address.Read(inner.Slice(24)) == destination;
+        Ipv6Packet.TryParseQuoted(inner, out var quoted) && quoted.Source == source && quoted.Destination == destination;
 
     /// <summary>
     /// An ICMPv6 error from the peer's own address back to the source of <paramref name="offending"/>: never
     /// about an error or to a multicast source (RFC 4443 §2.4), rate-limited, quoting what fits in 1280 bytes.
     /// </summary>
-    private void SendError(long nowMs, ReadOnlySpan<byte> offending, byte type, byte code, IPacketOutput sink)
+    private void SendError(long nowMs, Ipv6Packet offending, byte type, byte code, IPacketOutput sink)
     {
-        var target = Ipv6Address.Read(offending.Slice(8));
+        var target = offending.Source;
         if (target.IsMulticast || target.IsUnspecified) return;
-        if (Ipv6ExtensionHeaders.TryWalk(offending, out var headers) && QuotedPacketOffset(offending, headers) >= 0) return;
+        if (Ipv6ExtensionHeaders.TryWalk(offending.Bytes, out var headers) && QuotedPacketOffset(offending.Bytes, headers) >= 0) return;
         if (!TakeErrorToken(nowMs))
         {
             Counters.Increment(Ipv6PeerCounter.IcmpErrorsRateLimited);
             return;
         }
-        const int fixedLength = Ipv6Packet.HeaderLength + IcmpHeaderWriter.Length;
-        int quoted = Math.Min(offending.Length, Ipv6Packet.MinimumMtu - fixedLength);
-        Span<byte> output = sink.Reserve(fixedLength + quoted);
-        BinaryPrimitives.WriteUInt32BigEndian(output.Slice(Ipv6Packet.HeaderLength + Icmpv6Packet.HeaderLength), 0);
-        offending.Slice(0, quoted).CopyTo(output.Slice(fixedLength));
-        int length = Icmpv6Packet.EmitPacket(output, _ownAddress, target, Ipv6Header.DefaultHopLimit, type, code,
-            IcmpHeaderWriter.Length - Icmpv6Packet.HeaderLength + quoted);
+        Span<byte> output = sink.Reserve(Icmpv6Error.QuoteOffset + Icmpv6Error.QuotedLength(offending.TotalLength));
+        int length = Icmpv6Error.Emit(output, _ownAddress, target, type, code, 0, offending.Bytes);
         sink.Write(TunDevice, length);
         Counters.Increment(Ipv6PeerCounter.IcmpErrorsSent);
     }
