@@ -27,6 +27,8 @@ public sealed class PacketHost : IDisposable
     private readonly Dictionary<PacketShard, HostOutput> _pumpOutputs = [];
     private readonly ManualResetEventSlim _eventsWake = new(false);
     private UdpBatch? _pumpBatch;
+    private readonly Lock _invokeLock = new();
+    private readonly Dictionary<PacketShard, HostOutput> _invokeOutputs = [];
     private volatile bool _stopping;
     private bool _started;
     private bool _disposed;
@@ -215,6 +217,27 @@ public sealed class PacketHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Calls into <paramref name="shard"/>'s engine from outside the host's loops (a control session's notice),
+    /// under the shard's lock, with the host's clock and an output of its own; then, as after a packet, its
+    /// events are drained, its timer is moved if the deadline did, and the output is sent. Callers on
+    /// several threads take turns (control notices are rare; packets never come this way).
+    /// </summary>
+    public void Invoke(PacketShard shard, Action<long, IPacketOutput> call)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_invokeLock)
+        {
+            if (!_invokeOutputs.TryGetValue(shard, out var output)) _invokeOutputs[shard] = output = NewOutput(shard);
+            lock (shard.Gate)
+            {
+                call(_options.Clock(), output);
+                AfterCall(shard);
+            }
+            output.Flush();
+        }
+    }
+
     // ---- the manual driver ----
 
     /// <summary>
@@ -355,6 +378,8 @@ public sealed class PacketHost : IDisposable
             shard.TimerWake.Dispose();
         }
         foreach (var output in _pumpOutputs.Values) output.Dispose();
+        lock (_invokeLock)
+            foreach (var output in _invokeOutputs.Values) output.Dispose();
         _pumpBatch?.Dispose();
         _eventsWake.Dispose();
     }
