@@ -21,6 +21,8 @@ public class WireBenchmarks
     private readonly byte[] _bubble = new byte[Bubble.Length];
     private static readonly Ipv6Address Source = Ipv6Address.Parse("fe80::5016:d142:bbd4:3231");
     private static readonly Ipv6Address Target = Ipv6Address.Parse("2001:0:c612:c801:0:f7ff:39ed:37f4");
+    private static readonly Ipv4Address Source4 = new(192, 0, 2, 10);
+    private static readonly Ipv4Address Target4 = new(203, 0, 113, 7);
 
     [GlobalSetup]
     public void Setup()
@@ -51,6 +53,30 @@ public class WireBenchmarks
 
     [Benchmark]
     public ushort ChecksumFullMtu() => Checksum.Compute(_dataPacket);
+
+    /// <summary>
+    /// A translator's UDP checksum for a full-MTU datagram moved from IPv6 to IPv4, summed anew over the new
+    /// pseudo-header and the whole datagram: what RFC 1624's update replaces.
+    /// </summary>
+    [Benchmark]
+    public ushort TranslateChecksumRecomputed()
+    {
+        var udp = _dataPacket.AsSpan(Ipv6Packet.HeaderLength);
+        var writer = new UdpDatagramWriter(udp);
+        ushort saved = writer.Checksum;
+        writer.Checksum = 0;
+        ushort sum = Checksum.Finish(Checksum.Add(Checksum.Ipv4PseudoHeader(Source4, Target4, IpProtocol.Udp, (ushort)udp.Length), udp));
+        writer.Checksum = saved;
+        return sum;
+    }
+
+    /// <summary>The same checksum by RFC 1624 from the pseudo-header difference: independent of the payload size.</summary>
+    [Benchmark]
+    public ushort TranslateChecksumIncremental()
+    {
+        var (removed, added) = Checksum.PseudoHeaderChange(Target, Source, Source4, Target4);
+        return Checksum.UpdateUdp(new UdpDatagramWriter(_dataPacket.AsSpan(Ipv6Packet.HeaderLength)).Checksum, removed, added);
+    }
 
     /// <summary>Baseline for the checksum: the textbook RFC 1071 loop over 16-bit words.</summary>
     [Benchmark(Baseline = true)]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Client;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Privileges;
@@ -50,6 +51,8 @@ public static class ClientCommand
                     if (r.GetValue(refresh) is { } ri) o["RefreshInterval"] = ri.ToString();
                     if (r.GetValue(force)) o["ForceWithIpv6"] = "yes";
                 });
+                // Configuration only parses; names and this host's addresses are looked up here, just before the start.
+                settings = HostResolution.Resolve(settings);
                 // CAP_NET_ADMIN: a new mapping or server changes the interface's address and routes later.
                 drop = UserOption.Resolve(settings.User, [Capability.NetAdmin]);
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Privileges;
 using Teredo.Hosting.Relay;
@@ -42,6 +43,8 @@ public static class RelayCommand
                     if (r.GetValue(control) is { } c) o["ControlSocket"] = c;
                     if (r.GetValue(metrics) is { } mx) o["Metrics"] = mx;
                 });
+                // Configuration only parses; names and this host's addresses are looked up here, just before the start.
+                settings = HostResolution.Resolve(settings);
                 // Nothing after start: the TUN is open and routed; its route goes with it at exit.
                 drop = UserOption.Resolve(settings.User, []);
             }

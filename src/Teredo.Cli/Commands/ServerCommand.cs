@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Privileges;
 using Teredo.Hosting.Server;
@@ -42,6 +43,8 @@ public static class ServerCommand
                     if (r.GetValue(forwarding) is { } f) o["Ipv6Forwarding"] = f;
                     if (r.GetValue(rateLimit) is { } l) o["AdvertisementRateLimit"] = l.ToString();
                 });
+                // Configuration only parses; names and this host's addresses are looked up here, just before the start.
+                settings = HostResolution.Resolve(settings);
                 // Nothing after start: the sockets, the raw one included, are open.
                 drop = UserOption.Resolve(settings.User, []);
             }

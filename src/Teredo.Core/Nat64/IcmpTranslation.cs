@@ -1,3 +1,4 @@
+using Teredo.Net;
 using Teredo.Wire;
 
 namespace Teredo.Nat64;
@@ -10,6 +11,12 @@ public static class IcmpTranslation
             or Icmpv4Type.SourceQuench or Icmpv4Type.Redirect;
 
     public static bool IsIcmpv6Error(byte type) => type < 128;
+
+    /// <summary>Whether <paramref name="message"/> (possibly cut short) starts with the type of an ICMPv4 error.</summary>
+    public static bool IsIcmpv4Error(ReadOnlySpan<byte> message) => !message.IsEmpty && IsIcmpv4Error(message[IcmpHeader.Field.Type]);
+
+    /// <summary>Whether <paramref name="message"/> (possibly cut short) starts with the type of an ICMPv6 error.</summary>
+    public static bool IsIcmpv6Error(ReadOnlySpan<byte> message) => !message.IsEmpty && IsIcmpv6Error(message[IcmpHeader.Field.Type]);
 
     /// <summary>§4.2: false when the message is silently dropped (informational types other than echo, unknown codes).</summary>
     public static bool TryMap4To6(byte type, byte code, out byte type6, out byte code6)
@@ -80,6 +87,36 @@ public static class IcmpTranslation
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// §4.2: the checksum of an ICMPv4 echo that becomes ICMPv6 type <paramref name="type6"/>, its bytes
+    /// otherwise unchanged: the type word changes and ICMPv6 adds the pseudo-header of RFC 8200 §8.1
+    /// (<paramref name="length"/> is the whole message's, which may be longer than the bytes at hand).
+    /// </summary>
+    public static ushort EchoChecksum4To6(IcmpHeader echo, byte type6, Ipv6Address source, Ipv6Address destination, uint length) =>
+        Checksum.Update(echo.Checksum, (ulong)echo.Type << 8,
+            ((ulong)type6 << 8) + Checksum.Ipv6PseudoHeader(source, destination, length, IpProtocol.Icmpv6));
+
+    /// <summary>§5.2: the reverse of <see cref="EchoChecksum4To6"/>; the pseudo-header leaves the sum.</summary>
+    public static ushort EchoChecksum6To4(IcmpHeader echo, byte type4, Ipv6Address source, Ipv6Address destination, uint length) =>
+        Checksum.Update(echo.Checksum,
+            ((ulong)echo.Type << 8) + Checksum.Ipv6PseudoHeader(source, destination, length, IpProtocol.Icmpv6), (ulong)type4 << 8);
+
+    /// <summary>
+    /// Rewrites an echo header in place with the type and checksum of the other ICMP (no pseudo-header on the
+    /// IPv4 side). <paramref name="message"/> is the whole message when there is one (not a truncated quote).
+    /// </summary>
+    public static void TranslateEcho(Span<byte> message, bool toIpv6, byte type, Ipv6Address source, Ipv6Address destination, uint length)
+    {
+        var echo = new IcmpHeaderWriter(message);
+        IcmpHeader.TryParse(message, out var before);
+        echo.Checksum = toIpv6
+            ? EchoChecksum4To6(before, type, source, destination, length)
+            : EchoChecksum6To4(before, type, source, destination, length);
+        echo.Type = type;
+        // Only a whole ICMPv4 message can be all zeros (RFC 1624 §3); a truncated quote is left as computed.
+        if (!toIpv6 && message.Length == length) echo.Checksum = Checksum.FixAllZero(echo.Checksum, message);
     }
 
     /// <summary>§4.2 Figure 3: the IPv6 pointer for an IPv4 Parameter Problem pointer, or -1 when there is none.</summary>

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -14,12 +13,13 @@ public sealed partial class Nat64Translator
     /// </summary>
     private void SendIcmpv6Error(long nowMs, ReadOnlySpan<byte> offending, byte type, byte code, uint rest, ITranslationSink sink)
     {
-        var target = Ipv6Address.Read(offending.Slice(8));
+        if (!Ipv6Packet.TryParseQuoted(offending, out var about)) return;
+        var target = about.Source;
         if (target.IsMulticast || target.IsUnspecified || _options.TranslatorIpv6.IsUnspecified) return;
         // RFC 4443 §2.4 (e.3): about a packet sent to a group, only Packet Too Big and Parameter Problem code 2.
-        if (offending[24] == 0xFF && type != Icmpv6Type.PacketTooBig && !(type == Icmpv6Type.ParameterProblem && code == 2)) return;
+        if (about.Destination.IsMulticast && type != Icmpv6Type.PacketTooBig && !(type == Icmpv6Type.ParameterProblem && code == 2)) return;
         if (Ipv6ExtensionHeaders.TryWalk(offending, out var ext, truncatedOk: true) && ext.UpperProtocol == IpProtocol.Icmpv6
-            && ext.UpperOffset < offending.Length && IcmpTranslation.IsIcmpv6Error(offending[ext.UpperOffset])) return;
+            && ext.UpperOffset < offending.Length && IcmpTranslation.IsIcmpv6Error(offending.Slice(ext.UpperOffset))) return;
         if (!TakeErrorToken(nowMs)) return;
         int quoted = Math.Min(offending.Length, MaxIcmpv6ErrorLength - Ipv6Packet.HeaderLength - IcmpHeaderWriter.Length);
         int messageLength = IcmpHeaderWriter.Length + quoted;
@@ -49,13 +49,13 @@ public sealed partial class Nat64Translator
     /// </summary>
     private void SendIcmpv4Error(long nowMs, ReadOnlySpan<byte> offending, byte type, byte code, uint rest, ITranslationSink sink)
     {
-        var target = Ipv4Address.Read(offending.Slice(12));
+        if (!Ipv4Packet.TryParseQuoted(offending, out var about)) return;
+        var target = about.Source;
         if (_options.TranslatorIpv4 == Ipv4Address.Any || target == Ipv4Address.Any || target.Value >> 28 >= 0xE) return;
-        var destination = Ipv4Address.Read(offending.Slice(16));
+        var destination = about.Destination;
         if (destination.Value >> 28 == 0xE || destination.Value == uint.MaxValue) return;
-        int headerLength = (offending[0] & 0x0F) * 4;
-        if ((BinaryPrimitives.ReadUInt16BigEndian(offending.Slice(6)) & 0x1FFF) != 0) return;
-        if (offending[9] == IpProtocol.Icmp && offending.Length > headerLength && IcmpTranslation.IsIcmpv4Error(offending[headerLength])) return;
+        if (about.FragmentOffset != 0) return;
+        if (about.Protocol == IpProtocol.Icmp && IcmpTranslation.IsIcmpv4Error(about.Payload)) return;
         if (!TakeErrorToken(nowMs)) return;
         int quoted = Math.Min(offending.Length, MaxIcmpv4ErrorLength - Ipv4Packet.MinHeaderLength - IcmpHeaderWriter.Length);
         int messageLength = IcmpHeaderWriter.Length + quoted;

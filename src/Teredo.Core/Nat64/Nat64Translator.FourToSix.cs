@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -20,7 +19,7 @@ public sealed partial class Nat64Translator
         ReadOnlySpan<byte> payload = ip.Payload;
         bool firstPiece = ip.FragmentOffset == 0;
         bool icmp = ip.Protocol == IpProtocol.Icmp;
-        bool icmpError = icmp && firstPiece && payload.Length >= 1 && IcmpTranslation.IsIcmpv4Error(payload[0]);
+        bool icmpError = icmp && firstPiece && IcmpTranslation.IsIcmpv4Error(payload);
 
         if (HasUnexpiredSourceRoute(packet.Slice(Ipv4Packet.MinHeaderLength, ip.HeaderLength - Ipv4Packet.MinHeaderLength)))
         {
@@ -67,32 +66,29 @@ public sealed partial class Nat64Translator
         // The transport header is in the first piece only: work out its new checksum (and ICMP type) up front,
         // so that it can be patched into whichever output fragment carries it.
         Nat64Counter outcome;
-        int checksumOffset = -1;
+        bool patch = false;
         ushort checksum = 0;
         byte nextHeader = ip.Protocol;
         byte icmpType = 0;
-        ulong removed = Checksum.Sum(ip.Source) + Checksum.Sum(ip.Destination);
-        ulong added = Checksum.Sum(source) + Checksum.Sum(destination);
+        var (added, removed) = Checksum.PseudoHeaderChange(source, destination, ip.Source, ip.Destination);
         switch (ip.Protocol)
         {
             case IpProtocol.Tcp:
                 outcome = Nat64Counter.Translated4To6Tcp;
-                if (firstPiece && payload.Length >= TcpSegment.ChecksumOffset + 2)
+                if (firstPiece && TcpSegment.TryParse(payload, out var tcp))
                 {
-                    checksumOffset = TcpSegment.ChecksumOffset;
-                    checksum = Checksum.Update(BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(checksumOffset)), removed, added);
+                    patch = true;
+                    checksum = Checksum.Update(tcp.ChecksumField, removed, added);
                 }
                 break;
             case IpProtocol.Udp:
                 outcome = Nat64Counter.Translated4To6Udp;
-                if (firstPiece && payload.Length >= UdpDatagram.HeaderLength)
+                if (firstPiece && UdpDatagram.TryParseHeader(payload, out var udp))
                 {
-                    checksumOffset = UdpDatagram.ChecksumOffset;
-                    ushort old = BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(checksumOffset));
-                    if (old != 0)
+                    patch = true;
+                    if (udp.ChecksumField != 0)
                     {
-                        checksum = Checksum.Update(old, removed, added);
-                        if (checksum == 0) checksum = 0xFFFF;
+                        checksum = Checksum.UpdateUdp(udp.ChecksumField, removed, added);
                     }
                     else if (!ZeroUdpChecksum(ip, payload, source, destination, out checksum, out var reason))
                     {
@@ -103,17 +99,15 @@ public sealed partial class Nat64Translator
                 }
                 break;
             case IpProtocol.Icmp:
-                if (payload.Length < IcmpHeaderWriter.Length ||
-                    payload[0] is not (Icmpv4Type.EchoRequest or Icmpv4Type.EchoReply) ||
-                    !IcmpTranslation.TryMap4To6(payload[0], payload[1], out icmpType, out _))
-                    return payload.Length < IcmpHeaderWriter.Length ? Nat64Counter.Drop4Malformed : Nat64Counter.Drop4IcmpUntranslatable;
+                if (!IcmpHeader.TryParse(payload, out var echo)) return Nat64Counter.Drop4Malformed;
+                if (echo.Type is not (Icmpv4Type.EchoRequest or Icmpv4Type.EchoReply) ||
+                    !IcmpTranslation.TryMap4To6(echo.Type, echo.Code, out icmpType, out _))
+                    return Nat64Counter.Drop4IcmpUntranslatable;
                 outcome = Nat64Counter.Translated4To6IcmpEcho;
                 nextHeader = IpProtocol.Icmpv6;
-                checksumOffset = IcmpHeaderWriter.ChecksumOffset;
+                patch = true;
                 // ICMPv6 adds the pseudo-header to the sum (§4.2) and the type changes.
-                checksum = Checksum.Update(BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(checksumOffset)),
-                    (ulong)(payload[0] << 8),
-                    (ulong)(icmpType << 8) + Checksum.Ipv6PseudoHeader(source, destination, (uint)payload.Length, IpProtocol.Icmpv6));
+                checksum = IcmpTranslation.EchoChecksum4To6(echo, icmpType, source, destination, (uint)payload.Length);
                 break;
             default:
                 outcome = Nat64Counter.Translated4To6Other;
@@ -149,17 +143,32 @@ public sealed partial class Nat64Translator
             }
             Span<byte> data = output.Slice(headers, chunk);
             payload.Slice(offset, chunk).CopyTo(data);
-            if (offset == 0 && checksumOffset >= 0)
-            {
-                BinaryPrimitives.WriteUInt16BigEndian(data.Slice(checksumOffset), checksum);
-                if (icmpType != 0) data[0] = icmpType;
-            }
+            if (offset == 0 && patch) PatchTransportHeader(data, nextHeader, checksum, icmpType);
             sink.Commit(headers + chunk);
             if (split) Counters.Increment(Nat64Counter.Ipv6FragmentsSent);
             offset += chunk;
             if (last) break;
         }
         return outcome;
+    }
+
+    /// <summary>Puts the checksum worked out before fragmenting (and an echo's ICMPv6 type) into the piece that carries the header.</summary>
+    private static void PatchTransportHeader(Span<byte> data, byte nextHeader, ushort checksum, byte icmpType)
+    {
+        switch (nextHeader)
+        {
+            case IpProtocol.Tcp:
+                new TcpSegmentWriter(data).Checksum = checksum;
+                break;
+            case IpProtocol.Udp:
+                new UdpDatagramWriter(data).Checksum = checksum;
+                break;
+            case IpProtocol.Icmpv6:
+                var echo = new IcmpHeaderWriter(data);
+                echo.Type = icmpType;
+                echo.Checksum = checksum;
+                break;
+        }
     }
 
     /// <summary>RFC 7915 §4.5 and tayga's udp-cksum-mode for a UDP datagram without a checksum.</summary>
@@ -207,8 +216,8 @@ public sealed partial class Nat64Translator
         ITranslationSink sink)
     {
         ReadOnlySpan<byte> message = ip.Payload;
-        if (message.Length < IcmpHeaderWriter.Length) return Nat64Counter.Drop4Malformed;
-        byte type = message[0], code = message[1];
+        if (!IcmpHeader.TryParse(message, out var header4)) return Nat64Counter.Drop4Malformed;
+        byte type = header4.Type, code = header4.Code;
         if (!IcmpTranslation.TryMap4To6(type, code, out byte type6, out byte code6)) return Nat64Counter.Drop4IcmpUntranslatable;
 
         const int Headers = Ipv6Packet.HeaderLength + IcmpHeaderWriter.Length;
@@ -222,11 +231,11 @@ public sealed partial class Nat64Translator
         ReadOnlySpan<byte> original = message.Slice(IcmpHeaderWriter.Length);
         if (type6 == Icmpv6Type.PacketTooBig)
         {
-            int advertised = BinaryPrimitives.ReadUInt16BigEndian(message.Slice(6));
+            int advertised = header4.MtuV4;
             if (advertised == 0)
             {
                 // RFC 1191 router: guess from the returned datagram's total length.
-                int returned = original.Length >= 4 ? BinaryPrimitives.ReadUInt16BigEndian(original.Slice(2)) : 0;
+                int returned = Ipv4Packet.TryParseQuoted(original, out var returnedPacket) ? returnedPacket.TotalLength : 0;
                 advertised = IcmpTranslation.Plateau(returned);
             }
             int mtu = Math.Min(Math.Min(advertised + 20, _ipv6Mtu), _options.Ipv4Mtu + 20);
@@ -234,17 +243,17 @@ public sealed partial class Nat64Translator
         }
         else if (type6 == Icmpv6Type.ParameterProblem)
         {
-            int pointer = type == Icmpv4Type.DestinationUnreachable ? 6 : IcmpTranslation.Pointer4To6(message[4]);
+            int pointer = type == Icmpv4Type.DestinationUnreachable ? 6 : IcmpTranslation.Pointer4To6(header4.PointerV4);
             if (pointer < 0) return Nat64Counter.Drop4IcmpUntranslatable;
             icmp.PointerV6 = (uint)pointer;
         }
 
         ReadOnlySpan<byte> extension = default;
         if (type is Icmpv4Type.DestinationUnreachable or Icmpv4Type.TimeExceeded or Icmpv4Type.ParameterProblem
-            && message[5] != 0 && message[5] * 4 <= original.Length)
+            && header4.LengthV4 != 0 && header4.LengthV4 * 4 <= original.Length)
         {
-            extension = original.Slice(message[5] * 4);
-            original = original.Slice(0, message[5] * 4);
+            extension = original.Slice(header4.LengthV4 * 4);
+            original = original.Slice(0, header4.LengthV4 * 4);
         }
         Span<byte> inner = icmpBytes.Slice(IcmpHeaderWriter.Length);
         int translated = TranslateInner4To6(original, inner, hairpin);
@@ -268,59 +277,47 @@ public sealed partial class Nat64Translator
     /// <summary>§4.3: the IPv4 packet inside an ICMPv4 error, as IPv6 with its TTL kept. Returns the bytes written, or -1.</summary>
     private int TranslateInner4To6(ReadOnlySpan<byte> inner, Span<byte> output, bool hairpin)
     {
-        if (inner.Length < Ipv4Packet.MinHeaderLength || inner[0] >> 4 != 4) return -1;
-        int headerLength = (inner[0] & 0x0F) * 4;
-        if (headerLength < Ipv4Packet.MinHeaderLength || headerLength > inner.Length) return -1;
-        var source4 = Ipv4Address.Read(inner.Slice(12));
-        var destination4 = Ipv4Address.Read(inner.Slice(16));
+        if (!Ipv4Packet.TryParseQuoted(inner, out var quoted)) return -1;
+        int headerLength = quoted.HeaderLength;
+        var source4 = quoted.Source;
+        var destination4 = quoted.Destination;
         if (!Map.TryMapIpv4(0, source4, touch: false, out var source6)) return -1;
         Ipv6Address destination6;
         if (hairpin) destination6 = Map.EmbedInPool6(destination4);
         else if (!Map.TryMapIpv4(0, destination4, touch: false, out destination6)) return -1;
-        int claimedUpper = Math.Max(0, BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(2)) - headerLength);
-        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(6));
-        int fragmentOffset = (flags & 0x1FFF) * 8;
-        bool more = (flags & 0x2000) != 0;
-        bool fragment = more || fragmentOffset != 0;
-        byte protocol = inner[9];
+        int claimedUpper = Math.Max(0, quoted.TotalLength - headerLength);
+        int fragmentOffset = quoted.FragmentOffset;
+        bool more = quoted.MoreFragments;
+        bool fragment = quoted.IsFragment;
+        byte protocol = quoted.Protocol;
         byte nextHeader = protocol == IpProtocol.Icmp ? IpProtocol.Icmpv6 : protocol;
         int headers = Ipv6Packet.HeaderLength + (fragment ? Ipv6FragmentHeader.Length : 0);
 
         ReadOnlySpan<byte> upper = inner.Slice(headerLength);
         // One level deep only: an error about an error should not exist (RFC 1812 §4.3.2.7).
-        if (protocol == IpProtocol.Icmp && fragmentOffset == 0 && upper.Length >= 1 && IcmpTranslation.IsIcmpv4Error(upper[0])) return -1;
+        if (protocol == IpProtocol.Icmp && fragmentOffset == 0 && IcmpTranslation.IsIcmpv4Error(upper)) return -1;
         Span<byte> segment = output.Slice(headers, upper.Length);
         upper.CopyTo(segment);
         if (fragmentOffset == 0)
         {
-            ulong removed = Checksum.Sum(source4) + Checksum.Sum(destination4);
-            ulong added = Checksum.Sum(source6) + Checksum.Sum(destination6);
-            if (protocol == IpProtocol.Tcp && segment.Length >= TcpSegment.ChecksumOffset + 2)
-                UpdateChecksumAt(segment, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
-            else if (protocol == IpProtocol.Udp && segment.Length >= UdpDatagram.HeaderLength)
-                UpdateChecksumAt(segment, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
-            else if (protocol == IpProtocol.Icmp && segment.Length >= 4 && segment[0] is Icmpv4Type.EchoRequest or Icmpv4Type.EchoReply
-                     && IcmpTranslation.TryMap4To6(segment[0], segment[1], out byte type6, out _))
-            {
-                ulong oldSum = (ulong)(segment[0] << 8);
-                ulong newSum = (ulong)(type6 << 8) + Checksum.Ipv6PseudoHeader(source6, destination6, (uint)claimedUpper, IpProtocol.Icmpv6);
-                segment[0] = type6;
-                ushort old = BinaryPrimitives.ReadUInt16BigEndian(segment.Slice(IcmpHeaderWriter.ChecksumOffset));
-                BinaryPrimitives.WriteUInt16BigEndian(segment.Slice(IcmpHeaderWriter.ChecksumOffset), Checksum.Update(old, oldSum, newSum));
-            }
+            var (added, removed) = Checksum.PseudoHeaderChange(source6, destination6, source4, destination4);
+            UpdateTransportChecksum(protocol, segment, removed, added);
+            if (protocol == IpProtocol.Icmp && IcmpHeader.TryParse(segment, out var echo) && echo.Type is Icmpv4Type.EchoRequest or Icmpv4Type.EchoReply
+                && IcmpTranslation.TryMap4To6(echo.Type, echo.Code, out byte type6, out _))
+                IcmpTranslation.TranslateEcho(segment, toIpv6: true, type6, source6, destination6, (uint)claimedUpper);
         }
 
         var header = new Ipv6PacketWriter(output);
-        header.SetVersionClassFlow(inner[1], 0);
+        header.SetVersionClassFlow(quoted.TypeOfService, 0);
         header.PayloadLength = (ushort)(headers - Ipv6Packet.HeaderLength + claimedUpper);
-        header.HopLimit = inner[8];
+        header.HopLimit = quoted.Ttl;
         header.Source = source6;
         header.Destination = destination6;
         if (fragment)
         {
             header.NextHeader = Ipv6FragmentHeader.Protocol;
             new Ipv6FragmentHeader(output.Slice(Ipv6Packet.HeaderLength))
-                .Set(nextHeader, fragmentOffset, more, BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(4)));
+                .Set(nextHeader, fragmentOffset, more, quoted.Identification);
         }
         else
         {

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 using Teredo.Wire;
 
@@ -18,7 +17,7 @@ public sealed partial class Nat64Translator
         bool icmp = ext.UpperProtocol == IpProtocol.Icmpv6;
         ReadOnlySpan<byte> upper = packet.Slice(ext.UpperOffset);
         bool firstPiece = ext.FragmentDataOffset(packet) == 0;
-        bool icmpError = icmp && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0]);
+        bool icmpError = icmp && firstPiece && IcmpTranslation.IsIcmpv6Error(upper);
 
         if (ext.HeaderAfterFragment)
         {
@@ -130,30 +129,29 @@ public sealed partial class Nat64Translator
     private static Nat64Counter TranslateTransport6To4(byte protocol, bool firstPiece, Span<byte> segment,
         Ipv6Address source6, Ipv6Address destination6, Ipv4Address source4, Ipv4Address destination4)
     {
-        ulong removed = Checksum.Sum(source6) + Checksum.Sum(destination6);
-        ulong added = Checksum.Sum(source4) + Checksum.Sum(destination4);
-        switch (protocol)
+        if (firstPiece)
         {
-            case IpProtocol.Tcp:
-                if (firstPiece && segment.Length >= TcpSegment.ChecksumOffset + 2)
-                    UpdateChecksumAt(segment, TcpSegment.ChecksumOffset, removed, added, zeroMeansNone: false);
-                return Nat64Counter.Translated6To4Tcp;
-            case IpProtocol.Udp:
-                if (firstPiece && segment.Length >= UdpDatagram.HeaderLength)
-                    UpdateChecksumAt(segment, UdpDatagram.ChecksumOffset, removed, added, zeroMeansNone: true);
-                return Nat64Counter.Translated6To4Udp;
-            default:
-                return Nat64Counter.Translated6To4Other;
+            var (removed, added) = Checksum.PseudoHeaderChange(source6, destination6, source4, destination4);
+            UpdateTransportChecksum(protocol, segment, removed, added);
         }
+        return protocol switch
+        {
+            IpProtocol.Tcp => Nat64Counter.Translated6To4Tcp,
+            IpProtocol.Udp => Nat64Counter.Translated6To4Udp,
+            _ => Nat64Counter.Translated6To4Other,
+        };
     }
 
-    private static void UpdateChecksumAt(Span<byte> segment, int offset, ulong removed, ulong added, bool zeroMeansNone)
+    /// <summary>
+    /// The TCP or UDP checksum of a segment (or its first piece) whose pseudo-header changed, its bytes kept;
+    /// a UDP datagram without a checksum stays without one. Other protocols and headers cut short are left alone.
+    /// </summary>
+    private static void UpdateTransportChecksum(byte protocol, Span<byte> segment, ulong removed, ulong added)
     {
-        ushort old = BinaryPrimitives.ReadUInt16BigEndian(segment.Slice(offset));
-        if (zeroMeansNone && old == 0) return; // UDP without checksum stays without one
-        ushort updated = Checksum.Update(old, removed, added);
-        if (zeroMeansNone && updated == 0) updated = 0xFFFF;
-        BinaryPrimitives.WriteUInt16BigEndian(segment.Slice(offset), updated);
+        if (protocol == IpProtocol.Tcp && TcpSegment.TryParse(segment, out _))
+            new TcpSegmentWriter(segment).UpdateChecksum(removed, added);
+        else if (protocol == IpProtocol.Udp && UdpDatagram.TryParseHeader(segment, out _))
+            new UdpDatagramWriter(segment).UpdateChecksum(removed, added);
     }
 
     /// <summary>
@@ -164,18 +162,15 @@ public sealed partial class Nat64Translator
         Span<byte> output, out Nat64Counter outcome)
     {
         outcome = Nat64Counter.Drop6IcmpUntranslatable;
-        if (message.Length < IcmpHeaderWriter.Length) return Fail(Nat64Counter.Drop6Malformed, out outcome);
-        byte type = message[0], code = message[1];
+        if (!IcmpHeader.TryParse(message, out var header6)) return Fail(Nat64Counter.Drop6Malformed, out outcome);
+        byte type = header6.Type, code = header6.Code;
         if (!IcmpTranslation.TryMap6To4(type, code, out byte type4, out byte code4)) return -1;
 
         if (type is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply)
         {
             message.CopyTo(output);
-            var echo = new IcmpHeaderWriter(output);
-            echo.Type = type4;
             // Drop the ICMPv6 pseudo-header from the sum and account for the new type (RFC 7915 §5.2).
-            ulong removed = Checksum.Ipv6PseudoHeader(source6, destination6, (uint)message.Length, IpProtocol.Icmpv6) + (ulong)(type << 8);
-            echo.Checksum = Checksum.Update(echo.Checksum, removed, (ulong)(type4 << 8));
+            IcmpTranslation.TranslateEcho(output.Slice(0, message.Length), toIpv6: false, type4, source6, destination6, (uint)message.Length);
             outcome = Nat64Counter.Translated6To4IcmpEcho;
             return message.Length;
         }
@@ -185,7 +180,7 @@ public sealed partial class Nat64Translator
         icmp.Code = code4;
         icmp.Checksum = 0;
         icmp.Rest = 0;
-        uint rest6 = BinaryPrimitives.ReadUInt32BigEndian(message.Slice(4));
+        uint rest6 = header6.Rest;
         if (type == Icmpv6Type.PacketTooBig)
         {
             // minimum(advertised MTU − 20, MTU of the IPv4 next hop, MTU of the IPv6 next hop − 20)
@@ -202,10 +197,11 @@ public sealed partial class Nat64Translator
         // RFC 4884: a length attribute on Destination Unreachable and Time Exceeded splits the original datagram from extensions.
         ReadOnlySpan<byte> original = message.Slice(IcmpHeaderWriter.Length);
         ReadOnlySpan<byte> extension = default;
-        if (type is Icmpv6Type.DestinationUnreachable or Icmpv6Type.TimeExceeded && message[4] != 0 && message[4] * 8 <= original.Length)
+        int originalLength = header6.LengthV6 * 8;
+        if (type is Icmpv6Type.DestinationUnreachable or Icmpv6Type.TimeExceeded && originalLength != 0 && originalLength <= original.Length)
         {
-            extension = original.Slice(message[4] * 8);
-            original = original.Slice(0, message[4] * 8);
+            extension = original.Slice(originalLength);
+            original = original.Slice(0, originalLength);
         }
         Span<byte> inner = output.Slice(IcmpHeaderWriter.Length);
         int translated = TranslateInner6To4(original, inner);
@@ -245,13 +241,13 @@ public sealed partial class Nat64Translator
     /// </summary>
     private int TranslateInner6To4(ReadOnlySpan<byte> inner, Span<byte> output)
     {
-        if (inner.Length < Ipv6Packet.HeaderLength || inner[0] >> 4 != 6) return -1;
+        if (!Ipv6Packet.TryParseQuoted(inner, out var quoted)) return -1;
         if (!Ipv6ExtensionHeaders.TryWalk(inner, out var ext, truncatedOk: true)) return -1;
-        var source6 = Ipv6Address.Read(inner.Slice(8));
-        var destination6 = Ipv6Address.Read(inner.Slice(24));
+        var source6 = quoted.Source;
+        var destination6 = quoted.Destination;
         if (!Map.TryMapIpv6(source6, out var source4) || !Map.TryMapIpv6(destination6, out var destination4)) return -1;
 
-        int claimedUpper = BinaryPrimitives.ReadUInt16BigEndian(inner.Slice(4)) - (ext.UpperOffset - Ipv6Packet.HeaderLength);
+        int claimedUpper = quoted.PayloadLength - (ext.UpperOffset - Ipv6Packet.HeaderLength);
         if (claimedUpper < 0) claimedUpper = 0;
         ReadOnlySpan<byte> upper = ext.UpperOffset <= inner.Length ? inner.Slice(ext.UpperOffset) : default;
         bool firstPiece = ext.FragmentDataOffset(inner) == 0;
@@ -260,18 +256,13 @@ public sealed partial class Nat64Translator
         Span<byte> segment = output.Slice(Ipv4Packet.MinHeaderLength, upper.Length);
         upper.CopyTo(segment);
         // One level deep only: an error about an error should not exist (RFC 4443 §2.4 e).
-        if (ext.UpperProtocol == IpProtocol.Icmpv6 && firstPiece && upper.Length >= 1 && IcmpTranslation.IsIcmpv6Error(upper[0])) return -1;
+        if (ext.UpperProtocol == IpProtocol.Icmpv6 && firstPiece && IcmpTranslation.IsIcmpv6Error(upper)) return -1;
         if (ext.UpperProtocol == IpProtocol.Icmpv6)
         {
             // An echo inside an error: new type, and no pseudo-header in its checksum.
-            if (firstPiece && segment.Length >= IcmpHeaderWriter.Length && segment[0] is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply
-                && IcmpTranslation.TryMap6To4(segment[0], segment[1], out byte type4, out _))
-            {
-                ulong removed = Checksum.Ipv6PseudoHeader(source6, destination6, (uint)claimedUpper, IpProtocol.Icmpv6) + (ulong)(segment[0] << 8);
-                var echo = new IcmpHeaderWriter(segment);
-                echo.Type = type4;
-                echo.Checksum = Checksum.Update(echo.Checksum, removed, (ulong)(type4 << 8));
-            }
+            if (firstPiece && IcmpHeader.TryParse(segment, out var echo) && echo.Type is Icmpv6Type.EchoRequest or Icmpv6Type.EchoReply
+                && IcmpTranslation.TryMap6To4(echo.Type, echo.Code, out byte type4, out _))
+                IcmpTranslation.TranslateEcho(segment, toIpv6: false, type4, source6, destination6, (uint)claimedUpper);
         }
         else
         {
@@ -280,7 +271,7 @@ public sealed partial class Nat64Translator
 
         var header = new Ipv4PacketWriter(output);
         header.HeaderLength = Ipv4Packet.MinHeaderLength;
-        header.TypeOfService = (byte)(BinaryPrimitives.ReadUInt16BigEndian(inner) >> 4);
+        header.TypeOfService = quoted.TrafficClass;
         int totalLength = Ipv4Packet.MinHeaderLength + claimedUpper;
         header.TotalLength = (ushort)Math.Min(totalLength, 65535);
         if (ext.HasFragmentHeader)
@@ -293,7 +284,7 @@ public sealed partial class Nat64Translator
             header.Identification = 0;
             header.SetFragment(totalLength > DontFragmentThreshold, false, 0);
         }
-        header.Ttl = inner[7];
+        header.Ttl = quoted.HopLimit;
         header.Protocol = protocol;
         header.Source = source4;
         header.Destination = destination4;

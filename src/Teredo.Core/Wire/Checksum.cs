@@ -56,6 +56,50 @@ public static class Checksum
         return (ushort)~Fold(sum);
     }
 
+    /// <summary>
+    /// RFC 1624 §3's corner: eqn. 3 yields 0x0000 where a full sum yields 0xFFFF exactly when every covered word
+    /// is zero. A pseudo-header (TCP, UDP, ICMPv6) or an IPv4 header's version field rules that out; an ICMPv4
+    /// message may be all zeros (an echo reply with identifier, sequence and data zero), and a receiver would
+    /// reject 0x0000 there. Pass the updated checksum and the whole message as it now stands.
+    /// </summary>
+    public static ushort FixAllZero(ushort checksum, ReadOnlySpan<byte> message) =>
+        checksum == 0 && !message.ContainsAnyExcept((byte)0) ? (ushort)0xFFFF : checksum;
+
+    /// <summary>RFC 1624 eqn. 3 for one 16-bit word that changed from <paramref name="oldWord"/> to <paramref name="newWord"/>.</summary>
+    public static ushort UpdateWord(ushort checksum, ushort oldWord, ushort newWord) => Update(checksum, oldWord, (ulong)newWord);
+
+    /// <summary>RFC 1624 eqn. 3 for a 32-bit word (two 16-bit words at an even offset).</summary>
+    public static ushort UpdateDoubleWord(ushort checksum, uint oldWord, uint newWord) => Update(checksum, oldWord, (ulong)newWord);
+
+    /// <summary>The checksum after an IPv4 address it covers (header or pseudo-header) changed.</summary>
+    public static ushort UpdateAddress(ushort checksum, Ipv4Address oldAddress, Ipv4Address newAddress) =>
+        Update(checksum, oldAddress.Value, (ulong)newAddress.Value);
+
+    /// <summary>The checksum after a 16-byte IPv6 address it covers (the pseudo-header, RFC 8200 §8.1) changed.</summary>
+    public static ushort UpdateAddress(ushort checksum, Ipv6Address oldAddress, Ipv6Address newAddress) =>
+        Update(checksum, Sum(oldAddress), Sum(newAddress));
+
+    /// <summary>
+    /// A UDP checksum after a change the datagram's bytes do not see (its pseudo-header): zero stays zero,
+    /// because over IPv4 it means "not computed" (RFC 768), and a result of zero is sent as 0xFFFF, its
+    /// other one's-complement form, for the same reason (RFC 768, RFC 8200 §8.1).
+    /// </summary>
+    public static ushort UpdateUdp(ushort checksum, ulong removed, ulong added)
+    {
+        if (checksum == 0) return 0;
+        ushort updated = Update(checksum, removed, added);
+        return updated == 0 ? (ushort)0xFFFF : updated;
+    }
+
+    /// <summary>
+    /// The pseudo-header change of a TCP or UDP segment translated from IPv6 to IPv4 with its bytes unchanged
+    /// (RFC 7915 §5.5, RFC 6145): protocol and length are the same in both pseudo-headers, so only the
+    /// addresses move. Pass the result's pair reversed for IPv4 to IPv6.
+    /// </summary>
+    public static (ulong Removed, ulong Added) PseudoHeaderChange(Ipv6Address source6, Ipv6Address destination6,
+        Ipv4Address source4, Ipv4Address destination4) =>
+        (Sum(source6) + Sum(destination6), Sum(source4) + Sum(destination4));
+
     /// <summary>The sum of an IPv6 address's 16-bit words (for pseudo-header updates).</summary>
     public static ulong Sum(Ipv6Address address) => AddWords(address.Value);
 

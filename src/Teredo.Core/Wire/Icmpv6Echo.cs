@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Teredo.Net;
 
 namespace Teredo.Wire;
@@ -9,7 +8,7 @@ namespace Teredo.Wire;
 /// </summary>
 public readonly ref struct Icmpv6Echo
 {
-    public const int HeaderLength = 8;
+    public const int HeaderLength = IcmpHeader.Length;
 
     private Icmpv6Echo(bool isRequest, ushort identifier, ushort sequence, ReadOnlySpan<byte> data)
     {
@@ -29,9 +28,8 @@ public readonly ref struct Icmpv6Echo
         echo = default;
         if ((message.Type != Icmpv6Type.EchoRequest && message.Type != Icmpv6Type.EchoReply) || message.Code != 0
             || message.Bytes.Length < HeaderLength) return false;
-        var b = message.Bytes;
-        echo = new Icmpv6Echo(message.Type == Icmpv6Type.EchoRequest,
-            BinaryPrimitives.ReadUInt16BigEndian(b.Slice(4)), BinaryPrimitives.ReadUInt16BigEndian(b.Slice(6)), b.Slice(HeaderLength));
+        IcmpHeader.TryParse(message.Bytes, out var header);
+        echo = new Icmpv6Echo(message.Type == Icmpv6Type.EchoRequest, header.Identifier, header.Sequence, message.Bytes.Slice(HeaderLength));
         return true;
     }
 
@@ -40,8 +38,9 @@ public readonly ref struct Icmpv6Echo
         ushort identifier, ushort sequence, ReadOnlySpan<byte> data, byte hopLimit = Ipv6Header.DefaultHopLimit)
     {
         Span<byte> message = destination.Slice(Ipv6Packet.HeaderLength);
-        BinaryPrimitives.WriteUInt16BigEndian(message.Slice(4), identifier);
-        BinaryPrimitives.WriteUInt16BigEndian(message.Slice(6), sequence);
+        var header = new IcmpHeaderWriter(message);
+        header.Identifier = identifier;
+        header.Sequence = sequence;
         data.CopyTo(message.Slice(HeaderLength));
         return Icmpv6Packet.EmitPacket(destination, source, target, hopLimit,
             request ? Icmpv6Type.EchoRequest : Icmpv6Type.EchoReply, 0, HeaderLength - Icmpv6Packet.HeaderLength + data.Length);

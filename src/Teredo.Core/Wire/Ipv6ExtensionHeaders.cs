@@ -14,6 +14,16 @@ public ref struct Ipv6ExtensionHeaders
     public const byte Fragment = 44;
     public const byte DestinationOptions = 60;
 
+    /// <summary>Offsets inside a hop-by-hop, routing or destination options header (RFC 8200 §4.3-4.6).</summary>
+    private static class Field
+    {
+        public const int NextHeader = 0;
+        /// <summary>In 8-byte units, not counting the first 8 bytes.</summary>
+        public const int HeaderExtensionLength = 1;
+        /// <summary>Routing header only.</summary>
+        public const int SegmentsLeft = 3;
+    }
+
     /// <summary>Protocol of what follows the extension headers.</summary>
     public byte UpperProtocol;
     /// <summary>Offset of the upper-layer header from the start of the IPv6 packet.</summary>
@@ -36,7 +46,7 @@ public ref struct Ipv6ExtensionHeaders
         result = default;
         result.FragmentOffsetInPacket = -1;
         result.ActiveRoutingHeader = -1;
-        byte next = packet[6];
+        byte next = packet[Ipv6Packet.Field.NextHeader];
         int offset = Ipv6Packet.HeaderLength;
         for (int count = 0; ; count++)
         {
@@ -44,7 +54,7 @@ public ref struct Ipv6ExtensionHeaders
             // RFC 8200 §4.1: hop-by-hop only right after the fixed header (after a fragment header it is reported as such).
             if (next == HopByHop && count != 0 && !result.HasFragmentHeader) return false;
             if (offset + 8 > packet.Length) return truncatedOk && Finish(ref result, next, offset);
-            int length = next == Fragment ? Ipv6FragmentHeader.Length : (packet[offset + 1] + 1) * 8;
+            int length = next == Fragment ? Ipv6FragmentHeader.Length : (packet[offset + Field.HeaderExtensionLength] + 1) * 8;
             if (offset + length > packet.Length) return truncatedOk && Finish(ref result, next, offset);
             if (result.HasFragmentHeader && next != Fragment) result.HeaderAfterFragment = true;
             if (next == Fragment)
@@ -52,11 +62,11 @@ public ref struct Ipv6ExtensionHeaders
                 if (result.HasFragmentHeader) return false;
                 result.FragmentOffsetInPacket = offset;
             }
-            else if (next == Routing && packet[offset + 3] != 0 && result.ActiveRoutingHeader < 0)
+            else if (next == Routing && packet[offset + Field.SegmentsLeft] != 0 && result.ActiveRoutingHeader < 0)
             {
                 result.ActiveRoutingHeader = offset;
             }
-            next = packet[offset];
+            next = packet[offset + Field.NextHeader];
             offset += length;
             // A later fragment carries no upper-layer header; what follows is data.
             if (result.HasFragmentHeader && Ipv6FragmentHeader.ReadOffset(packet.Slice(result.FragmentOffsetInPacket)) != 0) break;

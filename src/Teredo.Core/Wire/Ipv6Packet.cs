@@ -32,16 +32,32 @@ public readonly ref struct Ipv6Packet
     public static bool TryParse(ReadOnlySpan<byte> buffer, out Ipv6Packet packet)
     {
         packet = default;
-        if (buffer.Length < HeaderLength || buffer[0] >> 4 != 6) return false;
+        if (buffer.Length < HeaderLength || buffer[Field.VersionTrafficFlow] >> 4 != 6) return false;
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(Field.PayloadLength));
         if (HeaderLength + payloadLength > buffer.Length) return false;
         packet = new Ipv6Packet(buffer.Slice(0, HeaderLength + payloadLength));
         return true;
     }
 
+    /// <summary>
+    /// The IPv6 packet quoted in an ICMPv6 error (RFC 4443 §2.4 c): a whole fixed header, but the payload may
+    /// be cut short, so <see cref="PayloadLength"/> is the original's and may exceed the bytes present.
+    /// </summary>
+    public static bool TryParseQuoted(ReadOnlySpan<byte> buffer, out Ipv6Packet packet)
+    {
+        packet = default;
+        if (buffer.Length < HeaderLength || buffer[Field.VersionTrafficFlow] >> 4 != 6) return false;
+        int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(Field.PayloadLength));
+        packet = new Ipv6Packet(buffer.Slice(0, Math.Min(HeaderLength + payloadLength, buffer.Length)));
+        return true;
+    }
+
+    /// <summary>For the writable twin: the getters over a buffer whose header it is building.</summary>
+    internal static Ipv6Packet Over(ReadOnlySpan<byte> buffer) => new(buffer);
+
     public int Version => _buffer[Field.VersionTrafficFlow] >> 4;
-    public byte TrafficClass => (byte)(BinaryPrimitives.ReadUInt16BigEndian(_buffer) >> 4);
-    public uint FlowLabel => BinaryPrimitives.ReadUInt32BigEndian(_buffer) & 0x000F_FFFF;
+    public byte TrafficClass => (byte)(BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.VersionTrafficFlow)) >> 4);
+    public uint FlowLabel => BinaryPrimitives.ReadUInt32BigEndian(_buffer.Slice(Field.VersionTrafficFlow)) & 0x000F_FFFF;
     public ushort PayloadLength => BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.PayloadLength));
     public byte NextHeader => _buffer[Field.NextHeader];
     public byte HopLimit => _buffer[Field.HopLimit];
@@ -77,29 +93,42 @@ public readonly record struct Ipv6Header(
     public void Emit(Span<byte> destination)
     {
         if (destination.Length < Ipv6Packet.HeaderLength) throw new ArgumentException("buffer too small", nameof(destination));
-        BinaryPrimitives.WriteUInt32BigEndian(destination, 6u << 28 | (uint)TrafficClass << 20 | (FlowLabel & 0x000F_FFFF));
-        BinaryPrimitives.WriteUInt16BigEndian(destination.Slice(4), PayloadLength);
-        destination[6] = NextHeader;
-        destination[7] = HopLimit;
-        Source.Write(destination.Slice(8));
-        Destination.Write(destination.Slice(24));
+        var header = new Ipv6PacketWriter(destination);
+        header.SetVersionClassFlow(TrafficClass, FlowLabel);
+        header.PayloadLength = PayloadLength;
+        header.NextHeader = NextHeader;
+        header.HopLimit = HopLimit;
+        header.Source = Source;
+        header.Destination = Destination;
     }
 }
 
-/// <summary>A writable view of the IPv6 fixed header, with the offsets of <see cref="Ipv6Packet"/>.</summary>
+/// <summary>
+/// A writable view of the IPv6 fixed header (smoltcp's <c>Packet&lt;&amp;mut [u8]&gt;</c>): getters read
+/// through <see cref="Ipv6Packet"/>, setters write the offsets of <see cref="Ipv6Packet.Field"/>.
+/// </summary>
 public readonly ref struct Ipv6PacketWriter
 {
     private readonly Span<byte> _buffer;
 
     public Ipv6PacketWriter(Span<byte> buffer) => _buffer = buffer;
 
+    private Ipv6Packet View => Ipv6Packet.Over(_buffer);
+
     /// <summary>Version 6, the traffic class, and a flow label.</summary>
     public void SetVersionClassFlow(byte trafficClass, uint flowLabel) =>
         BinaryPrimitives.WriteUInt32BigEndian(_buffer.Slice(Ipv6Packet.Field.VersionTrafficFlow),
             6u << 28 | (uint)trafficClass << 20 | (flowLabel & 0x000F_FFFF));
-    public ushort PayloadLength { set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv6Packet.Field.PayloadLength), value); }
-    public byte NextHeader { set => _buffer[Ipv6Packet.Field.NextHeader] = value; }
-    public byte HopLimit { set => _buffer[Ipv6Packet.Field.HopLimit] = value; }
-    public Ipv6Address Source { set => value.Write(_buffer.Slice(Ipv6Packet.Field.Source)); }
-    public Ipv6Address Destination { set => value.Write(_buffer.Slice(Ipv6Packet.Field.Destination)); }
+    public int Version => View.Version;
+    public byte TrafficClass => View.TrafficClass;
+    public uint FlowLabel => View.FlowLabel;
+    public ushort PayloadLength
+    {
+        get => View.PayloadLength;
+        set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(Ipv6Packet.Field.PayloadLength), value);
+    }
+    public byte NextHeader { get => View.NextHeader; set => _buffer[Ipv6Packet.Field.NextHeader] = value; }
+    public byte HopLimit { get => View.HopLimit; set => _buffer[Ipv6Packet.Field.HopLimit] = value; }
+    public Ipv6Address Source { get => View.Source; set => value.Write(_buffer.Slice(Ipv6Packet.Field.Source)); }
+    public Ipv6Address Destination { get => View.Destination; set => value.Write(_buffer.Slice(Ipv6Packet.Field.Destination)); }
 }

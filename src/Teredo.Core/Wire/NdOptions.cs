@@ -14,6 +14,21 @@ public static class NdOptionType
 /// <summary>One ND option: type, its bytes (type and length octets included).</summary>
 public readonly ref struct NdOption
 {
+    internal static class Field
+    {
+        public const int Type = 0;
+        /// <summary>In units of 8 bytes, type and length octets included.</summary>
+        public const int Length = 1;
+    }
+
+    /// <summary>Clears an option of <paramref name="length"/> bytes and writes its type and length octets.</summary>
+    internal static void EmitHeader(Span<byte> destination, byte type, int length)
+    {
+        destination.Slice(0, length).Clear();
+        destination[Field.Type] = type;
+        destination[Field.Length] = (byte)(length / 8);
+    }
+
     public NdOption(byte type, ReadOnlySpan<byte> bytes)
     {
         Type = type;
@@ -45,13 +60,13 @@ public ref struct NdOptionReader
     {
         option = default;
         if (_rest.IsEmpty || Malformed) return false;
-        if (_rest.Length < 2 || _rest[1] == 0 || _rest[1] * 8 > _rest.Length)
+        if (_rest.Length < 2 || _rest[NdOption.Field.Length] == 0 || _rest[NdOption.Field.Length] * 8 > _rest.Length)
         {
             Malformed = true;
             return false;
         }
-        int length = _rest[1] * 8;
-        option = new NdOption(_rest[0], _rest.Slice(0, length));
+        int length = _rest[NdOption.Field.Length] * 8;
+        option = new NdOption(_rest[NdOption.Field.Type], _rest.Slice(0, length));
         _rest = _rest.Slice(length);
         return true;
     }
@@ -74,32 +89,39 @@ public readonly record struct PrefixInformation(
     uint ValidLifetime,
     uint PreferredLifetime)
 {
+    private static class Field
+    {
+        public const int PrefixLength = 2;
+        public const int Flags = 3;
+        public const int ValidLifetime = 4;
+        public const int PreferredLifetime = 8;
+        public const int Prefix = 16;
+    }
+
     public const int Length = 32;
 
     public static bool TryParse(ReadOnlySpan<byte> option, out PrefixInformation info)
     {
         info = default;
-        if (option.Length != Length || option[0] != NdOptionType.PrefixInformation || option[2] > 128) return false;
+        if (option.Length != Length || option[NdOption.Field.Type] != NdOptionType.PrefixInformation || option[Field.PrefixLength] > 128) return false;
         info = new PrefixInformation(
-            Ipv6Address.Read(option.Slice(16)),
-            option[2],
-            (option[3] & 0x80) != 0,
-            (option[3] & 0x40) != 0,
-            BinaryPrimitives.ReadUInt32BigEndian(option.Slice(4)),
-            BinaryPrimitives.ReadUInt32BigEndian(option.Slice(8)));
+            Ipv6Address.Read(option.Slice(Field.Prefix)),
+            option[Field.PrefixLength],
+            (option[Field.Flags] & 0x80) != 0,
+            (option[Field.Flags] & 0x40) != 0,
+            BinaryPrimitives.ReadUInt32BigEndian(option.Slice(Field.ValidLifetime)),
+            BinaryPrimitives.ReadUInt32BigEndian(option.Slice(Field.PreferredLifetime)));
         return true;
     }
 
     public int Emit(Span<byte> destination)
     {
-        destination.Slice(0, Length).Clear();
-        destination[0] = NdOptionType.PrefixInformation;
-        destination[1] = Length / 8;
-        destination[2] = PrefixLength;
-        destination[3] = (byte)((OnLink ? 0x80 : 0) | (Autonomous ? 0x40 : 0));
-        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(4), ValidLifetime);
-        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(8), PreferredLifetime);
-        Prefix.Write(destination.Slice(16));
+        NdOption.EmitHeader(destination, NdOptionType.PrefixInformation, Length);
+        destination[Field.PrefixLength] = PrefixLength;
+        destination[Field.Flags] = (byte)((OnLink ? 0x80 : 0) | (Autonomous ? 0x40 : 0));
+        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(Field.ValidLifetime), ValidLifetime);
+        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(Field.PreferredLifetime), PreferredLifetime);
+        Prefix.Write(destination.Slice(Field.Prefix));
         return Length;
     }
 }
@@ -107,22 +129,23 @@ public readonly record struct PrefixInformation(
 /// <summary>The MTU option (RFC 4861 §4.6.4), 8 bytes.</summary>
 public static class MtuOption
 {
+    /// <summary>After the type, the length and two reserved bytes.</summary>
+    private const int MtuField = 4;
+
     public const int Length = 8;
 
     public static bool TryParse(ReadOnlySpan<byte> option, out uint mtu)
     {
         mtu = 0;
-        if (option.Length != Length || option[0] != NdOptionType.Mtu) return false;
-        mtu = BinaryPrimitives.ReadUInt32BigEndian(option.Slice(4));
+        if (option.Length != Length || option[NdOption.Field.Type] != NdOptionType.Mtu) return false;
+        mtu = BinaryPrimitives.ReadUInt32BigEndian(option.Slice(MtuField));
         return true;
     }
 
     public static int Emit(Span<byte> destination, uint mtu)
     {
-        destination.Slice(0, Length).Clear();
-        destination[0] = NdOptionType.Mtu;
-        destination[1] = Length / 8;
-        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(4), mtu);
+        NdOption.EmitHeader(destination, NdOptionType.Mtu, Length);
+        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(MtuField), mtu);
         return Length;
     }
 }

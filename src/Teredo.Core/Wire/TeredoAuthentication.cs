@@ -18,7 +18,7 @@ public readonly ref struct TeredoAuthentication
     }
 
     /// <summary>Header, nonce and confirmation byte: the length with empty identifier and value.</summary>
-    public const int MinLength = 4 + NonceLength + 1;
+    public const int MinLength = Field.ClientId + NonceLength + 1;
     public const int NonceLength = 8;
     /// <summary>The HMAC-SHA1 output length: the AU-len of the default algorithm (§5.2.2).</summary>
     public const int HmacSha1Length = 20;
@@ -27,7 +27,11 @@ public readonly ref struct TeredoAuthentication
 
     private TeredoAuthentication(ReadOnlySpan<byte> buffer) => _buffer = buffer;
 
-    public static bool IsPresent(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == 0 && payload[1] == 1;
+    public static bool IsPresent(ReadOnlySpan<byte> payload) =>
+        payload.Length >= 2 && BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(Field.Indicator)) == IndicatorValue;
+
+    /// <summary>The two bytes that open the encapsulation (RFC 4380 §5.1.1).</summary>
+    private const ushort IndicatorValue = 0x0001;
 
     /// <summary>The encapsulation's length, or -1 when <paramref name="payload"/> does not start with a complete one.</summary>
     public static int MeasureLength(ReadOnlySpan<byte> payload)
@@ -48,7 +52,9 @@ public readonly ref struct TeredoAuthentication
 
     public int Length => _buffer.Length;
     public ReadOnlySpan<byte> ClientId => _buffer.Slice(Field.ClientId, _buffer[Field.IdLength]);
-    public ReadOnlySpan<byte> AuthenticationValue => _buffer.Slice(Field.ClientId + _buffer[Field.IdLength], _buffer[Field.AuLength]);
+    public ReadOnlySpan<byte> AuthenticationValue => _buffer.Slice(AuthenticationValueOffset, _buffer[Field.AuLength]);
+    /// <summary>Offset of the authentication value inside the encapsulation: where a signer writes it.</summary>
+    public int AuthenticationValueOffset => Field.ClientId + _buffer[Field.IdLength];
     public ReadOnlySpan<byte> NonceBytes => _buffer.Slice(_buffer.Length - NonceLength - 1, NonceLength);
     public ulong Nonce => BinaryPrimitives.ReadUInt64BigEndian(NonceBytes);
     public byte Confirmation => _buffer[^1];
@@ -63,8 +69,7 @@ public readonly ref struct TeredoAuthentication
     {
         if (clientId.Length > byte.MaxValue || (uint)authValueLength > byte.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(clientId), "identifier and value are at most 255 bytes");
-        destination[Field.Indicator] = 0;
-        destination[Field.Indicator + 1] = 1;
+        BinaryPrimitives.WriteUInt16BigEndian(destination.Slice(Field.Indicator), IndicatorValue);
         destination[Field.IdLength] = (byte)clientId.Length;
         destination[Field.AuLength] = (byte)authValueLength;
         clientId.CopyTo(destination.Slice(Field.ClientId));
@@ -90,9 +95,7 @@ public static class TeredoAuthenticator
     {
         if (!TeredoAuthentication.TryParse(udpPayload, out var auth) || auth.AuthenticationValue.Length != TeredoAuthentication.HmacSha1Length)
             throw new ArgumentException("payload lacks a 20-byte authentication value", nameof(udpPayload));
-        int valueOffset = 4 + auth.ClientId.Length;
-        int protectedOffset = auth.NonceOffset;
-        HMACSHA1.HashData(key, udpPayload.Slice(protectedOffset), udpPayload.Slice(valueOffset, TeredoAuthentication.HmacSha1Length));
+        HMACSHA1.HashData(key, udpPayload.Slice(auth.NonceOffset), udpPayload.Slice(auth.AuthenticationValueOffset, TeredoAuthentication.HmacSha1Length));
     }
 
     /// <summary>Checks the authentication value in constant time.</summary>

@@ -9,26 +9,33 @@ namespace Teredo.Wire;
 /// </summary>
 public static class TeredoOriginIndication
 {
+    private static class Field
+    {
+        public const int Indicator = 0;
+        public const int ObfuscatedPort = 2;
+        public const int ObfuscatedAddress = 4;
+    }
+
     public const int Length = 8;
 
-    public static bool IsPresent(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == 0 && payload[1] == 0;
+    public static bool IsPresent(ReadOnlySpan<byte> payload) =>
+        payload.Length >= 2 && BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(Field.Indicator)) == 0x0000;
 
     public static bool TryParse(ReadOnlySpan<byte> bytes, out Ipv4Endpoint origin)
     {
         origin = default;
         if (bytes.Length < Length || !IsPresent(bytes)) return false;
         origin = new Ipv4Endpoint(
-            new Ipv4Address(~BinaryPrimitives.ReadUInt32BigEndian(bytes.Slice(4))),
-            (ushort)~BinaryPrimitives.ReadUInt16BigEndian(bytes.Slice(2)));
+            new Ipv4Address(~BinaryPrimitives.ReadUInt32BigEndian(bytes.Slice(Field.ObfuscatedAddress))),
+            (ushort)~BinaryPrimitives.ReadUInt16BigEndian(bytes.Slice(Field.ObfuscatedPort)));
         return true;
     }
 
     public static int Emit(Span<byte> destination, Ipv4Endpoint origin)
     {
-        destination[0] = 0;
-        destination[1] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(destination.Slice(2), (ushort)~origin.Port);
-        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(4), ~origin.Address.Value);
+        BinaryPrimitives.WriteUInt16BigEndian(destination.Slice(Field.Indicator), 0x0000);
+        BinaryPrimitives.WriteUInt16BigEndian(destination.Slice(Field.ObfuscatedPort), (ushort)~origin.Port);
+        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(Field.ObfuscatedAddress), ~origin.Address.Value);
         return Length;
     }
 }

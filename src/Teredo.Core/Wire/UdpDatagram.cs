@@ -32,6 +32,21 @@ public readonly ref struct UdpDatagram
         return true;
     }
 
+    /// <summary>
+    /// Accepts any buffer holding the 8-byte header, whatever its length field says: the first fragment of a
+    /// datagram, or one quoted in an ICMP error, whose checksum a translator still adjusts.
+    /// </summary>
+    public static bool TryParseHeader(ReadOnlySpan<byte> buffer, out UdpDatagram datagram)
+    {
+        datagram = default;
+        if (buffer.Length < HeaderLength) return false;
+        datagram = new UdpDatagram(buffer);
+        return true;
+    }
+
+    /// <summary>For the writable twin: the getters over a buffer whose header it is building.</summary>
+    internal static UdpDatagram Over(ReadOnlySpan<byte> buffer) => new(buffer);
+
     public ushort SourcePort => BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.SourcePort));
     public ushort DestinationPort => BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.DestinationPort));
     public ushort Length => BinaryPrimitives.ReadUInt16BigEndian(_buffer.Slice(Field.Length));
@@ -54,14 +69,77 @@ public readonly ref struct UdpDatagram
         ushort destinationPort, int payloadLength)
     {
         ushort length = checked((ushort)(HeaderLength + payloadLength));
-        BinaryPrimitives.WriteUInt16BigEndian(datagram, sourcePort);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.Slice(2), destinationPort);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.Slice(4), length);
-        datagram[6] = 0;
-        datagram[7] = 0;
-        ushort sum = Checksum.Finish(Checksum.Add(Checksum.Ipv4PseudoHeader(source, destination, IpProtocol.Udp, length), datagram.Slice(0, length)));
-        // A computed zero is sent as all ones: zero means "no checksum" (RFC 768).
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.Slice(6), sum == 0 ? (ushort)0xFFFF : sum);
+        var header = new UdpDatagramWriter(datagram.Slice(0, length));
+        header.SourcePort = sourcePort;
+        header.DestinationPort = destinationPort;
+        header.Length = length;
+        header.FillChecksum(source, destination);
         return length;
+    }
+}
+
+/// <summary>
+/// A writable view of a UDP header (smoltcp's <c>Packet&lt;&amp;mut [u8]&gt;</c>): getters read through
+/// <see cref="UdpDatagram"/>, setters write the offsets of <see cref="UdpDatagram.Field"/>. The buffer is
+/// the whole datagram when a checksum is filled.
+/// </summary>
+public readonly ref struct UdpDatagramWriter
+{
+    private readonly Span<byte> _buffer;
+
+    public UdpDatagramWriter(Span<byte> buffer) => _buffer = buffer;
+
+    private UdpDatagram View => UdpDatagram.Over(_buffer);
+
+    public ushort SourcePort
+    {
+        get => View.SourcePort;
+        set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(UdpDatagram.Field.SourcePort), value);
+    }
+    public ushort DestinationPort
+    {
+        get => View.DestinationPort;
+        set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(UdpDatagram.Field.DestinationPort), value);
+    }
+    public ushort Length
+    {
+        get => View.Length;
+        set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(UdpDatagram.Field.Length), value);
+    }
+    public ushort Checksum
+    {
+        get => View.ChecksumField;
+        set => BinaryPrimitives.WriteUInt16BigEndian(_buffer.Slice(UdpDatagram.Field.Checksum), value);
+    }
+
+    /// <summary>Computes the checksum over the IPv4 pseudo-header and the whole buffer.</summary>
+    public void FillChecksum(Ipv4Address source, Ipv4Address destination) =>
+        FillChecksum(Teredo.Wire.Checksum.Ipv4PseudoHeader(source, destination, IpProtocol.Udp, (ushort)_buffer.Length));
+
+    /// <summary>Computes the mandatory checksum over the IPv6 pseudo-header and the whole buffer (RFC 8200 §8.1).</summary>
+    public void FillChecksum(Ipv6Address source, Ipv6Address destination) =>
+        FillChecksum(Teredo.Wire.Checksum.Ipv6PseudoHeader(source, destination, (uint)_buffer.Length, IpProtocol.Udp));
+
+    /// <summary>A computed zero is sent as all ones: zero means "no checksum" (RFC 768).</summary>
+    private void FillChecksum(ulong pseudoHeader)
+    {
+        Checksum = 0;
+        ushort sum = Teredo.Wire.Checksum.Finish(Teredo.Wire.Checksum.Add(pseudoHeader, _buffer));
+        Checksum = sum == 0 ? (ushort)0xFFFF : sum;
+    }
+
+    /// <summary>The checksum after a pseudo-header change (removed, added); "none" stays none (<see cref="Teredo.Wire.Checksum.UpdateUdp"/>).</summary>
+    public void UpdateChecksum(ulong removed, ulong added) => Checksum = Teredo.Wire.Checksum.UpdateUdp(Checksum, removed, added);
+
+    public void ReplaceSourcePort(ushort port)
+    {
+        Checksum = Teredo.Wire.Checksum.UpdateUdp(Checksum, SourcePort, port);
+        SourcePort = port;
+    }
+
+    public void ReplaceDestinationPort(ushort port)
+    {
+        Checksum = Teredo.Wire.Checksum.UpdateUdp(Checksum, DestinationPort, port);
+        DestinationPort = port;
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Teredo.Client;
 using Teredo.Net;
@@ -11,7 +9,12 @@ public sealed record ClientHostSettings
 {
     /// <summary>User to become once started as root (User, --user); null keeps the identity the daemon was started with.</summary>
     public string? User { get; init; }
+    /// <summary>The engine's options; until <see cref="Addresses.HostResolution"/> has looked up <see cref="ServerName"/>, its server is unspecified.</summary>
     public required ClientOptions Engine { get; init; }
+    /// <summary>ServerAddress when it is a host name, resolved at start; null when it is an address.</summary>
+    public HostName? ServerName { get; init; }
+    /// <summary>ServerAddress2 when it is a host name, resolved at start.</summary>
+    public HostName? SecondaryServerName { get; init; }
     public string InterfaceName { get; init; } = "teredo";
     public Ipv4Address BindAddress { get; init; } = Ipv4Address.Any;
     /// <summary>0: the kernel picks a random port (RFC 4380 §5.2: clients behind one NAT must differ).</summary>
@@ -43,8 +46,7 @@ public static class ClientConfiguration
         "LocalDiscovery", "RefreshDetermination", "RefreshInterval", "QualificationTimeout", "QualificationAttempts",
         "OfflineRetry", "IgnoreConeBit", "PeerCapacity", "MaxQueuedPerPeer", "MaxQueuedBytes");
 
-    public static ClientHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null,
-        Func<string, IPAddress[]>? resolve = null)
+    public static ClientHostSettings Load(string? path, Action<Dictionary<string, string>>? overrides = null)
     {
         var config = ConfigValues.Load(path, Known, overrides);
         string file = config.File;
@@ -68,11 +70,16 @@ public static class ClientConfiguration
             if (Get(relayOnly) is { } d)
                 throw new ConfigException($"{Where(d)}: {d.Name} is only valid in relay mode (miredo.conf(5): it must not be used by a client)");
 
-        resolve ??= Dns.GetHostAddresses;
         var serverDirective = Get("ServerAddress")
             ?? throw new ConfigException($"{file}: ServerAddress (the Teredo server's name or IPv4 address) is required");
-        var server = ResolveIpv4(serverDirective, resolve, Where(serverDirective));
-        Ipv4Address? secondary = Get("ServerAddress2") is { } s2 ? ResolveIpv4(s2, resolve, Where(s2)) : null;
+        var serverName = NameOrAddress(serverDirective, Where(serverDirective), out var server);
+        HostName? secondaryName = null;
+        Ipv4Address? secondary = null;
+        if (Get("ServerAddress2") is { } s2)
+        {
+            secondaryName = NameOrAddress(s2, Where(s2), out var a2);
+            if (secondaryName is null) secondary = a2;
+        }
 
         var bind = Ipv4Address.Any;
         if (Get("BindAddress") is { } b && !Ipv4Address.TryParse(b.Value, out bind))
@@ -106,7 +113,8 @@ public static class ClientConfiguration
         if (engine.RefreshDetermination && engine.RefreshIntervalMs > engine.MaximumRefreshIntervalMs)
             throw new ConfigException($"{file}: RefreshDetermination starts from RefreshInterval, which must not exceed the 120 s maximum");
         // Local discovery needs the local network, which the daemon learns when it binds; checked there.
-        if ((engine with { LocalDiscovery = false }).Validate() is { } problem)
+        // A server given by name is checked once resolved (HostResolution).
+        if (serverName is null && (engine with { LocalDiscovery = false }).Validate() is { } problem)
             throw new ConfigException($"{file}: {problem}");
 
         string name = Get("InterfaceName")?.Value ?? "teredo";
@@ -117,6 +125,8 @@ public static class ClientConfiguration
         {
             User = config.Get("User")?.Value,
             Engine = engine,
+            ServerName = serverName,
+            SecondaryServerName = secondaryName,
             InterfaceName = name,
             BindAddress = bind,
             BindPort = (ushort)Int("BindPort", 0, 65535, 0),
@@ -128,20 +138,13 @@ public static class ClientConfiguration
         };
     }
 
-    /// <summary>A numeric IPv4 address, or a host name resolved to its first IPv4 address (miredo.conf(5) allows both).</summary>
-    private static Ipv4Address ResolveIpv4(ConfigDirective d, Func<string, IPAddress[]> resolve, string where)
+    /// <summary>A numeric IPv4 address (into <paramref name="address"/>, null returned), or a host name to resolve at start.</summary>
+    private static HostName? NameOrAddress(ConfigDirective d, string where, out Ipv4Address address)
     {
-        if (Ipv4Address.TryParse(d.Value, out var a)) return a;
-        if (d.Value.Length == 0 || d.Value.Contains(':'))
+        if (Ipv4Address.TryParse(d.Value, out address)) return null;
+        if (d.Value.Length == 0 || d.Value.Contains(':') || d.Value.Any(char.IsWhiteSpace))
             throw new ConfigException($"{where}: {d.Name} wants a host name or IPv4 address, not '{d.Value}'");
-        IPAddress[] addresses;
-        try { addresses = resolve(d.Value); }
-        catch (Exception e) when (e is SocketException or ArgumentException)
-        {
-            throw new ConfigException($"{where}: {d.Name} '{d.Value}' does not resolve: {e.Message}");
-        }
-        foreach (var ip in addresses)
-            if (ip.AddressFamily == AddressFamily.InterNetwork) return Ipv4Address.FromIPAddress(ip);
-        throw new ConfigException($"{where}: {d.Name} '{d.Value}' has no IPv4 address");
+        address = Ipv4Address.Any;
+        return new HostName(d.Value, d.Name, where);
     }
 }

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
 using Teredo.Addressing;
-using Teredo.Hosting.Addresses;
 using Teredo.Net;
 using Teredo.Relay;
 
@@ -17,7 +14,10 @@ public sealed record RelayHostSettings
     public Ipv4Address BindAddress { get; init; } = Ipv4Address.Any;
     /// <summary>0: the kernel picks (Miredo's default too).</summary>
     public ushort BindPort { get; init; }
+    /// <summary>§4.2.2: serve only this host's own native addresses, which <see cref="Addresses.HostResolution"/> reads at start.</summary>
     public bool HostSpecific { get; init; }
+    /// <summary>No RelayAddress: the source of ICMPv6 errors is this host's first native address, read at start.</summary>
+    public bool OwnAddressFromHost { get; init; }
     public string ControlSocket { get; init; } = "/run/teredo/relay.sock";
     /// <summary>Where the Prometheus endpoint listens (--metrics, Metrics); null: no endpoint.</summary>
     public System.Net.IPEndPoint? Metrics { get; init; }
@@ -75,11 +75,7 @@ public static class RelayConfiguration
                 throw new ConfigException($"{ConfigFile.Where(ra, file)}: RelayAddress wants an IPv6 address, not '{ra.Value}'");
             own = a;
         }
-        own ??= NativeIpv6.First()?.Address;
-
         bool hostSpecific = Get("HostSpecific") is { } hs && ConfigFile.ParseBool(hs, file);
-        // §4.2.2: the host's own native addresses are what a host-specific relay serves.
-        IReadOnlySet<Ipv6Address>? served = hostSpecific ? NativeIpv6.Read().Select(a => a.Address).ToHashSet() : null;
 
         var defaults = new RelayOptions();
         var engine = new RelayOptions
@@ -88,7 +84,8 @@ public static class RelayConfiguration
             OwnAddress = own,
             BehindNat = behindNat,
             IgnoreConeBit = Get("IgnoreConeBit") is { } ic && ConfigFile.ParseBool(ic, file),
-            ServedAddresses = served,
+            // A host-specific relay serves nothing until HostResolution has read the host's addresses.
+            ServedAddresses = hostSpecific ? new HashSet<Ipv6Address>() : null,
             PeerCapacity = Int("PeerCapacity", 16, 1 << 24, defaults.PeerCapacity),
             MaxQueuedPerPeer = Int("MaxQueuedPerPeer", 0, 1024, defaults.MaxQueuedPerPeer),
             MaxQueuedBytes = Int("MaxQueuedBytes", 0, 1 << 30, defaults.MaxQueuedBytes),
@@ -105,6 +102,7 @@ public static class RelayConfiguration
             BindAddress = bind,
             BindPort = (ushort)Int("BindPort", 0, 65535, 0),
             HostSpecific = hostSpecific,
+            OwnAddressFromHost = own is null,
             ControlSocket = Get("ControlSocket")?.Value ?? "/run/teredo/relay.sock",
             Metrics = MetricsDirective.Read(config),
         };

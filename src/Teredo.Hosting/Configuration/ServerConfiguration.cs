@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
 using Teredo.Addressing;
-using Teredo.Hosting.Addresses;
 using Teredo.Net;
 using Teredo.Server;
 
@@ -20,6 +19,8 @@ public sealed record ServerHostSettings
     /// <summary>Receive threads per server address (SO_REUSEPORT sockets); default one per core.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
     public ushort Port { get; init; } = TeredoAddress.Port;
+    /// <summary>Ipv6Forwarding auto (the default): on when this host has native IPv6, which <see cref="Addresses.HostResolution"/> reads at start.</summary>
+    public bool Ipv6ForwardingFromHost { get; init; }
 }
 
 /// <summary>
@@ -60,9 +61,9 @@ public static class ServerConfiguration
         if (requireAuth && secrets.Count == 0)
             throw new ConfigException($"{file}: RequireAuthentication needs a ClientSecretsFile with at least one client");
 
-        bool forwarding = Get("Ipv6Forwarding") is { } fw
-            ? fw.Value.Equals("auto", StringComparison.OrdinalIgnoreCase) ? NativeIpv6.First() is not null : ConfigFile.ParseBool(fw, file)
-            : NativeIpv6.First() is not null;
+        var fw = Get("Ipv6Forwarding");
+        bool forwardingFromHost = fw is null || fw.Value.Equals("auto", StringComparison.OrdinalIgnoreCase);
+        bool forwarding = !forwardingFromHost && ConfigFile.ParseBool(fw!, file);
 
         var engine = new ServerOptions
         {
@@ -89,6 +90,7 @@ public static class ServerConfiguration
             Metrics = MetricsDirective.Read(config),
             Threads = Int("Threads", 1, 64, Environment.ProcessorCount),
             Port = (ushort)Int("Port", 1, 65535, TeredoAddress.Port),
+            Ipv6ForwardingFromHost = forwardingFromHost,
         };
 
         int Int(string name, int min, int max, int fallback) => config.Int(name, min, max, fallback);

@@ -44,7 +44,11 @@ public static class TranslatorSelf
         // A fresh option-less header: options of the request (record route and the like) are not echoed.
         new Ipv4Header(self, ip.Source, IpProtocol.Icmp, (ushort)payload.Length, ReplyHopLimit, ip.Identification, ip.DontFragment, ip.TypeOfService).Emit(reply);
         payload.CopyTo(reply[Ipv4Header.Length..]);
-        Reply(new IcmpHeaderWriter(reply[Ipv4Header.Length..]), Icmpv4Type.EchoRequest, Icmpv4Type.EchoReply);
+        var message = reply.Slice(Ipv4Header.Length, payload.Length);
+        var icmp = new IcmpHeaderWriter(message);
+        Reply(icmp, Icmpv4Type.EchoRequest, Icmpv4Type.EchoReply);
+        // Without a pseudo-header an ICMPv4 reply can be all zeros, where eqn. 3 gives 0x0000 and a full sum 0xFFFF.
+        icmp.Checksum = Checksum.FixAllZero(icmp.Checksum, message);
         sink.Commit(Ipv4Header.Length + payload.Length);
         return Outcome.EchoAnswered;
     }

@@ -103,17 +103,29 @@ public class ClientConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void A_server_name_resolves_to_its_first_IPv4_address()
+    public void A_server_name_is_kept_by_the_parser_and_resolved_at_start_to_its_first_IPv4_address()
     {
-        var s = ClientConfiguration.Load(Write("c.conf", "ServerAddress teredo.example\n"), resolve: name =>
+        var parsed = ClientConfiguration.Load(Write("c.conf", "ServerAddress teredo.example\n"));
+        var name = Assert.IsType<HostName>(parsed.ServerName);
+        Assert.Equal(("teredo.example", "ServerAddress"), (name.Name, name.Directive));
+        Assert.EndsWith("c.conf:1", name.Where);
+        var s = HostResolution.Resolve(parsed, name =>
         {
             Assert.Equal("teredo.example", name);
             return [IPAddress.Parse("2001:db8::1"), IPAddress.Parse("198.18.0.10")];
         });
         Assert.Equal(new Ipv4Address(198, 18, 0, 10), s.Engine.Server);
-        var e = Assert.Throws<ConfigException>(() => ClientConfiguration.Load(Write("d.conf", "ServerAddress v6only.example\n"),
-            resolve: _ => [IPAddress.Parse("2001:db8::1")]));
+        Assert.Null(s.ServerName);
+        var v6only = ClientConfiguration.Load(Write("d.conf", "ServerAddress v6only.example\n"));
+        var e = Assert.Throws<ConfigException>(() => HostResolution.Resolve(v6only, _ => [IPAddress.Parse("2001:db8::1")]));
         Assert.Contains("d.conf:1: ServerAddress 'v6only.example' has no IPv4 address", e.Message);
+    }
+
+    [Fact]
+    public void Numeric_server_addresses_need_no_lookup()
+    {
+        var parsed = ClientConfiguration.Load(Write("c.conf", "ServerAddress 198.18.0.10\nServerAddress2 198.18.0.11\n"));
+        Assert.Same(parsed, HostResolution.Resolve(parsed, _ => throw new InvalidOperationException("no lookup expected")));
     }
 
     [Fact]

@@ -1,8 +1,8 @@
-using Teredo.Engines;
 using System.Collections.Frozen;
 using Teredo.Addressing;
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
 using Teredo.Tests.Support;

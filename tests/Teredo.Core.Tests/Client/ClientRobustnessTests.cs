@@ -1,6 +1,6 @@
-using Teredo.Engines;
 using FsCheck.Xunit;
 using Teredo.Client;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Tests.Support;
 

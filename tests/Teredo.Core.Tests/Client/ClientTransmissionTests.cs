@@ -1,7 +1,7 @@
-using Teredo.Engines;
 using Teredo.Addressing;
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
 using Teredo.Tests.Support;

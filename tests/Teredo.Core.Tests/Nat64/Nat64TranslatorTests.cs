@@ -13,7 +13,7 @@ public class Nat64TranslatorTests
     private static readonly Ipv6Address Us6 = Ipv6Address.Parse("2001:db8:1::1");
 
     /// <summary>The WKP translator with Host6 ↔ Host4 as an explicit /128 ↔ /32 mapping.</summary>
-    private static Nat64Translator Make(Action<Nat64Options>? configure = null)
+    internal static Nat64Translator Make(Action<Nat64Options>? configure = null)
     {
         var options = new Nat64Options { Prefix = Prefix, TranslatorIpv4 = Us4, TranslatorIpv6 = Us6, IcmpErrorsPerSecond = 0 };
         configure?.Invoke(options);

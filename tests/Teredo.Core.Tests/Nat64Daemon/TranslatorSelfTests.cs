@@ -65,6 +65,20 @@ public class TranslatorSelfTests
     }
 
     [Fact]
+    public void An_all_zero_echo_request_gets_the_reply_checksum_a_full_sum_gives_not_zero()
+    {
+        // Type 8, checksum 0xF7FF, identifier, sequence and data zero: the reply is all zeros but its checksum.
+        byte[] icmp = [8, 0, 0xF7, 0xFF, 0, 0, 0, 0];
+        var packet = new byte[20 + icmp.Length];
+        new Ipv4Header(Host4, Self4, IpProtocol.Icmp, (ushort)icmp.Length, 63, 0x4242).Emit(packet);
+        icmp.CopyTo(packet, 20);
+        var sink = new TranslationSink();
+        Assert.Equal(TranslatorSelf.Outcome.EchoAnswered, TranslatorSelf.FromIpv4(packet, Self4, sink));
+        var reply = Assert.Single(sink.Packets);
+        Assert.Equal(new byte[] { 0, 0, 0xFF, 0xFF, 0, 0, 0, 0 }, reply[20..]);
+    }
+
+    [Fact]
     public void Other_traffic_for_the_translator_is_dropped_and_traffic_for_others_passes()
     {
         var sink = new TranslationSink();

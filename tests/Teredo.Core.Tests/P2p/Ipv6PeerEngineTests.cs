@@ -1,5 +1,5 @@
-using Teredo.Engines;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.P2p.Ipv6Peer;
 using Teredo.Tests.Support;

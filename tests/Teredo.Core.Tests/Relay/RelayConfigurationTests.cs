@@ -1,3 +1,4 @@
+using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
 using Teredo.Net;
 using Teredo.Tests.Support;
@@ -41,9 +42,25 @@ public class RelayConfigurationTests : IDisposable
     [Fact]
     public void Host_specific_mode_serves_only_local_addresses()
     {
-        var s = RelayConfiguration.Load(Write("HostSpecific yes\n"));
-        Assert.True(s.HostSpecific);
-        Assert.NotNull(s.Engine.ServedAddresses);
+        var parsed = RelayConfiguration.Load(Write("HostSpecific yes\n"));
+        Assert.True(parsed.HostSpecific);
+        // Parsing reads no interface: until resolved at start, a host-specific relay serves nothing.
+        Assert.Empty(parsed.Engine.ServedAddresses!);
+        Ipv6Address.TryParse("2001:db8:1::20", out var a);
+        Ipv6Address.TryParse("2001:db8:1::21", out var b);
+        var s = HostResolution.Resolve(parsed, [(a, "eth0"), (b, "eth1")]);
+        Assert.Equal(new HashSet<Ipv6Address> { a, b }, s.Engine.ServedAddresses);
+        Assert.Equal(a, s.Engine.OwnAddress);
+    }
+
+    [Fact]
+    public void RelayAddress_wins_over_the_host_s_address_and_none_leaves_it_unset()
+    {
+        Ipv6Address.TryParse("2001:db8:1::99", out var native);
+        var given = HostResolution.Resolve(RelayConfiguration.Load(Write("RelayAddress 2001:db8:1::20\n")), [(native, "eth0")]);
+        Assert.Equal("2001:db8:1::20", given.Engine.OwnAddress.ToString());
+        var none = HostResolution.Resolve(RelayConfiguration.Load(Write("RelayType relay\n")), []);
+        Assert.Null(none.Engine.OwnAddress);
     }
 
     [Theory]

@@ -1,6 +1,6 @@
-using Teredo.Engines;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Relay;
 using Teredo.Tests.Support;
@@ -314,6 +314,36 @@ public class TeredoRelayEngineTests
         // A bubble to a nonce that is not ours re-maps nothing.
         relay.OnDatagram(1040, TeredoRelayEngine.UdpPort, oldOwner, BubbleFrom(target, Ipv6Address.Parse("fe80::1")), _sink);
         Assert.Equal(newOwner, relay.Peers.Find(target)!.Mapped);
+    }
+
+    [Fact]
+    public void Traffic_with_a_trusted_peer_both_ways_allocates_nothing()
+    {
+        var relay = Engine();
+        var output = new CountingOutput();
+        var toClient = Echo(Native, Client);
+        var fromClient = Echo(Client, Native);
+        relay.OnDevicePacket(0, TeredoRelayEngine.TunDevice, toClient, output);
+        relay.OnDatagram(1, TeredoRelayEngine.UdpPort, ClientMapping, BubbleFrom(Client, relay.NonceAddress(Client)), output);
+        long deadlines = 0;
+        long t = 2;
+
+        long allocated = Allocations.Measure(count =>
+        {
+            // 1 ms per 10 exchanges: the peer stays trusted (it writes too), nothing is pending. The deadline is
+            // read after every call, as a host does.
+            for (int i = 0; i < count; i++, t += i % 10 == 0 ? 1 : 0)
+            {
+                relay.OnDevicePacket(t, TeredoRelayEngine.TunDevice, toClient, output);
+                relay.OnDatagram(t, TeredoRelayEngine.UdpPort, ClientMapping, fromClient, output);
+                if (relay.NextDeadlineMs <= t) relay.OnTimer(t, output);
+                deadlines += relay.NextDeadlineMs == long.MaxValue ? 0 : 1;
+            }
+        });
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(2 + 2 * 60_000, output.Committed);
+        Assert.Equal(0, deadlines);
     }
 
     private static void AssertAllGlobal(IEnumerable<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> sent)

@@ -1,3 +1,4 @@
+using Teredo.Hosting.Addresses;
 using Teredo.Hosting.Configuration;
 using Teredo.Net;
 using Teredo.Tests.Support;
@@ -69,5 +70,16 @@ public class ServerConfigurationTests : IDisposable
         Assert.True(s.Engine.RequireAuthentication);
         Assert.Equal("s3cret"u8.ToArray(), s.Engine.ClientSecrets["alice"]);
         Assert.Equal("another one"u8.ToArray(), s.Engine.ClientSecrets["bob"]);
+    }
+
+    [Theory]
+    [InlineData("", true, true)]
+    [InlineData("Ipv6Forwarding auto\n", false, false)]
+    [InlineData("Ipv6Forwarding no\n", true, false)]
+    [InlineData("Ipv6Forwarding yes\n", false, true)]
+    public void Ipv6Forwarding_auto_follows_the_host_s_native_IPv6_read_at_start(string directive, bool hostHasIpv6, bool expected)
+    {
+        var parsed = ServerConfiguration.Load(Write("f.conf", "ServerBindAddress 198.18.0.10\n" + directive));
+        Assert.Equal(expected, HostResolution.Resolve(parsed, hostHasIpv6).Engine.Ipv6Forwarding);
     }
 }

@@ -1,8 +1,8 @@
-using Teredo.Engines;
-using Teredo.Tests.Support;
 using FsCheck.Xunit;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
+using Teredo.Tests.Support;
 using Teredo.Wire;
 
 namespace Teredo.Tests.Server;

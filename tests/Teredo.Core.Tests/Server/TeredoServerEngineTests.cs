@@ -1,9 +1,9 @@
-using Teredo.Tests.Support;
-using Teredo.Engines;
 using System.Collections.Frozen;
 using Teredo.Addressing;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
+using Teredo.Tests.Support;
 using Teredo.Wire;
 
 namespace Teredo.Tests.Server;
@@ -238,5 +238,28 @@ public class TeredoServerEngineTests
         Assert.NotEqual(AnswerKind.None, Send(engine, OtherClient, rs, now: 1000).Kind);
         Assert.NotEqual(AnswerKind.None, Send(engine, Client, rs, now: 1100).Kind);
         Assert.Equal(AnswerKind.None, Send(engine, Client, rs, now: 1100).Kind);
+    }
+
+    [Fact]
+    public void Answers_and_forwarding_allocate_nothing()
+    {
+        var engine = Engine(new ServerOptions { Primary = Primary, AdvertisementRatePerSource = 0, ForwardRatePerSource = 0 });
+        var output = new CountingOutput();
+        var rs = CapturedPackets.TeredoPayload(CapturedPackets.RouterSolicitation);
+        var bubble = Packet(TeredoOf(Client), TeredoOf(OtherClient), IpProtocol.NoNextHeader, 0);
+
+        long allocated = Allocations.Measure(count =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                engine.OnDatagram(i, i % 2 == 0 ? TeredoServerEngine.PrimaryPort : TeredoServerEngine.SecondaryPort, Client, rs, output);
+                engine.OnDatagram(i, TeredoServerEngine.PrimaryPort, Client, bubble, output);
+            }
+        });
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(2 * 60_000, output.Committed);
+        Assert.Equal(60_000, engine.Counters[ServerCounter.RouterAdvertisementSent]);
+        Assert.Equal(60_000, engine.Counters[ServerCounter.ForwardedToClient]);
     }
 }

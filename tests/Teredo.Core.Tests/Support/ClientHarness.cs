@@ -1,6 +1,6 @@
-using Teredo.Engines;
 using Teredo.Client;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.Server;
 using Teredo.Wire;

@@ -87,7 +87,8 @@ public static class Nat64Packets
         return b;
     }
 
-    private static void FillTransportChecksum(byte protocol, byte[] upper, ulong pseudo, bool icmpHasPseudo)
+    /// <summary>Writes the checksum a full sum gives (UDP's zero sent as 0xFFFF); ICMPv6 sums the pseudo-header, ICMPv4 does not.</summary>
+    public static void FillTransportChecksum(byte protocol, byte[] upper, ulong pseudo, bool icmpHasPseudo)
     {
         int offset = protocol switch
         {

@@ -1,6 +1,6 @@
-using Teredo.Engines;
 using Teredo.Addressing;
 using Teredo.Common;
+using Teredo.Engines;
 using Teredo.Net;
 using Teredo.P2p.Control;
 using Teredo.P2p.Coordinator;
