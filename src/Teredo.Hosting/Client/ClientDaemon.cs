@@ -37,7 +37,6 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     private UdpBind? _secondary;
     private UdpBind? _probe;
     private UdpBind? _discovery;
-    private StatusEndpoints? _endpoints;
     private Ipv4Endpoint? _local;
     private long _startedTicks;
 
@@ -65,18 +64,18 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     private void Open()
     {
         var options = settings.Engine;
-        _udp = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { BufferBytes = 1 << 20, Segmentation = true });
+        _udp = _host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { BufferBytes = 1 << 20, Segmentation = true }));
         _local = LocalEndpoint(options.Server);
         if (options.LocalDiscovery)
         {
             var network = LocalNetwork(_local.Value.Address)
                 ?? throw new InvalidOperationException($"local discovery: no interface holds {_local.Value.Address}, so the local network is unknown");
             options = options with { LocalNetwork = network };
-            _discovery = OpenDiscoverySocket(_local.Value.Address);
+            _discovery = _host.Own(OpenDiscoverySocket(_local.Value.Address));
         }
         // The cone probe of qualification leaves from its own socket (see the engine's qualification).
-        _probe = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket);
-        if (options.RefreshDetermination) _secondary = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket);
+        _probe = _host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket));
+        if (options.RefreshDetermination) _secondary = _host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket));
 
         // Qualification starts first (the engine's first timer call, due at once): its round trip overlaps
         // with creating and configuring the interface.
@@ -85,9 +84,9 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         _startedTicks = Environment.TickCount64;
         _host.Start();
         // Before the interface gets its address: whoever sees the address can ask for the status.
-        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "client", StatusJson, log);
+        _host.Own(StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "client", StatusJson, log));
 
-        var tun = LinuxTun.Open(settings.InterfaceName);
+        var tun = _host.Own(LinuxTun.Open(settings.InterfaceName));
         _tun = tun;
         _interface = new ClientInterface(tun.Name, Teredo.Wire.Ipv6Packet.MinimumMtu, settings.DefaultRoute, settings.RouteMetric);
         _interface.Prepare();
@@ -241,16 +240,6 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         return Task.CompletedTask;
     }
 
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        // Opened before a start failed half-way, so never handed to the host; closing twice is harmless.
-        _udp?.Dispose();
-        _secondary?.Dispose();
-        _probe?.Dispose();
-        _discovery?.Dispose();
-        _tun?.Dispose();
-    }
+    /// <summary>The host stops its loops and closes what the start opened (see <see cref="PacketHost.Own"/>).</summary>
+    public void Dispose() => _host.Dispose();
 }

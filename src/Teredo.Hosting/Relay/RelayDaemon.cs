@@ -24,15 +24,14 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     private PacketShard? _shard;
     private ITunDevice? _tun;
     private UdpBind? _udp;
-    private StatusEndpoints? _endpoints;
 
     public TeredoRelayEngine Engine => _engine;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _udp = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { Segmentation = true });
+        _udp = _host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { Segmentation = true }));
         _shard = _host.AddShard("relay", _engine, [_udp], devices: 1);
-        var tun = LinuxTun.Open(settings.InterfaceName);
+        var tun = _host.Own(LinuxTun.Open(settings.InterfaceName));
         _tun = tun;
         _host.Attach(_shard, TeredoRelayEngine.TunDevice, tun);
         var ip = TunConfigurator.For(tun);
@@ -42,7 +41,7 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         ip.AddRoute(tun.Name, settings.Engine.ServicePrefix, 32);
 
         _host.Start();
-        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "relay", StatusJson, log);
+        _host.Own(StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "relay", StatusJson, log));
         log.LogInformation("Teredo {Kind} on {Interface} (MTU {Mtu}), UDP {Local}, route {Prefix}/32, ICMPv6 errors from {Own}, peer list {Capacity} entries, control socket {Control}",
             settings.HostSpecific ? "host-specific relay" : "relay", tun.Name, settings.Mtu, _udp.Socket.LocalEndPoint,
             settings.Engine.ServicePrefix, settings.Engine.OwnAddress?.ToString() ?? "(none: not sent)", settings.Engine.PeerCapacity,
@@ -93,13 +92,6 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         return Task.CompletedTask;
     }
 
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        // Opened but not yet handed to the host when a start failed half-way; closing twice is harmless.
-        _udp?.Dispose();
-        _tun?.Dispose();
-    }
+    /// <summary>The host stops its loops and closes what the start opened (see <see cref="PacketHost.Own"/>).</summary>
+    public void Dispose() => _host.Dispose();
 }

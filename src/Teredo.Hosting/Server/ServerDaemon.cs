@@ -26,9 +26,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         OutputHeadroom = TeredoServerEngine.OutputHeadroom,
     });
     private readonly List<TeredoServerEngine> _engines = [];
-    private readonly List<UdpBind> _binds = [];
     private RawIpv6Device? _raw;
-    private StatusEndpoints? _endpoints;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -37,6 +35,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         if (engineOptions.Ipv6Forwarding)
         {
             _raw = RawIpv6Device.TryOpen(out string? error);
+            if (_raw is not null) _host.Own(_raw);
             if (_raw is null)
             {
                 log.LogWarning("cannot open a raw IPv6 socket ({Error}); ICMPv6 toward native IPv6 is off", error);
@@ -51,8 +50,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
             UdpBind p, s;
             try
             {
-                _binds.Add(p = UdpBind.Open(primary, shared));
-                _binds.Add(s = UdpBind.Open(secondary, shared));
+                p = _host.Own(UdpBind.Open(primary, shared));
+                s = _host.Own(UdpBind.Open(secondary, shared));
             }
             catch (SocketException e)
             {
@@ -64,7 +63,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
             AddShard($"s{i}", engineOptions, p, s, TeredoServerEngine.SecondaryPort);
         }
         _host.Start();
-        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "server", StatusJson, log);
+        _host.Own(StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "server", StatusJson, log));
         log.LogInformation("Teredo server on {Primary} and {Secondary}, prefix {Prefix}/64, MTU {Mtu}, ICMPv6 to native IPv6 {Forwarding}, {Threads} thread(s) per address, control socket {Control}",
             primary, secondary, _engines[0].AdvertisedPrefix, engineOptions.Mtu, engineOptions.Ipv6Forwarding ? "on" : "off",
             settings.Threads, settings.ControlSocket);
@@ -113,13 +112,6 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         return Task.CompletedTask;
     }
 
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        // Sockets opened before a failed start never reached a shard; closing twice is harmless.
-        foreach (var b in _binds) b.Dispose();
-        _raw?.Dispose();
-    }
+    /// <summary>The host stops its loops and closes what the start opened (see <see cref="PacketHost.Own"/>).</summary>
+    public void Dispose() => _host.Dispose();
 }
