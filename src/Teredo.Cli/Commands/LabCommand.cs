@@ -4,9 +4,9 @@ using System.Diagnostics;
 namespace Teredo.Cli.Commands;
 
 /// <summary>
-/// <c>teredo lab ...</c>: the network-namespace lab. The topology logic is the bash script lab/lab.sh
-/// (ip, iptables and tc read most clearly as shell); this command finds it, checks for root, and runs it
-/// with this CLI's own <c>decode</c> available to it.
+/// <c>teredo lab ...</c>: the network-namespace lab. The topology is the bash script lab/lab.sh (ip,
+/// iptables and tc read most clearly as shell); launching daemons, readiness, nat-check and the demo are
+/// C# (Teredo.Cli.Lab), reached here directly and from lab.sh through the hidden verb <c>tool</c>.
 /// </summary>
 public static class LabCommand
 {
@@ -33,7 +33,13 @@ public static class LabCommand
         list.SetAction(_ => RunScript(["list"]));
 
         var demo = new Command("demo", "Server, relay, a client behind a NAT and a native IPv6 host: qualify, ping, tear down");
-        demo.SetAction(_ => RunScript(["demo"]));
+        demo.SetAction(_ => RunTool(["demo"]));
+
+        // lab.sh's launchers, wait-qualified, nat-check and demo land here: teredo lab tool -- VERB ARGS...
+        var toolArgs = new Argument<string[]>("args") { Description = "VERB ARGS (after --)", Arity = ArgumentArity.ZeroOrMore };
+        var tool = new Command("tool", "The lab's C# half, as lab.sh calls it") { toolArgs };
+        tool.Hidden = true;
+        tool.SetAction(r => RunTool(r.GetValue(toolArgs) ?? []));
 
         var rest = new Argument<string[]>("args") { Description = "Arguments for lab.sh", Arity = ArgumentArity.ZeroOrMore };
         var script = new Command("script", "Any other lab.sh verb (nat-flush, impair, iperf, miredo-*...); see lab/README.md") { rest };
@@ -45,12 +51,28 @@ public static class LabCommand
         lab.Subcommands.Add(list);
         lab.Subcommands.Add(demo);
         lab.Subcommands.Add(script);
+        lab.Subcommands.Add(tool);
         return lab;
     }
 
     public static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "lab", "lab.sh");
 
-    private static int RunScript(string[] arguments)
+    private static int RunTool(string[] arguments)
+    {
+        if (Refusal() is { } code) return code;
+        // lab.sh hands over its path and, when our daemons are wanted, TEREDO_BIN; when `teredo lab demo`
+        // is the entry point, this CLI is the one that runs them (as RunScript gives lab.sh)
+        if (Environment.GetEnvironmentVariable("TLAB_SCRIPT") is null)
+        {
+            Environment.SetEnvironmentVariable("TLAB_SCRIPT", ScriptPath);
+            Environment.SetEnvironmentVariable("TEREDO_BIN", SelfCommand(""));
+            Environment.SetEnvironmentVariable("TEREDO_DECODE", SelfCommand("decode"));
+        }
+        return Lab.LabTool.Run(arguments, Console.Out, Console.Error);
+    }
+
+    /// <summary>Why the lab cannot run here (not Linux, not root), as an exit code, or null.</summary>
+    private static int? Refusal()
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -62,6 +84,12 @@ public static class LabCommand
             Console.Error.WriteLine("teredo lab: the lab needs root (it creates network namespaces); run it with sudo");
             return ExitNeedsRoot;
         }
+        return null;
+    }
+
+    private static int RunScript(string[] arguments)
+    {
+        if (Refusal() is { } code) return code;
         if (!File.Exists(ScriptPath))
         {
             Console.Error.WriteLine($"teredo lab: {ScriptPath} is missing from this build");
@@ -72,6 +100,7 @@ public static class LabCommand
         foreach (string a in arguments) start.ArgumentList.Add(a);
         start.Environment["TEREDO_DECODE"] = SelfCommand("decode");
         start.Environment["TEREDO_BIN"] = SelfCommand("");
+        start.Environment["TLAB_TOOL"] = SelfCommand("");
         using var process = Process.Start(start)!;
         // Ctrl-C reaches the script through the terminal's process group; wait so its trap can tear down.
         Console.CancelKeyPress += (_, e) => e.Cancel = true;

@@ -26,6 +26,7 @@ public sealed class PacketHost : IDisposable
     private readonly List<Thread> _threads = [];
     private readonly Dictionary<PacketShard, HostOutput> _pumpOutputs = [];
     private readonly ManualResetEventSlim _eventsWake = new(false);
+    private readonly List<IDisposable> _owned = [];
     private UdpBatch? _pumpBatch;
     private readonly Lock _invokeLock = new();
     private readonly Dictionary<PacketShard, HostOutput> _invokeOutputs = [];
@@ -99,6 +100,17 @@ public sealed class PacketHost : IDisposable
     {
         shard.SetDevice(handle, device, read);
         if (_started && read) StartThread($"{shard.Name}-dev{handle.Index}", () => DeviceLoop(shard, handle.Index));
+    }
+
+    /// <summary>
+    /// Makes the host close <paramref name="resource"/> at <see cref="Dispose"/>, after the threads ended: what a
+    /// role opens (binds, a TUN, its status endpoints) is closed once and in one place, even when its start
+    /// failed before the resource reached a shard. Returns it.
+    /// </summary>
+    public T Own<T>(T resource) where T : IDisposable
+    {
+        lock (_owned) _owned.Add(resource);
+        return resource;
     }
 
     // ---- the threaded driver ----
@@ -371,6 +383,10 @@ public sealed class PacketHost : IDisposable
         lock (_threads) threads = [.. _threads];
         foreach (var t in threads) t.Join(TimeSpan.FromSeconds(2));
         var closed = new HashSet<IDisposable>(ReferenceEqualityComparer.Instance);
+        lock (_owned)
+        {
+            foreach (var resource in _owned) if (closed.Add(resource)) resource.Dispose();
+        }
         foreach (var shard in _shards)
         {
             foreach (var bind in shard.Binds) if (bind is not null && closed.Add(bind)) bind.Dispose();
