@@ -38,7 +38,7 @@ public class Ipv6PeerBenchmarks
     public void Setup()
     {
         _out = Udp(Client, Ipv4EmbeddedIpv6.Embed(Ipv6Address.Parse("2001:db8:64::"), 96, Destination));
-        _engine.FromTun(0, _out, _sink);
+        _engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, _out, _sink);
         var sent = _sink.Last.ToArray();
         var pooled = Ipv6Address.Read(sent.AsSpan(8));
         var teredo = Ipv6Address.Read(sent.AsSpan(24));
@@ -67,13 +67,13 @@ public class Ipv6PeerBenchmarks
     }
 
     [Benchmark]
-    public void ClientToCoordinator() => _engine.FromTun(1, _out, _sink);
+    public void ClientToCoordinator() => _engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, _out, _sink);
 
     [Benchmark]
-    public void CoordinatorToClient() => _engine.FromTun(1, _back, _sink);
+    public void CoordinatorToClient() => _engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, _back, _sink);
 
     [Benchmark]
-    public void PacketTooBigToClient() => _engine.FromTun(1, _packetTooBig, _sink);
+    public void PacketTooBigToClient() => _engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, _packetTooBig, _sink);
 
     private sealed class CaptureSink : IPacketOutput
     {

@@ -49,17 +49,17 @@ public class V4PeerBenchmarks
         BinaryPrimitives.WriteUInt16BigEndian(udp.Slice(4), (ushort)udpLength);
         BinaryPrimitives.WriteUInt16BigEndian(udp.Slice(6), Checksum.Finish(Checksum.Add(Checksum.Ipv6PseudoHeader(User, target, (uint)udpLength, IpProtocol.Udp), udp)));
 
-        _engine.FromUdp(1, Relay, _fromRelay, _sink);
+        _engine.OnDatagram(1, Ipv4PeerEngine.UdpPort, Relay, _fromRelay, _sink);
         var pool = Ipv4Address.Read(_sink.Last.AsSpan(12)); // the user's pool address
         UdpDatagram.Emit(_fromTun.AsSpan(Ipv4Header.Length), D, 7, pool, 40000, Payload);
         new Ipv4Header(D, pool, IpProtocol.Udp, (ushort)udpLength).Emit(_fromTun);
     }
 
     [Benchmark]
-    public void RelayToTun() => _engine.FromUdp(2, Relay, _fromRelay, _sink);
+    public void RelayToTun() => _engine.OnDatagram(2, Ipv4PeerEngine.UdpPort, Relay, _fromRelay, _sink);
 
     [Benchmark]
-    public void TunToRelay() => _engine.FromTun(2, _fromTun, _sink);
+    public void TunToRelay() => _engine.OnDevicePacket(2, Ipv4PeerEngine.TunDevice, _fromTun, _sink);
 
     private sealed class KeepLastSink : IPacketOutput
     {

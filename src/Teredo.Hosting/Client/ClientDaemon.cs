@@ -23,11 +23,10 @@ namespace Teredo.Hosting.Client;
 /// (address acquired, changed, lost...) reach <see cref="Apply"/> on the host's events thread, which
 /// configures the interface with ip(8) and logs, in order, so that a slow ip never holds up packets.
 /// </summary>
-public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaemon> log, PrivilegeDrop? drop = null) : IHostedService, IDisposable
+public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaemon> log, PrivilegeDrop? drop = null) : PacketDaemon(new PacketHostOptions { ThreadPrefix = "teredo-client" })
 {
     private static readonly UdpBindOptions SideSocket = new() { BufferBytes = 1 << 16 };
 
-    private readonly PacketHost _host = new(new PacketHostOptions { ThreadPrefix = "teredo-client" });
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private TeredoClientEngine? _engine;
     private PacketShard? _shard;
@@ -37,13 +36,12 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     private UdpBind? _secondary;
     private UdpBind? _probe;
     private UdpBind? _discovery;
-    private StatusEndpoints? _endpoints;
     private Ipv4Endpoint? _local;
     private long _startedTicks;
 
     public TeredoClientEngine? Engine => _engine;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         // RFC 4380 §5.5: a host that already has IPv6 must not be a Teredo client.
         if (!settings.ForceWithIpv6 && NativeIpv6.First() is { } native)
@@ -65,36 +63,36 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
     private void Open()
     {
         var options = settings.Engine;
-        _udp = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { BufferBytes = 1 << 20, Segmentation = true });
+        _udp = Host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { BufferBytes = 1 << 20, Segmentation = true }));
         _local = LocalEndpoint(options.Server);
         if (options.LocalDiscovery)
         {
             var network = LocalNetwork(_local.Value.Address)
                 ?? throw new InvalidOperationException($"local discovery: no interface holds {_local.Value.Address}, so the local network is unknown");
             options = options with { LocalNetwork = network };
-            _discovery = OpenDiscoverySocket(_local.Value.Address);
+            _discovery = Host.Own(OpenDiscoverySocket(_local.Value.Address));
         }
         // The cone probe of qualification leaves from its own socket (see the engine's qualification).
-        _probe = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket);
-        if (options.RefreshDetermination) _secondary = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket);
+        _probe = Host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket));
+        if (options.RefreshDetermination) _secondary = Host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, 0), SideSocket));
 
         // Qualification starts first (the engine's first timer call, due at once): its round trip overlaps
         // with creating and configuring the interface.
         _engine = new TeredoClientEngine(options);
-        _shard = _host.AddShard<ClientEvent>("client", _engine, OnEvent, [_udp, _secondary, _probe, _discovery], devices: 1);
+        _shard = Host.AddShard<ClientEvent>("client", _engine, OnEvent, [_udp, _secondary, _probe, _discovery], devices: 1);
         _startedTicks = Environment.TickCount64;
-        _host.Start();
+        Host.Start();
         // Before the interface gets its address: whoever sees the address can ask for the status.
-        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "client", StatusJson, log);
+        Host.Own(StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "client", StatusJson, log));
 
-        var tun = LinuxTun.Open(settings.InterfaceName);
+        var tun = Host.Own(LinuxTun.Open(settings.InterfaceName));
         _tun = tun;
         _interface = new ClientInterface(tun.Name, Teredo.Wire.Ipv6Packet.MinimumMtu, settings.DefaultRoute, settings.RouteMetric);
         _interface.Prepare();
         // Events wait in their queue until the interface exists; the first address brings it up.
         // --user: dropped on the events thread, as it runs ip(8) for every later address change (see PrivilegeDrop).
-        _host.StartEvents(() => drop?.Apply());
-        _host.Attach(_shard, TeredoClientEngine.TunDevice, tun);
+        Host.StartEvents(() => drop?.Apply());
+        Host.Attach(_shard, TeredoClientEngine.TunDevice, tun);
         log.LogInformation("Teredo client on {Interface} (MTU 1280), UDP {Local}, server {Server} (secondary {Secondary}){Secure}, {Routes}, control socket {Control}",
             tun.Name, _local, options.Server, options.SecondaryServerAddress, options.Secret is null ? "" : ", secure qualification",
             settings.DefaultRoute ? "default route" : "route 2001::/32 only", settings.ControlSocket);
@@ -179,7 +177,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         lock (_shard!.Gate)
         {
             ClientStatus.Write(j, _engine!, Environment.TickCount64, _tun?.Name, _local, settings.DefaultRoute,
-                _host.SendErrors, _shard.DroppedEvents, (long)_uptime.Elapsed.TotalSeconds, _host.Stopping);
+                Host.SendErrors, _shard.DroppedEvents, (long)_uptime.Elapsed.TotalSeconds, Host.Stopping);
         }
     });
 
@@ -231,26 +229,11 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    protected override void LogStopping()
     {
         if (_engine is { } e)
             log.LogInformation("stopping: state {State}, {Peers} peers, {Delivered} packets delivered, {Sent} sent to trusted peers",
                 ClientStatus.Name(e.State), e.Peers.Count, e.Counters[ClientCounter.DeliveredFromTrustedPeer] + e.Counters[ClientCounter.DeliveredFromTeredoPeer]
                 + e.Counters[ClientCounter.DeliveredUnverified] + e.Counters[ClientCounter.DeliveredFromServer], e.Counters[ClientCounter.SentToTrustedPeer]);
-        Dispose();
-        return Task.CompletedTask;
-    }
-
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        // Opened before a start failed half-way, so never handed to the host; closing twice is harmless.
-        _udp?.Dispose();
-        _secondary?.Dispose();
-        _probe?.Dispose();
-        _discovery?.Dispose();
-        _tun?.Dispose();
     }
 }

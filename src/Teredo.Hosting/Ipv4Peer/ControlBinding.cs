@@ -5,28 +5,20 @@ using Teredo.P2p.Ipv4Peer;
 namespace Teredo.Hosting.Ipv4Peer;
 
 /// <summary>
-/// Feeds the coordinator's notices into the engine under the engine's lock. The client raises them one at a
-/// time on its reader task, so <paramref name="sink"/> (bubbles to relays) is used from that task only and
-/// flushed after each notice that may have written to it.
+/// Feeds the coordinator's notices into the engine through <paramref name="invoke"/>: the packet host's
+/// <see cref="Packets.PacketHost.Invoke"/> in the daemon (under the engine's lock, with the host's clock;
+/// the bubbles written go out and the timer moves as after a packet), a plain call in tests.
 /// </summary>
 public static class ControlBinding
 {
-    public static void Bind(CoordinatorClient client, Ipv4PeerEngine engine, object gate, IPacketOutput sink, Action flush)
+    public static void Bind(CoordinatorClient client, Ipv4PeerEngine engine, Action<Action<long, IPacketOutput>> invoke)
     {
-        client.Welcomed += w => { lock (gate) engine.OnWelcome(Environment.TickCount64, w); };
-        client.Disconnected += _ => { lock (gate) engine.OnDisconnected(); };
-        client.BubbleNotified += n =>
-        {
-            lock (gate) engine.OnBubbleNotification(n, sink);
-            flush();
-        };
-        client.LeaseGranted += g =>
-        {
-            lock (gate) engine.OnLeaseGranted(Environment.TickCount64, g, sink);
-            flush();
-        };
-        client.LeaseRenewed += r => { lock (gate) engine.OnLeaseRenewed(Environment.TickCount64, r); };
-        client.LeaseReleased += r => { lock (gate) engine.OnLeaseEnded(r.Address); };
-        client.LeaseRevoked += r => { lock (gate) engine.OnLeaseEnded(r.Address); };
+        client.Welcomed += w => invoke((now, _) => engine.OnWelcome(now, w));
+        client.Disconnected += _ => invoke((_, _) => engine.OnDisconnected());
+        client.BubbleNotified += n => invoke((_, output) => engine.OnBubbleNotification(n, output));
+        client.LeaseGranted += g => invoke((now, output) => engine.OnLeaseGranted(now, g, output));
+        client.LeaseRenewed += r => invoke((now, _) => engine.OnLeaseRenewed(now, r));
+        client.LeaseReleased += r => invoke((_, _) => engine.OnLeaseEnded(r.Address));
+        client.LeaseRevoked += r => invoke((_, _) => engine.OnLeaseEnded(r.Address));
     }
 }

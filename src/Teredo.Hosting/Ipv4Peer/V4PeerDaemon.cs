@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Teredo.Hosting.Configuration;
 using Teredo.Hosting.Control;
 using Teredo.Hosting.P2p;
+using Teredo.Hosting.Packets;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Tun;
 using Teredo.Nat64;
@@ -20,33 +21,30 @@ namespace Teredo.Hosting.Ipv4Peer;
 /// <c>teredo v4peer</c>: the P2P network's IPv4 peer. The TLS session to the coordinator (CoordinatorClient)
 /// feeds control notices into <see cref="Ipv4PeerEngine"/>; one UDP socket carries every Teredo packet; a
 /// TUN carries the pool's IPv4, which the kernel masquerades out under the daemon's own nftables table.
-/// Packet threads (UDP→TUN, TUN→UDP) share the engine under a lock held only while it decides; system calls
-/// are batched (recvmmsg, sendmmsg). Everything the daemon changes on the host is logged at start and undone on stop.
+/// The packet loops, the engine's timer, its events (use reports and refused leases, sent to the coordinator
+/// off the packet path) and shutdown are the <see cref="PacketHost"/>'s; the control notices go in through
+/// <see cref="PacketHost.Invoke"/>. Everything the daemon changes on the host is logged at start and undone on stop.
 /// </summary>
 public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaemon> log) : IHostedService, IDisposable
 {
-    private const int BatchSize = 64;
-    private const int SlotSize = 2048;
-    private const int ReportIntervalMs = 5000;
     /// <summary>1280 (Teredo's IPv6 MTU) − 20: a full IPv4 packet on the TUN translates to exactly 1280.</summary>
     public const int TunMtu = 1260;
     /// <summary>1280 − 40 (IPv6) − 20 (TCP): the largest segment that fits Teredo, clamped in both directions.</summary>
     public const int MssClamp = 1220;
 
-    private readonly object _lock = new();
+    private readonly PacketHost _host = new(new PacketHostOptions { ThreadPrefix = "teredo-v4peer", SlotSize = 2048 });
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
-    private readonly List<Thread> _threads = [];
     private readonly List<string> _changes = [];
+    private readonly List<LeaseUse> _report = [];
+    private readonly List<Ipv6Address> _refused = [];
     private Ipv4PeerEngine? _engine;
+    private PacketShard? _shard;
     private CoordinatorClient? _client;
-    private BatchSink? _controlSink;
     private LinuxTun? _tun;
-    private UdpChannel? _udp;
+    private UdpBind? _udp;
     private StatusEndpoints? _endpoints;
     private string? _nftTable;
     private bool _forwardingTurnedOn;
-    private volatile bool _stopping;
-    private long _sendErrors;
     private long _reportsSent;
     private long _releasesSent;
 
@@ -69,11 +67,10 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
             Dispose();
             throw;
         }
-        _controlSink = NewSink();
-        UdpBatch.SetReceiveTimeout(_udp!.Socket, TimeSpan.FromMilliseconds(250));
-        Start("teredo-v4peer-udp", UdpLoop);
-        Start("teredo-v4peer-tun", TunLoop);
-        Start("teredo-v4peer-timer", TimerLoop);
+        _shard = _host.AddShard<Ipv4PeerEvent>("v4peer", _engine, OnEngineEvent, [_udp], devices: 1);
+        _host.Attach(_shard, Ipv4PeerEngine.TunDevice, _tun!);
+        _host.Start();
+        _host.StartEvents();
 
         _client = new CoordinatorClient(new CoordinatorClientOptions
         {
@@ -86,11 +83,12 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
             Capacity = (uint)settings.MaxLeases,
             BandwidthKbps = (uint)Math.Min(uint.MaxValue, settings.RateLimitMbit * 1000),
         }, log);
-        ControlBinding.Bind(_client, _engine, _lock, _controlSink, _controlSink.Flush);
+        var shard = _shard;
+        ControlBinding.Bind(_client, _engine, call => _host.Invoke(shard, call));
         _client.Start();
         _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "v4peer", StatusJson, log);
         log.LogInformation("v4peer: coordinator {Host}:{Port} ({Verify}), local address {Local}, Teredo socket {Udp}, pool {Pool} on {Tun} (MTU {Mtu}), rate limit {Rate}, control socket {Control}",
-            settings.CoordinatorHost, settings.CoordinatorPort, settings.Pin is null ? "CA-verified" : "pinned", local, _udp.Local,
+            settings.CoordinatorHost, settings.CoordinatorPort, settings.Pin is null ? "CA-verified" : "pinned", local, _udp!.Local,
             settings.Pool, _tun!.Name, TunMtu, settings.RateLimitMbit > 0 ? $"{settings.RateLimitMbit} Mbit/s" : "none", settings.ControlSocket);
         foreach (var a in settings.AllowDestinations)
             log.LogWarning("allowing NAT64 destination {Prefix} although RFC 6890 says it is not globally reachable (--allow-destination)", a);
@@ -100,7 +98,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
     /// <summary>TUN, addresses, firewall and forwarding; each change is recorded so that stop undoes exactly it.</summary>
     private void SetUpHost(Ipv4Address local)
     {
-        _udp = UdpChannel.Bind(new Ipv4Endpoint(Ipv4Address.Any, settings.TeredoPort), reusePort: false);
+        _udp = UdpBind.Open(new Ipv4Endpoint(Ipv4Address.Any, settings.TeredoPort));
         var conflicts = HostNetwork.Conflicts(settings.Pool, settings.InterfaceName);
         if (conflicts.Count > 0)
             throw new InvalidOperationException($"the pool {settings.Pool} overlaps this host's {string.Join("; ", conflicts)}: choose another with --pool");
@@ -140,69 +138,30 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         return Ipv4Address.FromIPAddress(((IPEndPoint)probe.LocalEndPoint!).Address);
     }
 
-    private void Start(string name, ThreadStart body)
+    /// <summary>
+    /// On the host's events thread: a due use report or refused leases go to the coordinator. Both are taken
+    /// from the engine under the shard's lock; the sends wait outside it, so packets never wait for TLS.
+    /// </summary>
+    private void OnEngineEvent(Ipv4PeerEvent e)
     {
-        var thread = new Thread(body) { IsBackground = true, Name = name };
-        _threads.Add(thread);
-        thread.Start();
-    }
-
-    private BatchSink NewSink() => new(BatchSize, SlotSize, SendUdp, WriteTun);
-
-    private void SendUdp(UdpBatch batch) => Interlocked.Add(ref _sendErrors, batch.SendReportingLoss(_udp!.Socket));
-
-    private void WriteTun(ReadOnlySpan<byte> packet)
-    {
-        if (_tun is not ITunDevice tun || !tun.TryWrite(packet)) Interlocked.Increment(ref _sendErrors);
-    }
-
-    private void UdpLoop()
-    {
-        using var rx = new UdpBatch(BatchSize, SlotSize);
-        using var sink = NewSink();
-        UdpDatagramHandler engine = _engine!.FromUdp;
-        while (!_stopping && UdpBatchReader.ReceiveAndProcess(_udp!.Socket, rx, _lock, engine, sink)) { }
-    }
-
-    private void TunLoop()
-    {
-        using var packets = new UdpBatch(BatchSize, SlotSize);
-        using var sink = NewSink();
-        TunPacketHandler engine = _engine!.FromTun;
-        while (!_stopping) TunBatchReader.ReadAndProcess(_tun!, packets, _lock, engine, sink);
-    }
-
-    /// <summary>Expiry every second; lease use and refused leases to the coordinator every few seconds.</summary>
-    private void TimerLoop()
-    {
-        var report = new List<LeaseUse>();
-        var refused = new List<Ipv6Address>();
-        long nextReport = Environment.TickCount64 + ReportIntervalMs;
-        while (!_stopping)
+        _report.Clear();
+        _refused.Clear();
+        lock (_shard!.Gate)
         {
-            Thread.Sleep(1000);
-            long now = Environment.TickCount64;
-            lock (_lock) _engine!.Tick(now);
-            if (now < nextReport || _client is not { IsConnected: true } client) continue;
-            nextReport = now + ReportIntervalMs;
-            report.Clear();
-            refused.Clear();
-            lock (_lock)
-            {
-                _engine!.CollectUseReport(now, report);
-                _engine.TakeRefusedLeases(refused);
-            }
-            try
-            {
-                if (report.Count > 0 && client.ReportUseAsync(report).GetAwaiter().GetResult()) Interlocked.Increment(ref _reportsSent);
-                foreach (var address in refused)
-                    if (client.SendAsync(new LeaseReleased(address, LeaseEndReason.PeerReleased)).GetAwaiter().GetResult())
-                        Interlocked.Increment(ref _releasesSent);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-            {
-                // The session dropped meanwhile; the client reconnects and the next report carries on.
-            }
+            if (e == Ipv4PeerEvent.ReportDue) _engine!.CollectUseReport(Environment.TickCount64, _report);
+            else _engine!.TakeRefusedLeases(_refused);
+        }
+        if (_client is not { IsConnected: true } client) return;
+        try
+        {
+            if (_report.Count > 0 && client.ReportUseAsync(_report).GetAwaiter().GetResult()) Interlocked.Increment(ref _reportsSent);
+            foreach (var address in _refused)
+                if (client.SendAsync(new LeaseReleased(address, LeaseEndReason.PeerReleased)).GetAwaiter().GetResult())
+                    Interlocked.Increment(ref _releasesSent);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The session dropped meanwhile; the client reconnects and the next report carries on.
         }
     }
 
@@ -211,7 +170,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         long now = Environment.TickCount64;
         var client = _client;
         j.WriteString("role", "v4peer");
-        j.WriteString("state", _stopping ? "stopping" : client is null ? "starting" : client.IsConnected ? "connected" : client.State);
+        j.WriteString("state", _host.Stopping ? "stopping" : client is null ? "starting" : client.IsConnected ? "connected" : client.State);
         j.WriteString("coordinator", $"{settings.CoordinatorHost}:{settings.CoordinatorPort}");
         j.WriteString("verification", settings.Pin is null ? "CA" : "pin " + CertificatePin.Format(settings.Pin));
         if (client is not null)
@@ -234,7 +193,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         j.WriteEndArray();
         var engine = _engine;
         if (engine is null) return;
-        lock (_lock)
+        lock (_shard!.Gate)
         {
             if (engine.Welcome is { } w)
             {
@@ -266,7 +225,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
                 j.WriteEndObject();
             }
             j.WriteEndArray();
-            Control.StatusJson.WriteCounters<Ipv4PeerCounter>(j, c => engine.Counters[c], ("sendErrors", Interlocked.Read(ref _sendErrors)),
+            Control.StatusJson.WriteCounters<Ipv4PeerCounter>(j, c => engine.Counters[c], ("sendErrors", _host.SendErrors),
                 ("useReportsSent", Interlocked.Read(ref _reportsSent)), ("leasesReleased", Interlocked.Read(ref _releasesSent)));
             if (engine.Translator is { } t)
             {
@@ -304,18 +263,14 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
 
     public void Dispose()
     {
-        _stopping = true;
         _endpoints?.Dispose();
         _endpoints = null;
-        foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
-        _threads.Clear();
+        _host.Dispose();
         UndoHostChanges();
+        // Opened but not yet handed to the host when a start failed half-way; closing twice is harmless.
         _udp?.Dispose();
-        _udp = null;
         _tun?.Dispose();
         _tun = null;
-        _controlSink?.Dispose();
-        _controlSink = null;
     }
 
     private void UndoHostChanges()

@@ -16,8 +16,10 @@ namespace Teredo.Hosting.Ipv6Peer;
 /// dropped, so Teredo peers reach nothing through this host but the v6peer's mappings.
 /// Each nesting level has its own scratch buffer, because an engine reads its input while the next one
 /// writes; the depth is bounded (a packet crosses each engine at most once or twice).
+/// To the packet host it is the v6peer's one engine: the TUN is <see cref="Ipv6PeerEngine.TunDevice"/>, the
+/// relay's socket <see cref="TeredoRelayEngine.UdpPort"/>, the deadline the earlier of the two engines'.
 /// </summary>
-public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine relay, IPacketOutput outer) : IPacketOutput
+public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine relay) : IPacketEngine, IPacketOutput
 {
     private const int MaxDepth = 4;
     private const int ScratchSize = 2048;
@@ -30,6 +32,8 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
     private long _relayConfined;
     private long _now;
     private long _loopDrops;
+    // The host's output of the call in progress (one per host thread; calls are serialised under the shard's lock).
+    private IPacketOutput _outer = null!;
 
     /// <summary>IPv6 packets the relay meant for something other than the pool, dropped.</summary>
     public long RelayConfined => _relayConfined;
@@ -38,28 +42,41 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
     public long LoopDrops => _loopDrops;
 
     /// <summary>A packet from the TUN (a client's, for N): through the v6peer, then wherever its output goes.</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput _)
+    public void OnDevicePacket(long nowMs, DeviceHandle device, ReadOnlySpan<byte> packet, IPacketOutput output)
     {
-        _now = nowMs;
-        _relayWrote[0] = false;
-        peer.FromTun(nowMs, packet, this);
+        Enter(nowMs, output, relayWrote: false);
+        peer.OnDevicePacket(nowMs, device, packet, this);
     }
 
     /// <summary>A datagram on the relay's socket: through the relay, whose IPv6 output (for the pool) goes to the v6peer.</summary>
-    public void FromUdp(long nowMs, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketOutput _)
+    public void OnDatagram(long nowMs, PortHandle port, Ipv4Endpoint source, ReadOnlySpan<byte> datagram, IPacketOutput output)
     {
-        _now = nowMs;
-        _relayWrote[0] = true;
-        relay.OnDatagram(nowMs, TeredoRelayEngine.UdpPort, source, datagram, this);
+        Enter(nowMs, output, relayWrote: true);
+        relay.OnDatagram(nowMs, port, source, datagram, this);
     }
 
-    public void OnTimer(long nowMs)
+    /// <summary>Each engine only when its own deadline is due, so neither is called early.</summary>
+    public void OnTimer(long nowMs, IPacketOutput output)
+    {
+        if (peer.NextDeadlineMs <= nowMs)
+        {
+            Enter(nowMs, output, relayWrote: false);
+            peer.OnTimer(nowMs, this);
+        }
+        if (relay.NextDeadlineMs <= nowMs)
+        {
+            Enter(nowMs, output, relayWrote: true);
+            relay.OnTimer(nowMs, this);
+        }
+    }
+
+    public long NextDeadlineMs => Math.Min(peer.NextDeadlineMs, relay.NextDeadlineMs);
+
+    private void Enter(long nowMs, IPacketOutput output, bool relayWrote)
     {
         _now = nowMs;
-        _relayWrote[0] = false;
-        peer.OnTimer(nowMs, this);
-        _relayWrote[0] = true;
-        relay.OnTimer(nowMs, this);
+        _outer = output;
+        _relayWrote[0] = relayWrote;
     }
 
     public Span<byte> Reserve(int maxLength)
@@ -71,8 +88,8 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
     /// <summary>Datagrams (the relay's, from its one socket) go straight to the outer output.</summary>
     public void Send(PortHandle from, Ipv4Endpoint to, int length)
     {
-        _scratch[_depth].AsSpan(0, length).CopyTo(outer.Reserve(length));
-        outer.Send(from, to, length);
+        _scratch[_depth].AsSpan(0, length).CopyTo(_outer.Reserve(length));
+        _outer.Send(from, to, length);
     }
 
     /// <summary>IPv6 packets either engine wrote to its TUN (both have one, device 0) are routed by destination.</summary>
@@ -89,8 +106,8 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
         }
         if (!toRelay && !toPeer)
         {
-            packet.CopyTo(outer.Reserve(length));
-            outer.Write(device, length);
+            packet.CopyTo(_outer.Reserve(length));
+            _outer.Write(device, length);
             return;
         }
         if (_depth + 1 == MaxDepth)
@@ -103,7 +120,7 @@ public sealed class EmbeddedRelayRouter(Ipv6PeerEngine peer, TeredoRelayEngine r
         try
         {
             if (toRelay) relay.OnDevicePacket(_now, TeredoRelayEngine.TunDevice, packet, this);
-            else peer.FromTun(_now, packet, this);
+            else peer.OnDevicePacket(_now, Ipv6PeerEngine.TunDevice, packet, this);
         }
         finally
         {

@@ -26,7 +26,10 @@ public sealed class PacketHost : IDisposable
     private readonly List<Thread> _threads = [];
     private readonly Dictionary<PacketShard, HostOutput> _pumpOutputs = [];
     private readonly ManualResetEventSlim _eventsWake = new(false);
+    private readonly List<IDisposable> _owned = [];
     private UdpBatch? _pumpBatch;
+    private readonly Lock _invokeLock = new();
+    private readonly Dictionary<PacketShard, HostOutput> _invokeOutputs = [];
     private volatile bool _stopping;
     private bool _started;
     private bool _disposed;
@@ -97,6 +100,17 @@ public sealed class PacketHost : IDisposable
     {
         shard.SetDevice(handle, device, read);
         if (_started && read) StartThread($"{shard.Name}-dev{handle.Index}", () => DeviceLoop(shard, handle.Index));
+    }
+
+    /// <summary>
+    /// Makes the host close <paramref name="resource"/> at <see cref="Dispose"/>, after the threads ended: what a
+    /// role opens (binds, a TUN, its status endpoints) is closed once and in one place, even when its start
+    /// failed before the resource reached a shard. Returns it.
+    /// </summary>
+    public T Own<T>(T resource) where T : IDisposable
+    {
+        lock (_owned) _owned.Add(resource);
+        return resource;
     }
 
     // ---- the threaded driver ----
@@ -212,6 +226,27 @@ public sealed class PacketHost : IDisposable
             foreach (var shard in _shards) ran += shard.Events?.Dispatch() ?? 0;
             if (_stopping) return;
             if (ran == 0) _eventsWake.Wait(_options.IdleTimerWakeMs);
+        }
+    }
+
+    /// <summary>
+    /// Calls into <paramref name="shard"/>'s engine from outside the host's loops (a control session's notice),
+    /// under the shard's lock, with the host's clock and an output of its own; then, as after a packet, its
+    /// events are drained, its timer is moved if the deadline did, and the output is sent. Callers on
+    /// several threads take turns (control notices are rare; packets never come this way).
+    /// </summary>
+    public void Invoke(PacketShard shard, Action<long, IPacketOutput> call)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_invokeLock)
+        {
+            if (!_invokeOutputs.TryGetValue(shard, out var output)) _invokeOutputs[shard] = output = NewOutput(shard);
+            lock (shard.Gate)
+            {
+                call(_options.Clock(), output);
+                AfterCall(shard);
+            }
+            output.Flush();
         }
     }
 
@@ -348,6 +383,10 @@ public sealed class PacketHost : IDisposable
         lock (_threads) threads = [.. _threads];
         foreach (var t in threads) t.Join(TimeSpan.FromSeconds(2));
         var closed = new HashSet<IDisposable>(ReferenceEqualityComparer.Instance);
+        lock (_owned)
+        {
+            foreach (var resource in _owned) if (closed.Add(resource)) resource.Dispose();
+        }
         foreach (var shard in _shards)
         {
             foreach (var bind in shard.Binds) if (bind is not null && closed.Add(bind)) bind.Dispose();
@@ -355,6 +394,8 @@ public sealed class PacketHost : IDisposable
             shard.TimerWake.Dispose();
         }
         foreach (var output in _pumpOutputs.Values) output.Dispose();
+        lock (_invokeLock)
+            foreach (var output in _invokeOutputs.Values) output.Dispose();
         _pumpBatch?.Dispose();
         _eventsWake.Dispose();
     }

@@ -16,33 +16,31 @@ namespace Teredo.Hosting.Relay;
 /// host) share the engine under the shard's lock, held only while it decides; system calls happen outside
 /// it, batched (recvmmsg, sendmmsg with UDP GSO).
 /// </summary>
-public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon> log) : IHostedService, IDisposable
+public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon> log) : PacketDaemon(new PacketHostOptions { ThreadPrefix = "teredo-relay" })
 {
     private readonly TeredoRelayEngine _engine = new(settings.Engine);
-    private readonly PacketHost _host = new(new PacketHostOptions { ThreadPrefix = "teredo-relay" });
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private PacketShard? _shard;
     private ITunDevice? _tun;
     private UdpBind? _udp;
-    private StatusEndpoints? _endpoints;
 
     public TeredoRelayEngine Engine => _engine;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        _udp = UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { Segmentation = true });
-        _shard = _host.AddShard("relay", _engine, [_udp], devices: 1);
-        var tun = LinuxTun.Open(settings.InterfaceName);
+        _udp = Host.Own(UdpBind.Open(new Ipv4Endpoint(settings.BindAddress, settings.BindPort), new UdpBindOptions { Segmentation = true }));
+        _shard = Host.AddShard("relay", _engine, [_udp], devices: 1);
+        var tun = Host.Own(LinuxTun.Open(settings.InterfaceName));
         _tun = tun;
-        _host.Attach(_shard, TeredoRelayEngine.TunDevice, tun);
+        Host.Attach(_shard, TeredoRelayEngine.TunDevice, tun);
         var ip = TunConfigurator.For(tun);
         ip.BringUp(tun.Name, settings.Mtu);
         // The prefix route sends every Teredo destination into the tunnel; for a host-specific relay
         // that is all it adds, the host's native route stays in charge of everything else.
         ip.AddRoute(tun.Name, settings.Engine.ServicePrefix, 32);
 
-        _host.Start();
-        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "relay", StatusJson, log);
+        Host.Start();
+        Host.Own(StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "relay", StatusJson, log));
         log.LogInformation("Teredo {Kind} on {Interface} (MTU {Mtu}), UDP {Local}, route {Prefix}/32, ICMPv6 errors from {Own}, peer list {Capacity} entries, control socket {Control}",
             settings.HostSpecific ? "host-specific relay" : "relay", tun.Name, settings.Mtu, _udp.Socket.LocalEndPoint,
             settings.Engine.ServicePrefix, settings.Engine.OwnAddress?.ToString() ?? "(none: not sent)", settings.Engine.PeerCapacity,
@@ -54,7 +52,7 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
     {
         long now = Environment.TickCount64;
         j.WriteString("role", settings.HostSpecific ? "host-specific relay" : "relay");
-        j.WriteString("state", _host.Stopping ? "stopping" : "running");
+        j.WriteString("state", Host.Stopping ? "stopping" : "running");
         j.WriteString("interface", _tun?.Name);
         j.WriteNumber("mtu", settings.Mtu);
         j.WriteString("udp", _udp?.Socket.LocalEndPoint?.ToString());
@@ -81,25 +79,13 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
                 j.WriteEndObject();
             }
             j.WriteEndArray();
-            Control.StatusJson.WriteCounters<RelayCounter>(j, c => _engine.Counters[c], ("sendErrors", _host.SendErrors));
+            Control.StatusJson.WriteCounters<RelayCounter>(j, c => _engine.Counters[c], ("sendErrors", Host.SendErrors));
         }
     });
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    protected override void LogStopping()
     {
         log.LogInformation("stopping: {Peers} peers, {ToTun} packets to IPv6, {Trusted} to trusted peers",
             _engine.Peers.Count, _engine.Counters[RelayCounter.ForwardedToTun], _engine.Counters[RelayCounter.SentToTrustedPeer]);
-        Dispose();
-        return Task.CompletedTask;
-    }
-
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        // Opened but not yet handed to the host when a start failed half-way; closing twice is harmless.
-        _udp?.Dispose();
-        _tun?.Dispose();
     }
 }

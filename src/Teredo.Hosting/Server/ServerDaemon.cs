@@ -17,26 +17,24 @@ namespace Teredo.Hosting.Server;
 /// each other). Replies leave from the socket of the address the engine picked; ICMPv6 for native IPv6
 /// leaves through the raw IPv6 device.
 /// </summary>
-public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaemon> log) : IHostedService, IDisposable
+public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaemon> log) : PacketDaemon(new PacketHostOptions
 {
-    private readonly PacketHost _host = new(new PacketHostOptions
-    {
-        ThreadPrefix = "teredo-server",
-        // The engine's answer needs room beyond the received datagram (origin indication, RA).
-        OutputHeadroom = TeredoServerEngine.OutputHeadroom,
-    });
+    ThreadPrefix = "teredo-server",
+    // The engine's answer needs room beyond the received datagram (origin indication, RA).
+    OutputHeadroom = TeredoServerEngine.OutputHeadroom,
+})
+{
     private readonly List<TeredoServerEngine> _engines = [];
-    private readonly List<UdpBind> _binds = [];
     private RawIpv6Device? _raw;
-    private StatusEndpoints? _endpoints;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         var engineOptions = settings.Engine;
         if (engineOptions.Ipv6Forwarding)
         {
             _raw = RawIpv6Device.TryOpen(out string? error);
+            if (_raw is not null) Host.Own(_raw);
             if (_raw is null)
             {
                 log.LogWarning("cannot open a raw IPv6 socket ({Error}); ICMPv6 toward native IPv6 is off", error);
@@ -51,8 +49,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
             UdpBind p, s;
             try
             {
-                _binds.Add(p = UdpBind.Open(primary, shared));
-                _binds.Add(s = UdpBind.Open(secondary, shared));
+                p = Host.Own(UdpBind.Open(primary, shared));
+                s = Host.Own(UdpBind.Open(secondary, shared));
             }
             catch (SocketException e)
             {
@@ -63,8 +61,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
             AddShard($"p{i}", engineOptions, p, s, TeredoServerEngine.PrimaryPort);
             AddShard($"s{i}", engineOptions, p, s, TeredoServerEngine.SecondaryPort);
         }
-        _host.Start();
-        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "server", StatusJson, log);
+        Host.Start();
+        Host.Own(StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "server", StatusJson, log));
         log.LogInformation("Teredo server on {Primary} and {Secondary}, prefix {Prefix}/64, MTU {Mtu}, ICMPv6 to native IPv6 {Forwarding}, {Threads} thread(s) per address, control socket {Control}",
             primary, secondary, _engines[0].AdvertisedPrefix, engineOptions.Mtu, engineOptions.Ipv6Forwarding ? "on" : "off",
             settings.Threads, settings.ControlSocket);
@@ -75,8 +73,8 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
     {
         var engine = new TeredoServerEngine(options);
         _engines.Add(engine);
-        var shard = _host.AddShard(name, engine, [primary, secondary], read: [reads], devices: 1);
-        if (_raw is not null) _host.Attach(shard, TeredoServerEngine.NativeIpv6Device, _raw, read: false);
+        var shard = Host.AddShard(name, engine, [primary, secondary], read: [reads], devices: 1);
+        if (_raw is not null) Host.Attach(shard, TeredoServerEngine.NativeIpv6Device, _raw, read: false);
     }
 
     public long this[ServerCounter counter]
@@ -93,7 +91,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
     {
         var o = settings.Engine;
         j.WriteString("role", "server");
-        j.WriteString("state", _host.Stopping ? "stopping" : "running");
+        j.WriteString("state", Host.Stopping ? "stopping" : "running");
         j.WriteString("primary", o.Primary.ToString());
         j.WriteString("secondary", o.SecondaryAddress.ToString());
         j.WriteString("prefix", $"{_engines.FirstOrDefault()?.AdvertisedPrefix}/64");
@@ -102,24 +100,12 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         j.WriteBoolean("requireAuthentication", o.RequireAuthentication);
         j.WriteNumber("threadsPerAddress", settings.Threads);
         j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
-        Control.StatusJson.WriteCounters<ServerCounter>(j, c => this[c], ("sendErrors", _host.SendErrors));
+        Control.StatusJson.WriteCounters<ServerCounter>(j, c => this[c], ("sendErrors", Host.SendErrors));
     });
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    protected override void LogStopping()
     {
         log.LogInformation("stopping: {Received} datagrams received, {Ra} router advertisements sent",
             this[ServerCounter.Received], this[ServerCounter.RouterAdvertisementSent]);
-        Dispose();
-        return Task.CompletedTask;
-    }
-
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        // Sockets opened before a failed start never reached a shard; closing twice is harmless.
-        foreach (var b in _binds) b.Dispose();
-        _raw?.Dispose();
     }
 }

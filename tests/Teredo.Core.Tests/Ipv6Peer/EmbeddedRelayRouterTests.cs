@@ -20,11 +20,11 @@ public class EmbeddedRelayRouterTests
         var peer = new Ipv6PeerEngine(Options());
         var relay = new TeredoRelayEngine(new RelayOptions { OwnAddress = peer.Options.OwnAddress, NonceKey = new byte[32] });
         var outer = new ListSink();
-        var router = new EmbeddedRelayRouter(peer, relay, outer);
+        var router = new EmbeddedRelayRouter(peer, relay);
         var t = TeredoOf(Coordinators[0], Destination);
 
         // C's first packet: rewritten, queued by the relay, which bubbles the coordinator (S:3544).
-        router.FromTun(0, Echo(ClientAddr, Nat64Of(Destination)), outer);
+        router.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Echo(ClientAddr, Nat64Of(Destination)), outer);
         var bubble = Assert.Single(outer.Take());
         Assert.Equal(OutputRoute.Udp, bubble.Route);
         Assert.Equal(new Ipv4Endpoint(Coordinators[0], 3544), bubble.To);
@@ -32,7 +32,7 @@ public class EmbeddedRelayRouterTests
         // The IPv4 peer answers from its own socket with a bubble to the relay's nonce address: the queue is released.
         var answer = new byte[Bubble.Length];
         Bubble.Emit(answer, t, relay.NonceAddress(t));
-        router.FromUdp(1, PeerSocket, answer, outer);
+        router.OnDatagram(1, TeredoRelayEngine.UdpPort, PeerSocket, answer, outer);
         var released = Assert.Single(outer.Take());
         Assert.Equal(PeerSocket, released.To);
         Assert.True(Ipv6Packet.TryParse(released.Bytes, out var sent));
@@ -40,7 +40,7 @@ public class EmbeddedRelayRouterTests
         Assert.True(sent.Source.IsIn(Pool, 112));
 
         // Its reply crosses the relay and then the v6peer, and reaches C as N::D.
-        router.FromUdp(2, PeerSocket, Echo(t, sent.Source, request: false), outer);
+        router.OnDatagram(2, TeredoRelayEngine.UdpPort, PeerSocket, Echo(t, sent.Source, request: false), outer);
         var delivered = Assert.Single(outer.Take());
         Assert.Equal(OutputRoute.Tun, delivered.Route);
         Assert.True(Ipv6Packet.TryParse(delivered.Bytes, out var back));
@@ -49,7 +49,7 @@ public class EmbeddedRelayRouterTests
         Assert.True(ChecksumValid(delivered.Bytes));
 
         // The relay reaches nothing but the pool: a peer cannot use this host to reach the client directly.
-        router.FromUdp(3, PeerSocket, Echo(t, ClientAddr, request: false), outer);
+        router.OnDatagram(3, TeredoRelayEngine.UdpPort, PeerSocket, Echo(t, ClientAddr, request: false), outer);
         Assert.Empty(outer.Take());
         Assert.Equal(1, router.RelayConfined);
     }

@@ -31,9 +31,9 @@ public class Ipv6PeerEngineTests
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
 
-        engine.FromTun(0, fromClient, sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, fromClient, sink);
         Assert.Equal(toRelay, Single(sink));
-        engine.FromTun(10, fromRelay, sink);
+        engine.OnDevicePacket(10, Ipv6PeerEngine.TunDevice, fromRelay, sink);
         Assert.Equal(toClient, Single(sink));
         Assert.Equal(1, engine.Counters[Ipv6PeerCounter.ForwardedToCoordinator]);
         Assert.Equal(1, engine.Counters[Ipv6PeerCounter.ForwardedToClient]);
@@ -52,7 +52,7 @@ public class Ipv6PeerEngineTests
         {
             var d = new Ipv4Address(198, 18, 100, (byte)(i + 1));
             var client = new Ipv6Address(ClientAddr.Value + i);
-            engine.FromTun(i, Build(client, Nat64Of(d)), sink);
+            engine.OnDevicePacket(i, Ipv6PeerEngine.TunDevice, Build(client, Nat64Of(d)), sink);
             var forwarded = Single(sink);
             Assert.True(Ipv6Packet.TryParse(forwarded, out var outbound));
             int k = engine.Ring.Choose(i, d);
@@ -61,7 +61,7 @@ public class Ipv6PeerEngineTests
             Assert.Equal(63, outbound.HopLimit);
             Assert.True(ChecksumValid(forwarded));
 
-            engine.FromTun(i, Build(outbound.Destination, outbound.Source, reply: true), sink);
+            engine.OnDevicePacket(i, Ipv6PeerEngine.TunDevice, Build(outbound.Destination, outbound.Source, reply: true), sink);
             var back = Single(sink);
             Assert.True(Ipv6Packet.TryParse(back, out var inbound));
             Assert.Equal(Nat64Of(d), inbound.Source);
@@ -89,10 +89,10 @@ public class Ipv6PeerEngineTests
             var engine = new Ipv6PeerEngine(options);
             var sink = new ListSink();
             var nat64 = Teredo.Addressing.Ipv4EmbeddedIpv6.Embed(options.Prefix, length, Destination);
-            engine.FromTun(0, Udp(ClientAddr, nat64), sink);
+            engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, nat64), sink);
             Assert.True(Ipv6Packet.TryParse(Single(sink), out var outbound));
             Assert.Equal(TeredoOf(Coordinators[0], Destination), outbound.Destination);
-            engine.FromTun(1, Udp(outbound.Destination, outbound.Source), sink);
+            engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Udp(outbound.Destination, outbound.Source), sink);
             Assert.True(Ipv6Packet.TryParse(Single(sink), out var inbound));
             Assert.Equal(nat64, inbound.Source);
         }
@@ -103,7 +103,7 @@ public class Ipv6PeerEngineTests
     {
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
-        engine.FromTun(0, Udp(Ipv6Address.Parse("2001:db8:2::10"), Nat64Of(Destination)), sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(Ipv6Address.Parse("2001:db8:2::10"), Nat64Of(Destination)), sink);
         Assert.Empty(sink.Take());
         Assert.Equal(1, engine.Counters[Ipv6PeerCounter.DropSourceNotServed]);
         Assert.Equal(0, engine.Pool.Count);
@@ -115,7 +115,7 @@ public class Ipv6PeerEngineTests
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
         var offending = Udp(ClientAddr, Nat64Of(new Ipv4Address(10, 1, 2, 3)));
-        engine.FromTun(0, offending, sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, offending, sink);
         var error = Single(sink);
         Assert.True(Ipv6Packet.TryParse(error, out var ip));
         Assert.Equal(engine.Options.OwnAddress, ip.Source);
@@ -132,7 +132,7 @@ public class Ipv6PeerEngineTests
         var options = Options();
         options.AllowedDestinations.Add((new Ipv4Address(10, 0, 0, 0), 8));
         var allowed = new Ipv6PeerEngine(options);
-        allowed.FromTun(0, offending, sink);
+        allowed.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, offending, sink);
         Assert.True(Ipv6Packet.TryParse(Single(sink), out var forwarded));
         Assert.Equal(TeredoOf(Coordinators[0], new Ipv4Address(10, 1, 2, 3)), forwarded.Destination);
     }
@@ -142,7 +142,7 @@ public class Ipv6PeerEngineTests
     {
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
-        engine.FromTun(0, Udp(ClientAddr, Nat64Of(Destination), hopLimit: 1), sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(Destination), hopLimit: 1), sink);
         Assert.True(Ipv6Packet.TryParse(Single(sink), out var ip));
         Assert.True(Icmpv6Packet.TryParse(ip, out var icmp));
         Assert.Equal(Icmpv6Type.TimeExceeded, icmp.Type);
@@ -156,17 +156,17 @@ public class Ipv6PeerEngineTests
     {
         var engine = new Ipv6PeerEngine(Options(coordinators: 2));
         var sink = new ListSink();
-        engine.FromTun(0, Udp(ClientAddr, Nat64Of(Destination)), sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(Destination)), sink);
         sink.Take();
         var t = TeredoOf(Coordinators[engine.Ring.Choose(0, Destination)], Destination);
 
-        engine.FromTun(1, Udp(t, Ipv6Address.Parse("2001:db8:100::9")), sink);                        // unmapped pool address
-        engine.FromTun(1, Udp(Ipv6Address.Parse("2001:db8:5::1"), PooledFirst), sink);                 // not a coordinator
-        engine.FromTun(1, Udp(TeredoOf(new Ipv4Address(198, 18, 0, 99), Destination), PooledFirst), sink); // unknown coordinator
-        engine.FromTun(1, Udp(TeredoOf(Coordinators[0], new Ipv4Address(192, 168, 1, 1)), PooledFirst), sink); // T(private D)
-        engine.FromTun(1, Udp(Ipv6Address.Parse("2001:0:c612:1:0:c0a8:101:5"), PooledFirst), sink);   // a static address
-        engine.FromTun(1, Udp(t, Ipv6Address.Parse("2001:db8:7::1")), sink);                          // neither prefix nor pool
-        engine.FromTun(1, [0x60, 0, 0], sink);                                                          // malformed
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Udp(t, Ipv6Address.Parse("2001:db8:100::9")), sink);                        // unmapped pool address
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Udp(Ipv6Address.Parse("2001:db8:5::1"), PooledFirst), sink);                 // not a coordinator
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Udp(TeredoOf(new Ipv4Address(198, 18, 0, 99), Destination), PooledFirst), sink); // unknown coordinator
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Udp(TeredoOf(Coordinators[0], new Ipv4Address(192, 168, 1, 1)), PooledFirst), sink); // T(private D)
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Udp(Ipv6Address.Parse("2001:0:c612:1:0:c0a8:101:5"), PooledFirst), sink);   // a static address
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Udp(t, Ipv6Address.Parse("2001:db8:7::1")), sink);                          // neither prefix nor pool
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, [0x60, 0, 0], sink);                                                          // malformed
         Assert.Empty(sink.Take());
         Assert.Equal(1, engine.Counters[Ipv6PeerCounter.DropPoolNotMapped]);
         Assert.Equal(4, engine.Counters[Ipv6PeerCounter.DropSourceNotCoordinator]);
@@ -180,11 +180,11 @@ public class Ipv6PeerEngineTests
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
         var original = Udp(ClientAddr, Nat64Of(Destination), payload: 1400);
-        engine.FromTun(0, original, sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, original, sink);
         var sent = Single(sink);
         // The relay quotes what fits in 1280 bytes: the inner UDP checksum survives, its payload is cut.
         var ptb = Error(RelayAddr, PooledFirst, Icmpv6Type.PacketTooBig, 0, 1280, sent, quote: 1280 - 48);
-        engine.FromTun(1, ptb, sink);
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, ptb, sink);
         var delivered = Single(sink);
 
         Assert.True(Ipv6Packet.TryParse(delivered, out var ip));
@@ -207,10 +207,10 @@ public class Ipv6PeerEngineTests
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
         var original = Echo(ClientAddr, Nat64Of(Destination));
-        engine.FromTun(0, original, sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, original, sink);
         var sent = Single(sink);
         var t = TeredoOf(Coordinators[0], Destination);
-        engine.FromTun(1, Error(t, PooledFirst, Icmpv6Type.DestinationUnreachable, 4, 0, sent), sink);
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Error(t, PooledFirst, Icmpv6Type.DestinationUnreachable, 4, 0, sent), sink);
         var delivered = Single(sink);
         Assert.True(Ipv6Packet.TryParse(delivered, out var ip));
         Assert.Equal(Nat64Of(Destination), ip.Source);
@@ -225,11 +225,11 @@ public class Ipv6PeerEngineTests
     {
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
-        engine.FromTun(0, Udp(ClientAddr, Nat64Of(Destination)), sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(Destination)), sink);
         sink.Take();
         var stranger = Udp(PooledFirst, Ipv6Address.Parse("2001:db8:9::1"));
-        engine.FromTun(1, Error(RelayAddr, PooledFirst, Icmpv6Type.PacketTooBig, 0, 1280, stranger), sink);
-        engine.FromTun(1, Error(RelayAddr, PooledFirst, Icmpv6Type.PacketTooBig, 0, 1280, stranger, quote: 20), sink);
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Error(RelayAddr, PooledFirst, Icmpv6Type.PacketTooBig, 0, 1280, stranger), sink);
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Error(RelayAddr, PooledFirst, Icmpv6Type.PacketTooBig, 0, 1280, stranger, quote: 20), sink);
         Assert.Empty(sink.Take());
         Assert.Equal(2, engine.Counters[Ipv6PeerCounter.DropIcmpErrorNotOurs]);
     }
@@ -239,12 +239,12 @@ public class Ipv6PeerEngineTests
     {
         var engine = new Ipv6PeerEngine(Options());
         var sink = new ListSink();
-        engine.FromTun(0, Udp(ClientAddr, Nat64Of(Destination)), sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(Destination)), sink);
         sink.Take();
         var t = TeredoOf(Coordinators[0], Destination);
         // C got N::D → C on a closed port and says so.
         var reply = Udp(Nat64Of(Destination), ClientAddr, sourcePort: 53, destinationPort: 40000);
-        engine.FromTun(1, Error(ClientAddr, Nat64Of(Destination), Icmpv6Type.DestinationUnreachable, 4, 0, reply), sink);
+        engine.OnDevicePacket(1, Ipv6PeerEngine.TunDevice, Error(ClientAddr, Nat64Of(Destination), Icmpv6Type.DestinationUnreachable, 4, 0, reply), sink);
         var sent = Single(sink);
         Assert.True(Ipv6Packet.TryParse(sent, out var ip));
         Assert.Equal(PooledFirst, ip.Source);
@@ -269,7 +269,7 @@ public class Ipv6PeerEngineTests
         var given = new List<Ipv6Address>();
         for (uint i = 0; i < 15; i++)
         {
-            engine.FromTun(0, Udp(new Ipv6Address(ClientAddr.Value + i), Nat64Of(Destination)), sink);
+            engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(new Ipv6Address(ClientAddr.Value + i), Nat64Of(Destination)), sink);
             if (i < 14)
             {
                 Assert.True(Ipv6Packet.TryParse(Single(sink), out var ip));
@@ -285,7 +285,7 @@ public class Ipv6PeerEngineTests
         // ClientAddr 0 keeps talking (replies count too), the others go quiet: only they expire.
         for (long t = 10_000; t <= 70_000; t += 10_000)
         {
-            engine.FromTun(t, Udp(TeredoOf(Coordinators[0], Destination), given[0]), sink);
+            engine.OnDevicePacket(t, Ipv6PeerEngine.TunDevice, Udp(TeredoOf(Coordinators[0], Destination), given[0]), sink);
             engine.OnTimer(t, sink);
         }
         sink.Take();
@@ -293,10 +293,10 @@ public class Ipv6PeerEngineTests
         Assert.Equal(1, engine.Pool.Count);
 
         // A new client gets the address released first, never client 0's.
-        engine.FromTun(70_001, Udp(Ipv6Address.Parse("2001:db8:1::99"), Nat64Of(Destination)), sink);
+        engine.OnDevicePacket(70_001, Ipv6PeerEngine.TunDevice, Udp(Ipv6Address.Parse("2001:db8:1::99"), Nat64Of(Destination)), sink);
         Assert.True(Ipv6Packet.TryParse(Single(sink), out var fresh));
         Assert.Equal(given[1], fresh.Source);
-        engine.FromTun(70_002, Udp(ClientAddr, Nat64Of(Destination)), sink);
+        engine.OnDevicePacket(70_002, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(Destination)), sink);
         Assert.True(Ipv6Packet.TryParse(Single(sink), out var same));
         Assert.Equal(given[0], same.Source);
     }
@@ -337,7 +337,7 @@ public class Ipv6PeerEngineTests
         {
             var d = new Ipv4Address(198, 18, 10, (byte)i);
             if (engine.Ring.Rendezvous(d, healthyOnly: true) != k) continue;
-            engine.FromTun(now, Udp(ClientAddr, Nat64Of(d)), sink);
+            engine.OnDevicePacket(now, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(d)), sink);
             break;
         }
         for (; engine.Ring.Coordinators[k].Healthy; now += 100) engine.OnTimer(now, sink);
@@ -362,7 +362,7 @@ public class Ipv6PeerEngineTests
         long? failoverMs = null;
         for (; now <= 60_000; now += 100)
         {
-            engine.FromTun(now, Udp(ClientAddr, Nat64Of(Destination)), sink);
+            engine.OnDevicePacket(now, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(Destination)), sink);
             foreach (var (_, _, bytes) in sink.Take())
             {
                 Assert.True(Ipv6Packet.TryParse(bytes, out var ip));
@@ -370,7 +370,7 @@ public class Ipv6PeerEngineTests
                 bool dead = via == k && now >= deathMs;
                 if (ip.Destination != tk && failoverMs is null && now > deathMs && ip.NextHeader == IpProtocol.Udp) failoverMs = now;
                 if (dead) continue;
-                engine.FromTun(now, ip.NextHeader == IpProtocol.Udp
+                engine.OnDevicePacket(now, Ipv6PeerEngine.TunDevice, ip.NextHeader == IpProtocol.Udp
                     ? Udp(ip.Destination, ip.Source)
                     : Echo(ip.Destination, ip.Source, request: false), sink);
             }
@@ -387,7 +387,7 @@ public class Ipv6PeerEngineTests
         // The coordinator answers its probe again: it is back in the ring, but D stays where it moved.
         int moved = engine.Ring.Choose(now, Destination);
         Assert.NotEqual(k, moved);
-        engine.FromTun(now, Echo(TeredoOf(Coordinators[k], options.ProbeTarget.Value), options.OwnAddress, request: false), sink);
+        engine.OnDevicePacket(now, Ipv6PeerEngine.TunDevice, Echo(TeredoOf(Coordinators[k], options.ProbeTarget.Value), options.OwnAddress, request: false), sink);
         Assert.True(engine.Ring.Coordinators[k].Healthy);
         Assert.Equal(moved, engine.Ring.Choose(now, Destination));
         Assert.True(engine.Counters[Ipv6PeerCounter.ProbeRepliesReceived] > 0);
@@ -411,7 +411,7 @@ public class Ipv6PeerEngineTests
                 Assert.True(ChecksumValid(bytes));
                 int k = engine.Ring.IndexOf(probe.Destination);
                 Assert.Equal(TeredoOf(Coordinators[k], options.ProbeTarget.Value), probe.Destination);
-                if (k == 0) engine.FromTun(now, Echo(probe.Destination, probe.Source, request: false), sink);
+                if (k == 0) engine.OnDevicePacket(now, Ipv6PeerEngine.TunDevice, Echo(probe.Destination, probe.Source, request: false), sink);
             }
         }
         // Probes at 0, 3 s, 6 s, ...: the first goes unanswered, and the window ends 10 s later.
@@ -437,7 +437,7 @@ public class Ipv6PeerEngineTests
     {
         var engine = new Ipv6PeerEngine(Options(coordinators: 2));
         var sink = new ListSink();
-        engine.FromTun(0, Udp(ClientAddr, Nat64Of(Destination)), sink);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, Udp(ClientAddr, Nat64Of(Destination)), sink);
         var t = Assert.Single(sink.Take()).Bytes;
         Assert.True(Ipv6Packet.TryParse(t, out var ip));
         byte[][] seeds =
@@ -451,7 +451,7 @@ public class Ipv6PeerEngineTests
         for (int i = 0; i < 100_000; i++)
         {
             int length = DatagramMutator.Next(random, seeds, buffer, i);
-            engine.FromTun(i, buffer.AsSpan(0, length), sink);
+            engine.OnDevicePacket(i, Ipv6PeerEngine.TunDevice, buffer.AsSpan(0, length), sink);
             if (i % 1000 == 0) engine.OnTimer(i, sink);
             sink.Packets.Clear();
         }
@@ -465,7 +465,7 @@ public class Ipv6PeerEngineTests
         var engine = new Ipv6PeerEngine(Options(coordinators: 3));
         var probe = new ListSink();
         var outbound = Tcp(ClientAddr, Nat64Of(Destination));
-        engine.FromTun(0, outbound, probe);
+        engine.OnDevicePacket(0, Ipv6PeerEngine.TunDevice, outbound, probe);
         Assert.True(Ipv6Packet.TryParse(Assert.Single(probe.Take()).Bytes, out var ip));
         var inbound = Tcp(ip.Destination, ip.Source);
         var ptb = Error(RelayAddr, ip.Source, Icmpv6Type.PacketTooBig, 0, 1280, Udp(ip.Source, ip.Destination));
@@ -481,9 +481,9 @@ public class Ipv6PeerEngineTests
         {
             for (int i = 0; i < count; i++)
             {
-                engine.FromTun(i, outbound, sink);
-                engine.FromTun(i, inbound, sink);
-                engine.FromTun(i, ptb, sink);
+                engine.OnDevicePacket(i, Ipv6PeerEngine.TunDevice, outbound, sink);
+                engine.OnDevicePacket(i, Ipv6PeerEngine.TunDevice, inbound, sink);
+                engine.OnDevicePacket(i, Ipv6PeerEngine.TunDevice, ptb, sink);
                 if (i % 100 == 0) engine.OnTimer(i, sink);
             }
         }

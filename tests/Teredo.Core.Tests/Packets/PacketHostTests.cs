@@ -309,6 +309,20 @@ public class PacketHostTests
     }
 
     [Fact]
+    public void What_the_host_owns_is_closed_once_even_if_it_never_reached_a_shard()
+    {
+        var host = new PacketHost();
+        var unused = host.Own(new InMemoryTun());
+        var bind = host.Own(new InMemoryBind(Local));
+        host.AddShard("s", new FakeEngine(), [bind]);
+
+        host.Dispose();
+
+        Assert.False(unused.Inject(Text("late")));
+        Assert.False(bind.Deliver(Peer, Text("late")));
+    }
+
+    [Fact]
     public void The_manual_driver_refuses_to_run_beside_the_threads()
     {
         using var host = new PacketHost();

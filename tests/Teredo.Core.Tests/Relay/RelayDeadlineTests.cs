@@ -89,64 +89,22 @@ public class RelayDeadlineTests(ITestOutputHelper output)
         return p;
     }
 
-    private sealed record Run(List<string> Trace, int Wakeups, long FinalDeadline);
+    /// <summary>Each input with its sequence number (its place in the script), on the shared drivers' timeline.</summary>
+    private static List<(long AtMs, (Input Input, ushort Sequence))> Timed(List<Input> inputs) =>
+        [.. inputs.Select((e, i) => (e.AtMs, (e, (ushort)i)))];
 
-    /// <summary>Every packet with the moment it left; the timer at a moment runs before that moment's inputs, in both hosts.</summary>
-    private static void Record(ListSink sink, long nowMs, List<string> trace)
-    {
-        foreach (var (route, to, bytes) in sink.Take()) trace.Add($"{nowMs} {route} {to} {Convert.ToHexString(bytes)}");
-    }
-
-    private static Run Polling(List<Input> inputs, bool behindNat, long endMs)
+    private static DeadlineDrivers.Run Polling(List<Input> inputs, bool behindNat, long endMs)
     {
         var relay = NewRelay(behindNat);
         var sink = new ListSink();
-        var trace = new List<string>();
-        int next = 0, wakeups = 0;
-        for (long now = 0; now <= endMs; now += Step)
-        {
-            relay.OnTimer(now, sink);
-            wakeups++;
-            Record(sink, now, trace);
-            for (; next < inputs.Count && inputs[next].AtMs == now; next++)
-            {
-                Deliver(relay, inputs[next], (ushort)next, sink);
-                Record(sink, now, trace);
-            }
-        }
-        return new Run(trace, wakeups, relay.NextDeadlineMs);
+        return DeadlineDrivers.Polling(relay, sink, Timed(inputs), endMs, Step, (e, _) => Deliver(relay, e.Input, e.Sequence, sink), static (_, _) => { });
     }
 
-    private static Run Deadlines(List<Input> inputs, bool behindNat, long endMs)
+    private static DeadlineDrivers.Run Deadlines(List<Input> inputs, bool behindNat, long endMs)
     {
         var relay = NewRelay(behindNat);
         var sink = new ListSink();
-        var trace = new List<string>();
-        int next = 0, wakeups = 0;
-        long now = 0;
-        while (true)
-        {
-            long due = relay.NextDeadlineMs;
-            long input = next < inputs.Count ? inputs[next].AtMs : long.MaxValue;
-            if (due > endMs && input == long.MaxValue) break;
-            if (due <= input && due <= endMs)
-            {
-                // The clock jumps straight to the deadline (or stays, if it was due already).
-                now = Math.Max(now, due);
-                relay.OnTimer(now, sink);
-                wakeups++;
-                Assert.True(relay.NextDeadlineMs > now, $"after OnTimer({now}) the deadline is {relay.NextDeadlineMs}");
-            }
-            else
-            {
-                now = input;
-                Deliver(relay, inputs[next], (ushort)next, sink);
-                next++;
-                Assert.True(relay.NextDeadlineMs > now, $"after an input at {now} the deadline is {relay.NextDeadlineMs}");
-            }
-            Record(sink, now, trace);
-        }
-        return new Run(trace, wakeups, relay.NextDeadlineMs);
+        return DeadlineDrivers.Deadlines(relay, sink, Timed(inputs), endMs, (e, _) => Deliver(relay, e.Input, e.Sequence, sink), static (_, _) => { });
     }
 
     private void AssertSameRun(List<Input> inputs, bool behindNat)

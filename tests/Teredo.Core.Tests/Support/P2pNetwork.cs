@@ -108,7 +108,7 @@ public sealed class P2pNetwork : ICoordinatorSink
     {
         _work.Enqueue(() =>
         {
-            V6Peer.FromTun(Now, packet, _v6Sink);
+            V6Peer.OnDevicePacket(Now, Ipv6PeerEngine.TunDevice, packet, _v6Sink);
             FlushV6Peer();
         });
         Pump();
@@ -192,7 +192,7 @@ public sealed class P2pNetwork : ICoordinatorSink
                 {
                     ReachedIpv4.Add((peer, bytes));
                     if (HostD(bytes) is not { } answer) return;
-                    peer.Engine.FromTun(Now, answer, peer.Sink);
+                    peer.Engine.OnDevicePacket(Now, Ipv4PeerEngine.TunDevice, answer, peer.Sink);
                     FlushPeer(peer);
                 });
             }
@@ -206,7 +206,7 @@ public sealed class P2pNetwork : ICoordinatorSink
         {
             if (route == OutputRoute.Tun)
             {
-                _work.Enqueue(() => { V6Peer.FromTun(Now, bytes, _v6Sink); FlushV6Peer(); });
+                _work.Enqueue(() => { V6Peer.OnDevicePacket(Now, Ipv6PeerEngine.TunDevice, bytes, _v6Sink); FlushV6Peer(); });
                 continue;
             }
             if (to == CoordinatorUdp)
@@ -216,7 +216,7 @@ public sealed class P2pNetwork : ICoordinatorSink
             }
             var peer = Peers.Find(p => p.Nat.PublicAddress == to.Address);
             if (peer is null || !peer.Nat.Inbound(RelayUdp, to)) { Dropped.Add(bytes); continue; }
-            _work.Enqueue(() => { peer.Engine.FromUdp(Now, RelayUdp, bytes, peer.Sink); FlushPeer(peer); });
+            _work.Enqueue(() => { peer.Engine.OnDatagram(Now, Ipv4PeerEngine.UdpPort, RelayUdp, bytes, peer.Sink); FlushPeer(peer); });
         }
     }
 

@@ -13,11 +13,16 @@ namespace Teredo.P2p.Ipv4Peer;
 /// notifications with bubbles from the Teredo socket, accepts Teredo-encapsulated IPv6 only for the
 /// addresses it holds (its leases and its static address), translates it with the core RFC 7915
 /// translator to IPv4 for the TUN, and sends the translated replies to the relay each IPv6 source was
-/// last heard through. The host feeds it control notices (under the same lock as packets) and drains
-/// <see cref="CollectUseReport"/> and <see cref="TakeRefusedLeases"/> into the control session.
+/// last heard through. The host feeds it control notices (under the same lock as packets); when a use report
+/// is due (<see cref="Ipv4PeerEvent.ReportDue"/>) or a lease was refused (<see cref="Ipv4PeerEvent.LeaseRefused"/>)
+/// it raises an event, and the host's handler drains <see cref="CollectUseReport"/> and
+/// <see cref="TakeRefusedLeases"/> into the control session.
 /// </summary>
-public sealed class Ipv4PeerEngine
+public sealed class Ipv4PeerEngine : IPacketEngine<Ipv4PeerEvent>
 {
+    /// <summary>Idle relay routes and leases past their grace are looked for this often.</summary>
+    public const int SweepIntervalMs = 1000;
+
     /// <summary>The one Teredo socket: bubbles to relays, IPv6 from and to them.</summary>
     public static readonly PortHandle UdpPort = new(0);
     /// <summary>The TUN the translated IPv4 leaves on and the replies come back from.</summary>
@@ -33,6 +38,10 @@ public sealed class Ipv4PeerEngine
     private Nat64Translator? _translator;
     private WelcomeMessage? _welcome;
     private HeldAddress? _static;
+    private long _nextSweepMs = long.MinValue;
+    private long _nextReportMs = long.MaxValue;
+    private bool _reportDue;
+    private bool _refusedSignalled;
 
     public Ipv4PeerEngine(Ipv4PeerOptions options)
     {
@@ -68,6 +77,9 @@ public sealed class Ipv4PeerEngine
         bool same = _welcome is { } old && old.Prefix == welcome.Prefix && old.StaticAddress == welcome.StaticAddress
                     && old.StaticSuffix == welcome.StaticSuffix;
         _welcome = welcome;
+        // Use reports go to a session: the first one a report interval after its welcome.
+        _nextReportMs = nowMs + _options.UseReportIntervalMs;
+        if (_nextSweepMs == long.MinValue) _nextSweepMs = nowMs + SweepIntervalMs;
         _held.Clear();
         _static = null;
         if (welcome.HasStaticAddress)
@@ -81,6 +93,7 @@ public sealed class Ipv4PeerEngine
     /// <summary>The session ended: its leases are no longer ours. The static address stays ours but nobody routes to us until the next welcome.</summary>
     public void OnDisconnected()
     {
+        _nextReportMs = long.MaxValue;
         foreach (var held in _held.Values)
             if (!held.IsStatic) Counters.Increment(Ipv4PeerCounter.LeasesEnded);
         _held.Clear();
@@ -121,7 +134,8 @@ public sealed class Ipv4PeerEngine
         if (!MayHold(grant.Address))
         {
             Counters.Increment(Ipv4PeerCounter.LeasesRefused);
-            _refused.Add(grant.Address);
+            // Bounded by the coordinator's grants between two drains; the handler drains at once.
+            if (_refused.Count < _options.MaxLeases) _refused.Add(grant.Address);
             return;
         }
         if (!_held.TryGetValue(grant.Address, out var held))
@@ -177,7 +191,7 @@ public sealed class Ipv4PeerEngine
     }
 
     /// <summary>One datagram on the Teredo socket, normally IPv6 from a relay for one of our addresses.</summary>
-    public void FromUdp(long nowMs, Ipv4Endpoint from, ReadOnlySpan<byte> payload, IPacketOutput sink)
+    public void OnDatagram(long nowMs, PortHandle port, Ipv4Endpoint from, ReadOnlySpan<byte> payload, IPacketOutput sink)
     {
         Counters.Increment(Ipv4PeerCounter.UdpReceived);
         if (TeredoDatagram.TryParse(payload, out var datagram) != TeredoParseError.None)
@@ -205,7 +219,7 @@ public sealed class Ipv4PeerEngine
     }
 
     /// <summary>One IPv4 packet the kernel routed into the TUN: a reply for the pool (or from the peer's own host).</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput sink)
+    public void OnDevicePacket(long nowMs, DeviceHandle device, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         Counters.Increment(Ipv4PeerCounter.TunReceived);
         if (packet.Length < Ipv4Packet.MinHeaderLength || IpVersion.Of(packet) != IpVersion.V4) { Counters.Increment(Ipv4PeerCounter.TunNotIpv4); return; }
@@ -228,8 +242,45 @@ public sealed class Ipv4PeerEngine
         return true;
     }
 
+    /// <summary>The sweep (every <see cref="SweepIntervalMs"/> from the first welcome) and the next use report, whichever comes first.</summary>
+    public long NextDeadlineMs => Math.Min(_nextSweepMs == long.MinValue ? long.MaxValue : _nextSweepMs, _nextReportMs);
+
+    /// <summary>The sweep when it is due; a use report due raises <see cref="Ipv4PeerEvent.ReportDue"/>.</summary>
+    public void OnTimer(long nowMs, IPacketOutput output)
+    {
+        if (_nextSweepMs != long.MinValue && nowMs >= _nextSweepMs)
+        {
+            _nextSweepMs = nowMs + SweepIntervalMs;
+            Sweep(nowMs);
+        }
+        if (nowMs >= _nextReportMs)
+        {
+            _nextReportMs = nowMs + _options.UseReportIntervalMs;
+            _reportDue = true;
+        }
+    }
+
+    /// <summary>A report due first, then refused leases waiting to be released; each signalled once until drained.</summary>
+    public bool TryTakeEvent(out Ipv4PeerEvent engineEvent)
+    {
+        if (_reportDue)
+        {
+            _reportDue = false;
+            engineEvent = Ipv4PeerEvent.ReportDue;
+            return true;
+        }
+        if (_refused.Count > 0 && !_refusedSignalled)
+        {
+            _refusedSignalled = true;
+            engineEvent = Ipv4PeerEvent.LeaseRefused;
+            return true;
+        }
+        engineEvent = default;
+        return false;
+    }
+
     /// <summary>Forgets idle relay routes and leases whose end passed long ago (a release that never came).</summary>
-    public void Tick(long nowMs)
+    private void Sweep(long nowMs)
     {
         int n = Relays.Expire(nowMs);
         if (n > 0) Counters.Add(Ipv4PeerCounter.RelayRoutesExpired, n);
@@ -264,6 +315,7 @@ public sealed class Ipv4PeerEngine
     {
         into.AddRange(_refused);
         _refused.Clear();
+        _refusedSignalled = false;
     }
 
     /// <summary>Folds an IPv6 source into the per-source limiter's 32-bit key.</summary>

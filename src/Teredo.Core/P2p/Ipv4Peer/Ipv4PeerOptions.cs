@@ -35,6 +35,8 @@ public sealed record Ipv4PeerOptions
     public long PoolLeaseMs { get; init; } = 2 * 3600 * 1000;
     /// <summary>The MTU of the IPv4 side (the TUN): 1280 − 20, so a translated packet always fits Teredo's 1280.</summary>
     public int Ipv4Mtu { get; init; } = 1260;
+    /// <summary>How often the lease use is reported to the coordinator while a session is up (a reported lease is renewed).</summary>
+    public int UseReportIntervalMs { get; init; } = 5000;
 
     public Ipv4Address TranslatorAddress => new(PoolNetwork.Value + 1);
 
@@ -47,6 +49,7 @@ public sealed record Ipv4PeerOptions
         if (RateLimitMbit < 0) throw new ArgumentOutOfRangeException(nameof(RateLimitMbit));
         if (PerSourcePacketsPerSecond < 0 || PerSourceBurst < 0) throw new ArgumentOutOfRangeException(nameof(PerSourcePacketsPerSecond));
         if (MaxLeases <= 0 || MaxRelayRoutes <= 0 || RelayRouteIdleSeconds <= 0) throw new ArgumentOutOfRangeException(nameof(MaxLeases), "bounds must be positive");
+        if (UseReportIntervalMs <= 0) throw new ArgumentOutOfRangeException(nameof(UseReportIntervalMs), "must be positive");
         if (Ipv4Mtu is < 1260 or > 65535) throw new ArgumentOutOfRangeException(nameof(Ipv4Mtu), "at least 1260");
         foreach (var (_, length) in AllowedDestinations)
             if (length is < 0 or > 32) throw new ArgumentException("allowed destination: bad length", nameof(AllowedDestinations));

@@ -153,6 +153,24 @@ public sealed class CoordinatorRing
         if (!c.Healthy) Up(c);
     }
 
+    /// <summary>
+    /// When <see cref="Check"/> next changes something: the earliest close of a response window of a healthy
+    /// coordinator awaiting an answer, or (without probes) the earliest retry of a held-down one.
+    /// </summary>
+    public long NextCheckMs
+    {
+        get
+        {
+            long next = long.MaxValue;
+            foreach (var c in _coordinators)
+            {
+                if (c.Healthy && c.AwaitingSinceMs != CoordinatorHealth.Never) next = Math.Min(next, c.AwaitingSinceMs + _options.ResponseWindowMs);
+                else if (!c.Healthy && _options.ProbeTarget is null) next = Math.Min(next, c.DownSinceMs + _options.RetryAfterMs);
+            }
+            return next;
+        }
+    }
+
     /// <summary>Takes out the coordinators whose window ran out, and gives the held-down ones another chance.</summary>
     public void Check(long nowMs)
     {

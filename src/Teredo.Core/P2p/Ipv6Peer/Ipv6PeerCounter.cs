@@ -37,6 +37,8 @@ public enum Ipv6PeerCounter
     ProbesSent,
     CoordinatorsDown,
     CoordinatorsUp,
+    /// <summary>A UDP datagram handed to the engine, which has no socket: a host wiring error, never acted on.</summary>
+    DropUnexpectedDatagram,
 }
 
 public sealed class Ipv6PeerCounters : CounterSet<Ipv6PeerCounter>;

@@ -8,13 +8,13 @@ namespace Teredo.P2p.Ipv6Peer;
 
 /// <summary>
 /// The IPv6 peer's data path (DESIGN.md §B.4), sans I/O: every packet the host's TUN delivers (routes for
-/// the NAT64 prefix N and the pool) goes through <see cref="FromTun"/>, and what comes out is written back
+/// the NAT64 prefix N and the pool) goes through <see cref="OnDevicePacket"/>, and what comes out is written back
 /// to the TUN for the kernel to route — toward 2001::/32 (any relay) or toward the client.
 /// Client C → N::D becomes P(C) → T_k(D); T_k(D) → P(C) becomes N::D → C. Both addresses change and the
 /// checksums follow incrementally; ICMPv6 errors are rewritten with the packet they quote, so path MTU
 /// discovery and traceroute work for C. One thread at a time (the daemon serialises calls).
 /// </summary>
-public sealed class Ipv6PeerEngine
+public sealed class Ipv6PeerEngine : IPacketEngine
 {
     /// <summary>The one TUN, carrying both routes (the prefix and the pool); output goes back to it.</summary>
     public static readonly DeviceHandle TunDevice = new(0);
@@ -49,11 +49,26 @@ public sealed class Ipv6PeerEngine
     public ClientPool Pool { get; }
     public CoordinatorRing Ring { get; }
 
-    /// <summary>When <see cref="OnTimer"/> next has work: the sweep, the health check and the probes.</summary>
-    public long NextTimerMs => _options.ProbeTarget is null ? _nextSweepMs : Math.Min(_nextSweepMs, _nextProbeMs);
+    /// <summary>
+    /// When <see cref="OnTimer"/> next has work: the sweep, the probes, and the coordinators' health windows
+    /// (a coordinator awaiting an answer goes down when its window closes; a held-down one gets another
+    /// chance after the retry time), so that the ring changes at exactly the same moment however it is polled.
+    /// </summary>
+    public long NextDeadlineMs
+    {
+        get
+        {
+            long next = Math.Min(_nextSweepMs, Ring.NextCheckMs);
+            return _options.ProbeTarget is null ? next : Math.Min(next, _nextProbeMs);
+        }
+    }
+
+    /// <summary>The v6peer has no UDP socket of its own (the embedded relay has): a datagram is counted and dropped.</summary>
+    public void OnDatagram(long nowMs, PortHandle port, Ipv4Endpoint source, ReadOnlySpan<byte> payload, IPacketOutput output) =>
+        Counters.Increment(Ipv6PeerCounter.DropUnexpectedDatagram);
 
     /// <summary>One packet from the TUN: for the prefix (from a client) or for the pool (from the network).</summary>
-    public void FromTun(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput sink)
+    public void OnDevicePacket(long nowMs, DeviceHandle device, ReadOnlySpan<byte> packet, IPacketOutput sink)
     {
         Counters.Increment(Ipv6PeerCounter.Received);
         if (!Ipv6Packet.TryParse(packet, out var ip) || !Ipv6ExtensionHeaders.TryWalk(ip.Bytes, out var headers))

@@ -64,7 +64,7 @@ public class Ipv4PeerEngineTests
         var otherRelay = new Ipv4Endpoint(new Ipv4Address(198, 18, 0, 40), 40000);
         h.FromRelay(EchoRequest(T(Host4), sequence: 10), otherRelay); // last heard through another relay
         h.Take();
-        h.Engine.FromTun(h.Now, EchoReplyTo(v4), h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, EchoReplyTo(v4), h.Sink);
 
         var (route6, to, v6) = Assert.Single(h.Take());
         Assert.Equal(OutputRoute.Udp, route6);
@@ -97,7 +97,7 @@ public class Ipv4PeerEngineTests
     {
         var h = new Ipv4PeerHarness(welcome: false);
         h.FromRelay(EchoRequest(T(Host4)));
-        h.Engine.FromTun(h.Now, new Ipv4PeerHarnessPackets().AnyIpv4, h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, new Ipv4PeerHarnessPackets().AnyIpv4, h.Sink);
         Assert.Empty(h.Take());
         Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.UdpNotHeld]);
         Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.TunNoTranslator]);
@@ -113,7 +113,7 @@ public class Ipv4PeerEngineTests
         Assert.True(Ipv4Packet.TryParse(v4, out var ip4));
         Assert.Equal(Local, ip4.Destination);
 
-        h.Engine.FromTun(h.Now, EchoReplyTo(v4), h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, EchoReplyTo(v4), h.Sink);
         var (_, to, v6) = Assert.Single(h.Take());
         Assert.Equal(RelayAt, to);
         Assert.True(Ipv6Packet.TryParse(v6, out var ip6));
@@ -190,7 +190,7 @@ public class Ipv4PeerEngineTests
         h.Engine.OnWelcome(h.Now, Welcome); // a new session: leases gone, routes kept
         h.Lease(Host4);
         h.Engine.Relays.Clear();
-        h.Engine.FromTun(h.Now, EchoReplyTo(v4), h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, EchoReplyTo(v4), h.Sink);
         Assert.Empty(h.Take());
         Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.TunNoRelay]);
     }
@@ -203,7 +203,7 @@ public class Ipv4PeerEngineTests
         h.FromRelay(EchoRequest(T(Host4)));
         var v4 = Assert.Single(h.Take()).Bytes;
         h.Engine.OnLeaseEnded(T(Host4));
-        h.Engine.FromTun(h.Now, EchoReplyTo(v4), h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, EchoReplyTo(v4), h.Sink);
         Assert.Empty(h.Take());
         Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.TunSourceNotHeld]);
     }
@@ -253,7 +253,7 @@ public class Ipv4PeerEngineTests
         Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.RelayRoutesEvicted]);
 
         h.Now += h.Engine.Options.RelayRouteIdleSeconds * 1000L + 1;
-        h.Engine.Tick(h.Now);
+        h.Engine.OnTimer(h.Now, h.Sink);
         Assert.Equal(0, h.Engine.Relays.Count);
     }
 
@@ -285,7 +285,7 @@ public class Ipv4PeerEngineTests
         h.Lease(new Ipv4Address(198, 18, 0, 101), idleSeconds: 30);
         h.Engine.OnLeaseRenewed(h.Now, new LeaseRenewed(T(Host4), 300));
         h.Now += (30 + h.Engine.Options.LeaseGraceSeconds) * 1000L + 1;
-        h.Engine.Tick(h.Now);
+        h.Engine.OnTimer(h.Now, h.Sink);
         Assert.True(h.Engine.IsHeld(T(Host4)));
         Assert.False(h.Engine.IsHeld(T(new Ipv4Address(198, 18, 0, 101))));
         Assert.True(h.Engine.IsHeld(StaticAddress));

@@ -66,7 +66,7 @@ public sealed class Ipv4PeerHarness
         return reply;
     }
 
-    public void FromRelay(byte[] ipv6, Ipv4Endpoint? relay = null) => Engine.FromUdp(Now, relay ?? RelayAt, ipv6, Sink);
+    public void FromRelay(byte[] ipv6, Ipv4Endpoint? relay = null) => Engine.OnDatagram(Now, Ipv4PeerEngine.UdpPort, relay ?? RelayAt, ipv6, Sink);
 
     public List<(OutputRoute Route, Ipv4Endpoint To, byte[] Bytes)> Take() => Sink.Take();
 }

@@ -1,3 +1,4 @@
+using Teredo.P2p.Ipv4Peer;
 using FsCheck.Xunit;
 using Teredo.Net;
 using Teredo.Tests.Support;
@@ -23,7 +24,7 @@ public class Ipv4PeerPropertyTests
         lock (Shared)
         {
             Shared.FromRelay(bytes ?? []);
-            Shared.Engine.FromTun(Shared.Now, bytes ?? [], Shared.Sink);
+            Shared.Engine.OnDevicePacket(Shared.Now, Ipv4PeerEngine.TunDevice, bytes ?? [], Shared.Sink);
             Shared.Sink.Packets.Clear();
         }
         return true;
@@ -39,7 +40,7 @@ public class Ipv4PeerPropertyTests
         lock (Shared)
         {
             Shared.FromRelay(buffer[..n]);
-            Shared.Engine.FromTun(Shared.Now, buffer.AsSpan(0, n), Shared.Sink);
+            Shared.Engine.OnDevicePacket(Shared.Now, Ipv4PeerEngine.TunDevice, buffer.AsSpan(0, n), Shared.Sink);
             Shared.Sink.Packets.Clear();
         }
         return true;

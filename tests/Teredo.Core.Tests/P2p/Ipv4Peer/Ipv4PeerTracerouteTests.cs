@@ -54,7 +54,7 @@ public class Ipv4PeerTracerouteTests
     public void A_routers_time_exceeded_reaches_the_relay_from_T_D_with_the_probe_quoted()
     {
         var h = ProbeSent();
-        h.Engine.FromTun(h.Now, RouterTimeExceeded, h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, RouterTimeExceeded, h.Sink);
 
         var (route, to, bytes) = Assert.Single(h.Take());
         Assert.Equal(OutputRoute.Udp, route);
@@ -82,7 +82,7 @@ public class Ipv4PeerTracerouteTests
     /// <summary>The one ICMPv6 error the engine sends to the relay for <paramref name="error"/>: its source, type and code.</summary>
     private static (Ipv6Address Source, byte Type, byte Code) Translated(Ipv4PeerHarness h, byte[] error)
     {
-        h.Engine.FromTun(h.Now, error, h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, error, h.Sink);
         var (_, _, bytes) = Assert.Single(h.Take());
         Assert.True(Ipv6Packet.TryParse(bytes, out var ip));
         Assert.True(Icmpv6Packet.TryParse(ip, out var icmp));
@@ -105,7 +105,7 @@ public class Ipv4PeerTracerouteTests
     {
         var h = ProbeSent();
         h.Engine.OnLeaseEnded(T(Host4));
-        h.Engine.FromTun(h.Now, RouterTimeExceeded, h.Sink);
+        h.Engine.OnDevicePacket(h.Now, Ipv4PeerEngine.TunDevice, RouterTimeExceeded, h.Sink);
         Assert.Empty(h.Take());
         Assert.Equal(0, h.Engine.Counters[Ipv4PeerCounter.RouterErrorsResourced]);
         Assert.Equal(1, h.Engine.Counters[Ipv4PeerCounter.TunSourceNotHeld]);

@@ -64,7 +64,7 @@ public sealed class V4PeerWholeRoleTests : IAsyncLifetime
             StateDirectory = Path.Combine(_root, "peer"),
             LocalAddress = Local,
         }, NullLogger.Instance);
-        ControlBinding.Bind(client, engine, _gate, _sink, () => { });
+        ControlBinding.Bind(client, engine, call => { lock (_gate) call(Environment.TickCount64, _sink); });
         client.Start();
         WaitFor(() => client.IsConnected && Locked(() => engine.Translator is not null), "the welcome");
         return (client, engine);
@@ -110,10 +110,10 @@ public sealed class V4PeerWholeRoleTests : IAsyncLifetime
         Assert.True(Locked(() => engine.IsHeld(target)));
 
         var request = Ipv4PeerHarness.EchoRequest(target);
-        lock (_gate) engine.FromUdp(Environment.TickCount64, relayEndpoint, request, _sink);
+        lock (_gate) engine.OnDatagram(Environment.TickCount64, Ipv4PeerEngine.UdpPort, relayEndpoint, request, _sink);
         var v4 = Locked(() => Assert.Single(_sink.Take())).Bytes;
         Assert.True(Ipv4Packet.TryParse(v4, out var ip4) && ip4.Destination == D);
-        lock (_gate) engine.FromTun(Environment.TickCount64, Ipv4PeerHarness.EchoReplyTo(v4), _sink);
+        lock (_gate) engine.OnDevicePacket(Environment.TickCount64, Ipv4PeerEngine.TunDevice, Ipv4PeerHarness.EchoReplyTo(v4), _sink);
         Assert.Equal(relayEndpoint, Locked(() => Assert.Single(_sink.Take())).To);
 
         var report = new List<Teredo.P2p.Control.LeaseUse>();
