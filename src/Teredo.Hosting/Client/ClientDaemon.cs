@@ -229,7 +229,7 @@ public sealed class ClientDaemon(ClientHostSettings settings, ILogger<ClientDaem
         }
     }
 
-    protected override void LogStopping()
+    protected override void OnStopping()
     {
         if (_engine is { } e)
             log.LogInformation("stopping: state {State}, {Peers} peers, {Delivered} packets delivered, {Sent} sent to trusted peers",

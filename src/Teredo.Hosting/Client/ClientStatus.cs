@@ -9,8 +9,6 @@ namespace Teredo.Hosting.Client;
 /// <summary>The client daemon's status document for <c>teredo status</c> (what <c>netsh interface teredo show state</c> tells).</summary>
 public static class ClientStatus
 {
-    public const int MaxPeersShown = 50;
-
     /// <summary>Writes the members of the status object (the caller opens and closes it, see <see cref="StatusJson.Build"/>).</summary>
     public static void Write(Utf8JsonWriter j, TeredoClientEngine e, long nowMs, string? interfaceName, Ipv4Endpoint? local,
         bool defaultRoute, long sendErrors, long eventsNotApplied, long uptimeSeconds, bool stopping)
@@ -53,18 +51,8 @@ public static class ClientStatus
         j.WriteString("refreshDetermination", o.RefreshDetermination ? e.RefreshDetermination.ToString().ToLowerInvariant() : "off");
         j.WriteNumber("uptimeSeconds", uptimeSeconds);
 
-        var peers = e.Peers;
-        j.WriteNumber("peerCount", peers.Count);
-        j.WriteNumber("peerCapacity", peers.Capacity);
-        j.WriteNumber("queuedBytes", peers.QueuedBytes);
-        j.WriteNumber("evictions", peers.Evictions);
-        j.WriteStartArray("peers");
-        int shown = 0;
-        foreach (var p in peers.NewestFirst())
+        PeerListJson.Write(j, e.Peers, (j, p) =>
         {
-            if (shown++ == MaxPeersShown) break;
-            j.WriteStartObject();
-            j.WriteString("address", p.Address.ToString());
             j.WriteString("kind", p.Address.IsLinkLocal ? "nonce (relay or client knocking)" : TeredoAddress.IsTeredo(p.Address, o.ServicePrefix) ? "teredo" : "native");
             j.WriteString("mapped", p.Mapped.ToString());
             j.WriteString("trust", p.Trusted ? (nowMs - p.LastReceiveMs < o.TrustLifetimeMs ? "trusted" : "trusted (stale)") : p.Pending ? "pending" : "not trusted");
@@ -74,9 +62,7 @@ public static class ClientStatus
             if (p.LastTransmitMs != long.MinValue) j.WriteNumber("lastTransmitSecondsAgo", Seconds(nowMs - p.LastTransmitMs));
             j.WriteNumber("queued", p.QueuedPackets);
             j.WriteNumber("bubblesSent", p.BubblesSent);
-            j.WriteEndObject();
-        }
-        j.WriteEndArray();
+        });
 
         StatusJson.WriteCounters<ClientCounter>(j, c => e.Counters[c], ("sendErrors", sendErrors), ("eventsNotApplied", eventsNotApplied));
     }

@@ -25,14 +25,14 @@ namespace Teredo.Hosting.Ipv4Peer;
 /// off the packet path) and shutdown are the <see cref="PacketHost"/>'s; the control notices go in through
 /// <see cref="PacketHost.Invoke"/>. Everything the daemon changes on the host is logged at start and undone on stop.
 /// </summary>
-public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaemon> log) : IHostedService, IDisposable
+public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaemon> log)
+    : PacketDaemon(new PacketHostOptions { ThreadPrefix = "teredo-v4peer", SlotSize = 2048 })
 {
     /// <summary>1280 (Teredo's IPv6 MTU) − 20: a full IPv4 packet on the TUN translates to exactly 1280.</summary>
     public const int TunMtu = 1260;
     /// <summary>1280 − 40 (IPv6) − 20 (TCP): the largest segment that fits Teredo, clamped in both directions.</summary>
     public const int MssClamp = 1220;
 
-    private readonly PacketHost _host = new(new PacketHostOptions { ThreadPrefix = "teredo-v4peer", SlotSize = 2048 });
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly List<string> _changes = [];
     private readonly List<LeaseUse> _report = [];
@@ -42,7 +42,6 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
     private CoordinatorClient? _client;
     private LinuxTun? _tun;
     private UdpBind? _udp;
-    private StatusEndpoints? _endpoints;
     private string? _nftTable;
     private bool _forwardingTurnedOn;
     private long _reportsSent;
@@ -52,7 +51,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
     public CoordinatorClient? Client => _client;
     public Ipv4Endpoint? TeredoSocket => _udp?.Local;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(settings.StateDirectory);
         var local = settings.LocalAddress ?? SourceAddressToward(settings.CoordinatorHost, settings.CoordinatorPort);
@@ -67,10 +66,10 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
             Dispose();
             throw;
         }
-        _shard = _host.AddShard<Ipv4PeerEvent>("v4peer", _engine, OnEngineEvent, [_udp], devices: 1);
-        _host.Attach(_shard, Ipv4PeerEngine.TunDevice, _tun!);
-        _host.Start();
-        _host.StartEvents();
+        _shard = Host.AddShard<Ipv4PeerEvent>("v4peer", _engine, OnEngineEvent, [_udp], devices: 1);
+        Host.Attach(_shard, Ipv4PeerEngine.TunDevice, _tun!);
+        Host.Start();
+        Host.StartEvents();
 
         _client = new CoordinatorClient(new CoordinatorClientOptions
         {
@@ -84,9 +83,9 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
             BandwidthKbps = (uint)Math.Min(uint.MaxValue, settings.RateLimitMbit * 1000),
         }, log);
         var shard = _shard;
-        ControlBinding.Bind(_client, _engine, call => _host.Invoke(shard, call));
+        ControlBinding.Bind(_client, _engine, call => Host.Invoke(shard, call));
         _client.Start();
-        _endpoints = StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "v4peer", StatusJson, log);
+        Host.Own(StatusEndpoints.Start(settings.ControlSocket, settings.Metrics, "v4peer", StatusJson, log));
         log.LogInformation("v4peer: coordinator {Host}:{Port} ({Verify}), local address {Local}, Teredo socket {Udp}, pool {Pool} on {Tun} (MTU {Mtu}), rate limit {Rate}, control socket {Control}",
             settings.CoordinatorHost, settings.CoordinatorPort, settings.Pin is null ? "CA-verified" : "pinned", local, _udp!.Local,
             settings.Pool, _tun!.Name, TunMtu, settings.RateLimitMbit > 0 ? $"{settings.RateLimitMbit} Mbit/s" : "none", settings.ControlSocket);
@@ -98,11 +97,11 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
     /// <summary>TUN, addresses, firewall and forwarding; each change is recorded so that stop undoes exactly it.</summary>
     private void SetUpHost(Ipv4Address local)
     {
-        _udp = UdpBind.Open(new Ipv4Endpoint(Ipv4Address.Any, settings.TeredoPort));
+        _udp = Host.Own(UdpBind.Open(new Ipv4Endpoint(Ipv4Address.Any, settings.TeredoPort)));
         var conflicts = HostNetwork.Conflicts(settings.Pool, settings.InterfaceName);
         if (conflicts.Count > 0)
             throw new InvalidOperationException($"the pool {settings.Pool} overlaps this host's {string.Join("; ", conflicts)}: choose another with --pool");
-        _tun = LinuxTun.Open(settings.InterfaceName);
+        _tun = Host.Own(LinuxTun.Open(settings.InterfaceName));
         var ip = TunConfigurator.For(_tun);
         // An IPv4-only TUN: below IPv6's 1280 minimum, which TunConfigurator guards for IPv6 tunnels.
         IpCommand.Run("link", "set", "dev", _tun.Name, "mtu", TunMtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -170,7 +169,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         long now = Environment.TickCount64;
         var client = _client;
         j.WriteString("role", "v4peer");
-        j.WriteString("state", _host.Stopping ? "stopping" : client is null ? "starting" : client.IsConnected ? "connected" : client.State);
+        j.WriteString("state", Host.Stopping ? "stopping" : client is null ? "starting" : client.IsConnected ? "connected" : client.State);
         j.WriteString("coordinator", $"{settings.CoordinatorHost}:{settings.CoordinatorPort}");
         j.WriteString("verification", settings.Pin is null ? "CA" : "pin " + CertificatePin.Format(settings.Pin));
         if (client is not null)
@@ -225,7 +224,7 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
                 j.WriteEndObject();
             }
             j.WriteEndArray();
-            Control.StatusJson.WriteCounters<Ipv4PeerCounter>(j, c => engine.Counters[c], ("sendErrors", _host.SendErrors),
+            Control.StatusJson.WriteCounters<Ipv4PeerCounter>(j, c => engine.Counters[c], ("sendErrors", Host.SendErrors),
                 ("useReportsSent", Interlocked.Read(ref _reportsSent)), ("leasesReleased", Interlocked.Read(ref _releasesSent)));
             if (engine.Translator is { } t)
             {
@@ -251,27 +250,13 @@ public sealed class V4PeerDaemon(V4PeerHostSettings settings, ILogger<V4PeerDaem
         j.WriteEndObject();
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
+    protected override void OnStopping() =>
         // The goodbye first, while the session is up: the coordinator moves our leases at once. Waited
         // for here rather than awaited, so that undoing the host changes runs on the host's thread: after
         // --user that is the only thread keeping the CAP_NET_ADMIN it needs (PrivilegeDrop).
         _client?.StopAsync().GetAwaiter().GetResult();
-        Dispose();
-        return Task.CompletedTask;
-    }
 
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        UndoHostChanges();
-        // Opened but not yet handed to the host when a start failed half-way; closing twice is harmless.
-        _udp?.Dispose();
-        _tun?.Dispose();
-        _tun = null;
-    }
+    protected override void AfterHostStopped() => UndoHostChanges();
 
     private void UndoHostChanges()
     {

@@ -20,12 +20,11 @@ namespace Teredo.Hosting.Ipv6Peer;
 /// embedded relay the host's engine is the <see cref="EmbeddedRelayRouter"/> over both engines, with the
 /// relay's UDP socket as its port.
 /// </summary>
-public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
+public sealed class Ipv6PeerDaemon : PacketDaemon
 {
     private readonly Ipv6PeerHostSettings _settings;
     private readonly ILogger<Ipv6PeerDaemon> _log;
     private readonly Ipv6PeerEngine _engine;
-    private readonly PacketHost _host = new(new PacketHostOptions { ThreadPrefix = "teredo-v6peer", SlotSize = 2048 });
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly bool _ownsSetup;
     private readonly TeredoRelayEngine? _relay;
@@ -33,9 +32,9 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
     private PacketShard? _shard;
     private ITunDevice? _tun;
     private UdpBind? _udp;
-    private StatusEndpoints? _endpoints;
 
     public Ipv6PeerDaemon(Ipv6PeerHostSettings settings, ILogger<Ipv6PeerDaemon> log)
+        : base(new PacketHostOptions { ThreadPrefix = "teredo-v6peer", SlotSize = 2048 })
     {
         _settings = settings;
         _log = log;
@@ -58,13 +57,13 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
 
     public Ipv6PeerEngine Engine => _engine;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         var options = _settings.Engine;
         if (_ownsSetup)
         {
             Ipv6Forwarding.Require();
-            var tun = LinuxTun.Open(_settings.InterfaceName);
+            var tun = Host.Own(LinuxTun.Open(_settings.InterfaceName));
             _tun = tun;
             var ip = TunConfigurator.For(tun);
             ip.BringUp(tun.Name, _settings.Mtu);
@@ -73,14 +72,14 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         }
         if (_router is not null)
         {
-            _udp = UdpBind.Open(new Ipv4Endpoint(Ipv4Address.Any, 0));
-            _shard = _host.AddShard("v6peer", _router, [_udp], devices: 1);
+            _udp = Host.Own(UdpBind.Open(new Ipv4Endpoint(Ipv4Address.Any, 0)));
+            _shard = Host.AddShard("v6peer", _router, [_udp], devices: 1);
         }
-        else _shard = _host.AddShard("v6peer", _engine, [], devices: 1);
+        else _shard = Host.AddShard("v6peer", _engine, [], devices: 1);
         // The host closes the TUN at shutdown, a handed-in one (tests) too: the daemon's life is the TUN's use.
-        _host.Attach(_shard, Ipv6PeerEngine.TunDevice, _tun!);
-        _host.Start();
-        _endpoints = StatusEndpoints.Start(_settings.ControlSocket, _settings.Metrics, "v6peer", StatusJson, _log, new Dictionary<string, string> { ["coordinators"] = "address" });
+        Host.Attach(_shard, Ipv6PeerEngine.TunDevice, _tun!);
+        Host.Start();
+        Host.Own(StatusEndpoints.Start(_settings.ControlSocket, _settings.Metrics, "v6peer", StatusJson, _log, new Dictionary<string, string> { ["coordinators"] = "address" }));
         _log.LogInformation("IPv6 peer on {Interface} (MTU {Mtu}): NAT64 prefix {Prefix}/{PrefixLength}, pool {Pool}/{PoolLength} ({Capacity} clients), coordinators {Coordinators}, serving {Clients}, probes {Probe}, control socket {Control}",
             _tun!.Name, _settings.Mtu, options.Prefix, options.PrefixLength, options.Pool, options.PoolLength, _engine.Pool.Capacity,
             string.Join(", ", options.Coordinators), string.Join(", ", options.ClientNetworks.Select(n => $"{n.Network}/{n.Length}")),
@@ -94,7 +93,7 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
         long now = Environment.TickCount64;
         var options = _settings.Engine;
         j.WriteString("role", "v6peer");
-        j.WriteString("state", _host.Stopping ? "stopping" : "running");
+        j.WriteString("state", Host.Stopping ? "stopping" : "running");
         j.WriteString("interface", _tun?.Name);
         j.WriteNumber("mtu", _settings.Mtu);
         j.WriteString("prefix", $"{options.Prefix}/{options.PrefixLength}");
@@ -143,26 +142,14 @@ public sealed class Ipv6PeerDaemon : IHostedService, IDisposable
                 j.WriteNumber("relayBubblesSent", _relay.Counters[RelayCounter.IndirectBubblesSent]);
                 j.WriteNumber("relayPacketsFromPeers", _relay.Counters[RelayCounter.ForwardedToTun]);
             }
-            Control.StatusJson.WriteCounters<Ipv6PeerCounter>(j, c => _engine.Counters[c], ("tunWriteErrors", _host.SendErrors),
+            Control.StatusJson.WriteCounters<Ipv6PeerCounter>(j, c => _engine.Counters[c], ("tunWriteErrors", Host.SendErrors),
                 ("relayOutputConfined", _router?.RelayConfined ?? 0), ("routingLoopDrops", _router?.LoopDrops ?? 0));
         }
     });
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    protected override void OnStopping()
     {
         _log.LogInformation("stopping: {Mappings} mappings, {Out} packets to coordinators, {In} to clients",
             _engine.Pool.Count, _engine.Counters[Ipv6PeerCounter.ForwardedToCoordinator], _engine.Counters[Ipv6PeerCounter.ForwardedToClient]);
-        Dispose();
-        return Task.CompletedTask;
-    }
-
-    public void Dispose()
-    {
-        _endpoints?.Dispose();
-        _endpoints = null;
-        _host.Dispose();
-        // Opened but not yet handed to the host when a start failed half-way; closing twice is harmless.
-        _udp?.Dispose();
-        if (_ownsSetup) _tun?.Dispose();
     }
 }

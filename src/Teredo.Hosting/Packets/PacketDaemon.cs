@@ -13,19 +13,23 @@ public abstract class PacketDaemon(PacketHostOptions options) : IHostedService, 
 
     public abstract Task StartAsync(CancellationToken cancellationToken);
 
-    /// <summary>The role's last log line (what it did), before the host stops.</summary>
-    protected abstract void LogStopping();
+    /// <summary>The role's last words before the host stops: its closing log line (what it did), a goodbye to a coordinator.</summary>
+    protected abstract void OnStopping();
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        LogStopping();
+        OnStopping();
         Dispose();
         return Task.CompletedTask;
     }
 
+    /// <summary>After the loops stopped and the host closed what it owns: undo what the start changed on the host.</summary>
+    protected virtual void AfterHostStopped() { }
+
     public void Dispose()
     {
         Host.Dispose();
+        AfterHostStopped();
         GC.SuppressFinalize(this);
     }
 }

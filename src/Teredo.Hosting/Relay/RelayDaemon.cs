@@ -60,30 +60,18 @@ public sealed class RelayDaemon(RelayHostSettings settings, ILogger<RelayDaemon>
         j.WriteNumber("uptimeSeconds", (long)_uptime.Elapsed.TotalSeconds);
         lock (_shard!.Gate)
         {
-            var peers = _engine.Peers;
-            j.WriteNumber("peerCount", peers.Count);
-            j.WriteNumber("peerCapacity", peers.Capacity);
-            j.WriteNumber("queuedBytes", peers.QueuedBytes);
-            j.WriteNumber("evictions", peers.Evictions);
-            j.WriteStartArray("peers");
-            int shown = 0;
-            foreach (var p in peers.NewestFirst())
+            PeerListJson.Write(j, _engine.Peers, (j, p) =>
             {
-                if (shown++ == 50) break;
-                j.WriteStartObject();
-                j.WriteString("address", p.Address.ToString());
                 j.WriteString("mapped", p.Mapped.ToString());
                 j.WriteBoolean("trusted", p.Trusted);
                 if (p.LastReceiveMs != long.MinValue) j.WriteNumber("lastReceiveSecondsAgo", (now - p.LastReceiveMs) / 1000.0);
                 j.WriteNumber("queued", p.QueuedPackets);
-                j.WriteEndObject();
-            }
-            j.WriteEndArray();
+            });
             Control.StatusJson.WriteCounters<RelayCounter>(j, c => _engine.Counters[c], ("sendErrors", Host.SendErrors));
         }
     });
 
-    protected override void LogStopping()
+    protected override void OnStopping()
     {
         log.LogInformation("stopping: {Peers} peers, {ToTun} packets to IPv6, {Trusted} to trusted peers",
             _engine.Peers.Count, _engine.Counters[RelayCounter.ForwardedToTun], _engine.Counters[RelayCounter.SentToTrustedPeer]);

@@ -103,7 +103,7 @@ public sealed class ServerDaemon(ServerHostSettings settings, ILogger<ServerDaem
         Control.StatusJson.WriteCounters<ServerCounter>(j, c => this[c], ("sendErrors", Host.SendErrors));
     });
 
-    protected override void LogStopping()
+    protected override void OnStopping()
     {
         log.LogInformation("stopping: {Received} datagrams received, {Ra} router advertisements sent",
             this[ServerCounter.Received], this[ServerCounter.RouterAdvertisementSent]);

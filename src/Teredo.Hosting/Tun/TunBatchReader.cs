@@ -1,11 +1,7 @@
-using Teredo.Engines;
 using Teredo.Hosting.Sockets;
 using Teredo.Hosting.Systemd;
 
 namespace Teredo.Hosting.Tun;
-
-/// <summary>An engine's entry point for one packet read from a TUN (its OnDevicePacket, for that device).</summary>
-public delegate void TunPacketHandler(long nowMs, ReadOnlySpan<byte> packet, IPacketOutput output);
 
 /// <summary>
 /// Reads what the kernel queued on a TUN into a batch of slots: waits for one packet (up to the device's
@@ -37,20 +33,5 @@ public static class TunBatchReader
             return 0;
         }
         return packets.Count;
-    }
-
-    /// <summary>
-    /// One wake-up of a TUN packet thread: reads a batch, hands every packet to <paramref name="engine"/> under
-    /// <paramref name="gate"/> (held only while the engine decides), then sends what it wrote outside the lock.
-    /// </summary>
-    public static void ReadAndProcess(ITunDevice tun, UdpBatch packets, object gate, TunPacketHandler engine, BatchSink sink)
-    {
-        if (Read(tun, packets) == 0) return;
-        long now = Environment.TickCount64;
-        lock (gate)
-        {
-            for (int i = 0; i < packets.Count; i++) engine(now, packets.Committed(i), sink);
-        }
-        sink.Flush();
     }
 }
